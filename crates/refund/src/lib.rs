@@ -1,0 +1,2 @@
+//! Placeholder
+pub use refund_core::*;
