@@ -1,1 +1,45 @@
-//! Placeholder
+//! Shared building blocks of the refund SDK: money, errors, the HTTP transport and its retry
+//! rules, secrets, the token cache and the provider traits.
+//!
+//! Not for direct use: depend on the [`refund`](https://docs.rs/refund) facade, which re-exports
+//! everything here at its root together with the providers its features enable.
+//!
+//! The path of a refund: a provider client validates the request ([`Money`], [`TransactionId`],
+//! [`parse_base_url`]), builds a [`PreparedRequest`] (which a dry run prints with secrets masked),
+//! hands it to the [`Transport`], which sends it and retries only as the operation's
+//! [`Idempotency`] allows, and decodes the answer into a [`RefundRecord`] or an [`Error`] whose
+//! [`Fate`] says whether money may have moved.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod ids;
+mod money;
+mod provider;
+mod request;
+mod token;
+mod transport;
+
+pub use error::{BODY_EXCERPT_CHARS, BoxError, DeclineReason, Error, Fate, ProviderReply, Result};
+pub use ids::{
+    InsecureHttp, MAX_ID_LEN, Otp, RefundReference, TransactionId, check_digits, join_path,
+    parse_base_url,
+};
+pub use money::{AmountText, Currency, MAX_MINOR_UNITS, Money, MoneyError};
+pub use provider::{
+    Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
+    RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
+};
+pub use request::{MASK, PreparedBody, PreparedRequest, redact_json_text};
+pub use token::{
+    CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,
+    SystemClock, TokenCache, TokenFetcher,
+};
+pub use transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Idempotency, Operation,
+    RawResponse, RetryPolicy, Transport, TransportBuilder, USER_AGENT,
+};
+
+/// Re-exported so provider crates and users name one version of these.
+pub use secrecy::{self, ExposeSecret, SecretString};
+pub use {async_trait::async_trait, http, reqwest, serde_json, url};

@@ -1,0 +1,341 @@
+//! A request built, signed and ready to send, which can also be shown without being sent
+//! (dry run): every secret renders as `***`.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Method};
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// What a masked secret renders as, everywhere.
+pub const MASK: &str = "***";
+
+/// The body of a [`PreparedRequest`]: the exact bytes to send and a rendering with secrets masked.
+#[derive(Clone)]
+pub struct PreparedBody {
+    content_type: &'static str,
+    bytes: Bytes,
+    redacted: String,
+}
+
+impl PreparedBody {
+    /// A JSON body. `secret_fields` names the object keys (at any depth) whose values are secret;
+    /// they render as `"***"` in [`PreparedBody::redacted`].
+    ///
+    /// ```
+    /// use refund_core::PreparedBody;
+    /// let body = PreparedBody::json(&serde_json::json!({"tid": "1", "otp": 1234}), &["otp"]).unwrap();
+    /// assert_eq!(body.redacted(), r#"{"otp":"***","tid":"1"}"#);
+    /// assert_eq!(body.bytes().as_ref(), br#"{"otp":1234,"tid":"1"}"#);
+    /// ```
+    pub fn json<T: Serialize + ?Sized>(value: &T, secret_fields: &[&str]) -> Result<Self> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Config {
+            message: "request body could not be encoded as JSON".into(),
+            source: Some(e.into()),
+        })?;
+        let redacted = redact_json_text(&bytes, secret_fields);
+        Ok(PreparedBody { content_type: "application/json", bytes: bytes.into(), redacted })
+    }
+
+    /// An `application/x-www-form-urlencoded` body from ordered fields. `secret_fields` render as
+    /// `***` in [`PreparedBody::redacted`].
+    ///
+    /// ```
+    /// use refund_core::PreparedBody;
+    /// let body = PreparedBody::form(&[("apiKey", "k&1"), ("amount", "1.00")], &["apiKey"]);
+    /// assert_eq!(body.bytes().as_ref(), b"apiKey=k%261&amount=1.00");
+    /// assert_eq!(body.redacted(), "apiKey=***&amount=1.00");
+    /// ```
+    pub fn form(fields: &[(&str, &str)], secret_fields: &[&str]) -> Self {
+        let mut real = url::form_urlencoded::Serializer::new(String::new());
+        let mut shown = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in fields {
+            real.append_pair(name, value);
+            if secret_fields.contains(name) {
+                // Appended raw so the mask reads as `***`, not `%2A%2A%2A`.
+                shown.append_pair(name, "");
+            } else {
+                shown.append_pair(name, value);
+            }
+        }
+        let mut redacted = String::new();
+        for pair in shown.finish().split('&') {
+            if !redacted.is_empty() {
+                redacted.push('&');
+            }
+            redacted.push_str(pair);
+            if let Some(name) = pair.strip_suffix('=')
+                && secret_fields
+                    .iter()
+                    .any(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).eq([name]))
+            {
+                redacted.push_str(MASK);
+            }
+        }
+        PreparedBody {
+            content_type: "application/x-www-form-urlencoded",
+            bytes: real.finish().into(),
+            redacted,
+        }
+    }
+
+    /// The `Content-Type` of the body.
+    pub fn content_type(&self) -> &'static str {
+        self.content_type
+    }
+
+    /// The exact bytes that go on the wire. Contains secrets: never log these.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The body with every secret masked, safe to print.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+}
+
+impl fmt::Debug for PreparedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedBody")
+            .field("content_type", &self.content_type)
+            .field("body", &self.redacted)
+            .finish()
+    }
+}
+
+/// Re-renders a JSON text with the values of `secret_fields` (object keys, at any depth) replaced by
+/// `"***"`. Text that is not JSON renders as a placeholder rather than leaking.
+///
+/// ```
+/// assert_eq!(refund_core::redact_json_text(br#"{"a":{"token":"t"}}"#, &["token"]), r#"{"a":{"token":"***"}}"#);
+/// ```
+pub fn redact_json_text(bytes: &[u8], secret_fields: &[&str]) -> String {
+    fn walk(value: &mut serde_json::Value, secret_fields: &[&str]) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if secret_fields.contains(&key.as_str()) {
+                        *v = serde_json::Value::String(MASK.to_owned());
+                    } else {
+                        walk(v, secret_fields);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(|v| walk(v, secret_fields))
+            }
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut value) => {
+            walk(&mut value, secret_fields);
+            value.to_string()
+        }
+        Err(_) => format!("<{} bytes, not JSON>", bytes.len()),
+    }
+}
+
+/// A request ready for the wire: method, URL, headers (secret ones marked sensitive) and body.
+///
+/// Providers build one per attempt; [`crate::Transport`] sends it; a dry run prints it with
+/// [`PreparedRequest::to_curl`] or [`PreparedRequest::to_redacted_json`], secrets masked.
+///
+/// ```
+/// use refund_core::{PreparedBody, PreparedRequest};
+/// let req = PreparedRequest::post("https://aoc.example/api/refund".parse().unwrap())
+///     .header("x-api-key", "s3cret", true).unwrap()
+///     .body(PreparedBody::form(&[("amount", "1.00")], &[]));
+/// let curl = req.to_curl();
+/// assert!(curl.contains("x-api-key: ***"));
+/// assert!(!curl.contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct PreparedRequest {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<PreparedBody>,
+}
+
+impl PreparedRequest {
+    /// A request with `method` to `url`, no headers and no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        PreparedRequest { method, url, headers: HeaderMap::new(), body: None }
+    }
+
+    /// A `POST` to `url`.
+    pub fn post(url: Url) -> Self {
+        Self::new(Method::POST, url)
+    }
+
+    /// A `GET` of `url`.
+    pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// Adds a header. `sensitive` headers are masked in every rendering and marked sensitive for
+    /// HTTP/2 header compression. Invalid header text is a [`Error::InvalidInput`] naming the header.
+    pub fn header(mut self, name: &'static str, value: &str, sensitive: bool) -> Result<Self> {
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            Error::invalid_input(name, "contains characters that cannot be sent in an HTTP header")
+        })?;
+        value.set_sensitive(sensitive);
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Sets the body (and its `Content-Type` header).
+    #[must_use]
+    pub fn body(mut self, body: PreparedBody) -> Self {
+        self.headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+        self.body = Some(body);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+    /// The headers; sensitive ones are marked with [`HeaderValue::is_sensitive`].
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// The body, if any.
+    pub fn body_ref(&self) -> Option<&PreparedBody> {
+        self.body.as_ref()
+    }
+
+    fn shown_headers(&self) -> impl Iterator<Item = (&str, String)> {
+        self.headers.iter().map(|(name, value)| {
+            let shown = if value.is_sensitive() {
+                MASK.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str(), shown)
+        })
+    }
+
+    /// A `curl` command that would send this request, with every secret masked as `***`.
+    pub fn to_curl(&self) -> String {
+        let mut out = format!("curl --request {} {}", self.method, shell_quote(self.url.as_str()));
+        for (name, value) in self.shown_headers() {
+            out.push_str(" \\\n  --header ");
+            out.push_str(&shell_quote(&format!("{name}: {value}")));
+        }
+        if let Some(body) = &self.body {
+            out.push_str(" \\\n  --data ");
+            out.push_str(&shell_quote(&body.redacted));
+        }
+        out
+    }
+
+    /// `{"method", "url", "headers": {name: value}, "body"}` with every secret masked; the body is
+    /// JSON for JSON requests and a string otherwise.
+    pub fn to_redacted_json(&self) -> serde_json::Value {
+        let headers: serde_json::Map<String, serde_json::Value> = self
+            .shown_headers()
+            .map(|(n, v)| (n.to_owned(), serde_json::Value::String(v)))
+            .collect();
+        let body = match &self.body {
+            None => serde_json::Value::Null,
+            Some(b) if b.content_type == "application/json" => serde_json::from_str(&b.redacted)
+                .unwrap_or_else(|_| serde_json::Value::String(b.redacted.clone())),
+            Some(b) => serde_json::Value::String(b.redacted.clone()),
+        };
+        serde_json::json!({
+            "method": self.method.as_str(),
+            "url": self.url.as_str(),
+            "headers": headers,
+            "body": body,
+        })
+    }
+}
+
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> = self.shown_headers().collect();
+        f.debug_struct("PreparedRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> PreparedRequest {
+        PreparedRequest::post("https://x.example/api/refund".parse().unwrap())
+            .header("authorization", "Token tok-123", true)
+            .unwrap()
+            .header("companyid", "c-1", false)
+            .unwrap()
+            .body(
+                PreparedBody::json(&serde_json::json!({"otp": 123456, "amount": 79.1}), &["otp"])
+                    .unwrap(),
+            )
+    }
+
+    #[test]
+    fn every_rendering_masks_secrets() {
+        let req = sample();
+        for shown in [req.to_curl(), req.to_redacted_json().to_string(), format!("{req:?}")] {
+            assert!(!shown.contains("tok-123"), "{shown}");
+            assert!(!shown.contains("123456"), "{shown}");
+            assert!(shown.contains(MASK), "{shown}");
+            assert!(shown.contains("c-1"), "{shown}");
+        }
+        assert_eq!(
+            req.to_curl(),
+            "curl --request POST 'https://x.example/api/refund' \\\n  --header 'authorization: ***' \\\n  --header 'companyid: c-1' \\\n  --header 'content-type: application/json' \\\n  --data '{\"amount\":79.1,\"otp\":\"***\"}'"
+        );
+    }
+
+    #[test]
+    fn form_masking_survives_encoding() {
+        let body = PreparedBody::form(
+            &[("apiKey", "a b"), ("username", "u"), ("spTransID", "x'y")],
+            &["apiKey"],
+        );
+        assert_eq!(body.bytes().as_ref(), b"apiKey=a+b&username=u&spTransID=x%27y");
+        assert_eq!(body.redacted(), "apiKey=***&username=u&spTransID=x%27y");
+    }
+
+    #[test]
+    fn invalid_header_is_typed() {
+        let err = PreparedRequest::post("https://x.example".parse().unwrap()).header(
+            "developer_key",
+            "a\nb",
+            true,
+        );
+        assert_eq!(
+            err.err().and_then(|e| e.field().map(str::to_owned)).as_deref(),
+            Some("developer_key")
+        );
+    }
+
+    #[test]
+    fn non_json_text_does_not_leak() {
+        assert_eq!(redact_json_text(b"otp=1234", &["otp"]), "<8 bytes, not JSON>");
+    }
+}

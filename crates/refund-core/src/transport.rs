@@ -1,0 +1,610 @@
+//! The shared HTTP transport: one `reqwest::Client`, timeouts, a response size cap, and retries
+//! decided by each operation's declared [`Idempotency`], never guessed.
+//!
+//! The rules, in one place:
+//!
+//! | failure | `Safe` | `Keyed` | `Unsafe` | error when retries run out |
+//! |---|---|---|---|---|
+//! | connect refused / DNS (never left) | retry | retry | retry | `Unavailable` |
+//! | HTTP 429 / 503 (not processed) | retry | retry | no | `Unavailable` with `Retry-After` |
+//! | timeout after sending, connection lost, HTTP 500/502/504 | retry | retry | no | `Safe`: `Unavailable`; otherwise `OutcomeUnknown` |
+//! | 2xx body too large | no | no | no | `OutcomeUnknown` |
+//!
+//! Every other response (2xx, 4xx, other 5xx) goes back to the provider crate, which decodes it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode};
+use tracing::Instrument;
+
+use crate::error::{BoxError, Error, ProviderReply, Result};
+use crate::request::PreparedRequest;
+
+/// The `User-Agent` every request carries.
+pub const USER_AGENT: &str = concat!("refund-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Default cap on a response body: 1 MiB. A larger body is an error, never an out-of-memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether an operation may be repeated, declared by the provider crate for each operation.
+///
+/// ```
+/// use refund_core::Idempotency;
+/// assert!(Idempotency::Keyed.may_repeat_after_sending());
+/// assert!(!Idempotency::Unsafe.may_repeat_after_sending());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Idempotency {
+    /// Reads and OTP (re)sends: repeating has no effect on money.
+    Safe,
+    /// The provider deduplicates by a reference we send and reuse on every attempt (AOC's
+    /// `spTransID`): repeating is safe because the reference stays the same.
+    Keyed,
+    /// Moves money with no deduplication (DigiPay refund, BOS claim, Eko refund): repeated only
+    /// when the request provably never left this process.
+    Unsafe,
+}
+
+impl Idempotency {
+    /// Whether a request that may have reached the provider can be sent again.
+    pub const fn may_repeat_after_sending(self) -> bool {
+        matches!(self, Idempotency::Safe | Idempotency::Keyed)
+    }
+}
+
+/// One provider operation: who, what, and whether it may be repeated.
+///
+/// ```
+/// use refund_core::{Idempotency, Operation};
+/// const REFUND: Operation = Operation::new("aoc", "refund", Idempotency::Keyed);
+/// assert_eq!(REFUND.name(), "refund");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    provider: &'static str,
+    name: &'static str,
+    idempotency: Idempotency,
+}
+
+impl Operation {
+    /// Declares an operation.
+    pub const fn new(provider: &'static str, name: &'static str, idempotency: Idempotency) -> Self {
+        Operation { provider, name, idempotency }
+    }
+    /// The provider's name.
+    pub const fn provider(&self) -> &'static str {
+        self.provider
+    }
+    /// The operation's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Its declared idempotency.
+    pub const fn idempotency(&self) -> Idempotency {
+        self.idempotency
+    }
+    /// A [`ProviderReply`] for this operation with nothing else filled in.
+    pub fn reply(&self) -> ProviderReply {
+        ProviderReply::new(self.provider, self.name)
+    }
+}
+
+/// How retries are spaced and bounded: exponential backoff with full jitter, a maximum number of
+/// attempts and a total deadline. A `Retry-After` from the provider is honoured when it fits in the
+/// deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use refund_core::RetryPolicy;
+/// let policy = RetryPolicy::default().max_attempts(5).initial_backoff(Duration::from_millis(50));
+/// assert_eq!(policy.get_max_attempts(), 5);
+/// let none = RetryPolicy::never();
+/// assert_eq!(none.get_max_attempts(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, backoff from 200 ms up to 5 s, within 60 s in all.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn never() -> Self {
+        RetryPolicy { max_attempts: 1, ..Self::default() }
+    }
+    /// Total attempts, including the first (at least 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+    /// The backoff cap before the first retry; it doubles each retry.
+    #[must_use]
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+    /// The largest backoff cap.
+    #[must_use]
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+    /// No retry starts after this much time since the first attempt.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+    /// Total attempts allowed.
+    pub fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Full jitter: a random delay in `[0, min(max, initial * 2^retry)]`.
+    fn backoff(&self, retry: u32) -> Duration {
+        let cap = self.initial_backoff.saturating_mul(1u32 << retry.min(16)).min(self.max_backoff);
+        let cap_micros = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(fastrand::u64(0..=cap_micros))
+    }
+}
+
+/// A response the transport did not classify itself, for the provider crate to decode.
+#[derive(Clone)]
+pub struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl RawResponse {
+    /// A response from parts (for tests and custom transports).
+    pub fn new(status: u16, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers,
+            body: body.into(),
+        }
+    }
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// The body (at most the transport's size cap).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+    /// A [`ProviderReply`] for `op` with this response's status and a body excerpt.
+    pub fn reply(&self, op: &Operation) -> ProviderReply {
+        op.reply().with_http_status(self.status()).with_body_excerpt(&self.body)
+    }
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends [`PreparedRequest`]s over one shared `reqwest::Client` and applies the retry rules.
+/// Cheap to clone: clones share the connection pool.
+///
+/// ```no_run
+/// use refund_core::{Idempotency, Operation, PreparedRequest, Transport};
+/// # async fn run() -> refund_core::Result<()> {
+/// let transport = Transport::builder().build()?;
+/// const READ: Operation = Operation::new("demo", "status", Idempotency::Safe);
+/// let response = transport
+///     .send(&READ, |_attempt| Ok(PreparedRequest::get("https://example.com/".parse().unwrap())))
+///     .await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<TransportInner>,
+}
+
+struct TransportInner {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_response_bytes: usize,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("timeout", &self.inner.timeout)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Transport`].
+#[derive(Debug, Default)]
+pub struct TransportBuilder {
+    client: Option<reqwest::Client>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    max_response_bytes: Option<usize>,
+    retry: Option<RetryPolicy>,
+}
+
+impl TransportBuilder {
+    /// Use this client (and its connection pool) instead of building one. Its own connect timeout
+    /// applies; the whole-request timeout below still applies per request.
+    #[must_use]
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+    /// Whole-request timeout, body included (default 30 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Connect timeout for the client this builder creates (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+    /// Largest response body accepted (default 1 MiB).
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+    /// The retry policy (default [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// Builds the transport.
+    pub fn build(self) -> Result<Transport> {
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::invalid_input("timeout", "must be greater than zero"));
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .user_agent(USER_AGENT)
+                // A refund API that redirects is misconfigured; following it could resend a body.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Config {
+                    message: "could not build the HTTP client".into(),
+                    source: Some(e.into()),
+                })?,
+        };
+        Ok(Transport {
+            inner: Arc::new(TransportInner {
+                client,
+                timeout,
+                max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                retry: self.retry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+/// What went wrong with one attempt, before deciding whether to retry.
+enum AttemptFailure {
+    /// The request never left: safe to repeat whatever the operation.
+    NotSent(BoxError),
+    /// The provider said it did not process the request (429, 503).
+    NotProcessed { response: RawResponse, retry_after: Option<Duration> },
+    /// The request may have been processed (timeout, lost connection, 500/502/504).
+    Ambiguous { detail: String, response: Option<RawResponse>, source: Option<BoxError> },
+    /// Definitive and not worth repeating (2xx body too large).
+    Final(Error),
+}
+
+impl Transport {
+    /// A builder with the defaults.
+    pub fn builder() -> TransportBuilder {
+        TransportBuilder::default()
+    }
+
+    /// The whole-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Sends the request that `build` makes (called once per attempt, with the attempt number from
+    /// 1, so signatures and timestamps are fresh) and applies `op`'s retry rules.
+    ///
+    /// Returns the response for the provider crate to decode, or the classified error.
+    pub async fn send<F>(&self, op: &Operation, build: F) -> Result<RawResponse>
+    where
+        F: Fn(u32) -> Result<PreparedRequest>,
+    {
+        let span = tracing::info_span!(
+            "refund_call",
+            provider = op.provider(),
+            operation = op.name(),
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.send_inner(op, &build).instrument(span).await
+    }
+
+    async fn send_inner<F>(&self, op: &Operation, build: &F) -> Result<RawResponse>
+    where
+        F: Fn(u32) -> Result<PreparedRequest>,
+    {
+        let started = Instant::now();
+        let policy = self.inner.retry;
+        let mut attempt = 1;
+        loop {
+            let request = build(attempt)?;
+            let span = tracing::Span::current();
+            span.record("attempt", attempt);
+            let attempt_started = Instant::now();
+            let outcome = self.attempt(op, request).await;
+            span.record(
+                "latency_ms",
+                u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            let failure = match outcome {
+                Ok(response) => {
+                    span.record("status", response.status());
+                    tracing::debug!(status = response.status(), "response received");
+                    return Ok(response);
+                }
+                Err(failure) => failure,
+            };
+            let may_retry = match &failure {
+                AttemptFailure::NotSent(_) => true,
+                AttemptFailure::NotProcessed { .. } | AttemptFailure::Ambiguous { .. } => {
+                    op.idempotency().may_repeat_after_sending()
+                }
+                AttemptFailure::Final(_) => false,
+            };
+            let retry_after = match &failure {
+                AttemptFailure::NotProcessed { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let delay = policy.backoff(attempt - 1).max(retry_after.unwrap_or_default());
+            let within_deadline = started.elapsed() + delay <= policy.deadline;
+            if may_retry && attempt < policy.max_attempts && within_deadline {
+                tracing::info!(
+                    attempt,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(self.final_error(op, failure, attempt));
+        }
+    }
+
+    fn final_error(&self, op: &Operation, failure: AttemptFailure, attempts: u32) -> Error {
+        let tries =
+            if attempts == 1 { "1 attempt".to_owned() } else { format!("{attempts} attempts") };
+        match failure {
+            AttemptFailure::NotSent(source) => Error::Unavailable {
+                reply: Box::new(op.reply()),
+                detail: format!("could not connect (the request was not sent; {tries})"),
+                retry_after: None,
+                source: Some(source),
+            },
+            AttemptFailure::NotProcessed { response, retry_after } => Error::Unavailable {
+                reply: Box::new(response.reply(op)),
+                detail: format!("the provider did not process the request ({tries})"),
+                retry_after,
+                source: None,
+            },
+            AttemptFailure::Ambiguous { detail, response, source } => {
+                let reply = response.map_or_else(|| op.reply(), |r| r.reply(op));
+                if op.idempotency() == Idempotency::Safe {
+                    Error::Unavailable {
+                        reply: Box::new(reply),
+                        detail: format!(
+                            "{detail} ({tries}); this call changes nothing and is safe to repeat"
+                        ),
+                        retry_after: None,
+                        source,
+                    }
+                } else {
+                    Error::OutcomeUnknown {
+                        reply: Box::new(reply),
+                        detail: format!("{detail} ({tries})"),
+                        source,
+                    }
+                }
+            }
+            AttemptFailure::Final(error) => error,
+        }
+    }
+
+    async fn attempt(
+        &self,
+        op: &Operation,
+        request: PreparedRequest,
+    ) -> Result<RawResponse, AttemptFailure> {
+        let mut builder = self
+            .inner
+            .client
+            .request(request.method().clone(), request.url().clone())
+            .headers(request.headers().clone())
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .timeout(self.inner.timeout);
+        if let Some(body) = request.body_ref() {
+            builder = builder.body(body.bytes().clone());
+        }
+        let mut response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
+            Err(e) if e.is_builder() => {
+                return Err(AttemptFailure::Final(Error::Config {
+                    message: "the request could not be built".into(),
+                    source: Some(e.into()),
+                }));
+            }
+            Err(e) => {
+                let detail = if e.is_timeout() {
+                    "timed out waiting for the response after sending"
+                } else {
+                    "the connection failed after the request was sent"
+                };
+                return Err(AttemptFailure::Ambiguous {
+                    detail: detail.into(),
+                    response: None,
+                    source: Some(e.into()),
+                });
+            }
+        };
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let cap = self.inner.max_response_bytes;
+        let body = read_capped(&mut response, cap).await;
+        let (body, body_error) = match body {
+            Ok(body) => (body, None),
+            Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
+            Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
+        };
+        let raw = RawResponse { status, headers, body };
+        match status.as_u16() {
+            429 | 503 => {
+                let retry_after = parse_retry_after(&raw.headers);
+                Err(AttemptFailure::NotProcessed { response: raw, retry_after })
+            }
+            500 | 502 | 504 => Err(AttemptFailure::Ambiguous {
+                detail: format!("the provider answered HTTP {}", status.as_u16()),
+                response: Some(raw),
+                source: None,
+            }),
+            _ if status.is_success() => match body_error {
+                None => Ok(raw),
+                Some(BodyError::TooLarge(_)) => Err(AttemptFailure::Final(Error::outcome_unknown(
+                    raw.reply(op),
+                    format!(
+                        "the response body is larger than the {cap}-byte limit and was not read"
+                    ),
+                    None,
+                ))),
+                Some(BodyError::Read(_, e)) => Err(AttemptFailure::Ambiguous {
+                    detail: if e.is_timeout() {
+                        "timed out reading the response body".into()
+                    } else {
+                        "the connection was lost while reading the response".into()
+                    },
+                    response: Some(raw),
+                    source: Some(e.into()),
+                }),
+            },
+            // Any other status is a definite answer; a body cut short still carries the status.
+            _ => Ok(raw),
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge(Bytes),
+    Read(Bytes, reqwest::Error),
+}
+
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|len| len > cap as u64) {
+        return Err(BodyError::TooLarge(Bytes::new()));
+    }
+    let mut buf = BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > cap {
+                    return Err(BodyError::TooLarge(buf.freeze()));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) => return Err(BodyError::Read(buf.freeze(), e)),
+        }
+    }
+}
+
+/// Reads `Retry-After` as delta-seconds. (HTTP-date values are rare on these APIs and ignored.)
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    text.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_cap() {
+        let policy = RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_secs(1));
+        for retry in 0..40 {
+            let cap = Duration::from_millis(100)
+                .saturating_mul(1 << retry.min(16))
+                .min(Duration::from_secs(1));
+            assert!(policy.backoff(retry) <= cap);
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&headers), None);
+    }
+}
