@@ -1,0 +1,19 @@
+//! Integration tests: a plain HTTP client speaking each provider's exact wire format to the sandbox.
+
+mod aoc;
+mod bos;
+mod concurrency;
+mod control;
+mod digipay;
+mod eko;
+mod faults;
+
+use refund_sandbox::{RunningSandbox, Sandbox};
+
+pub(crate) async fn start() -> RunningSandbox {
+    Sandbox::builder().build().start().await.expect("sandbox starts")
+}
+
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("client")
+}
