@@ -81,13 +81,18 @@ pub(crate) fn refund_otp(
         Ok(v) => v,
         Err(r) => return r,
     };
+    match state.bos.get(&reference).filter(|t| t.ackno == ackno) {
+        None => return answer(false, 2, "Transaction not found"),
+        Some(t) if t.refund_txn_id.is_some() => {
+            return answer(false, 2, "Transaction already refunded");
+        }
+        Some(_) => {}
+    }
+    // Drawn only for an eligible transfer, so the OTP sequence of a fresh sandbox is predictable.
     let otp = state.new_otp(config);
-    let Some(t) = state.bos.get_mut(&reference).filter(|t| t.ackno == ackno) else {
+    let Some(t) = state.bos.get_mut(&reference) else {
         return answer(false, 2, "Transaction not found");
     };
-    if t.refund_txn_id.is_some() {
-        return answer(false, 2, "Transaction already refunded");
-    }
     tracing::info!(provider = "bos", referenceid = reference, otp = %otp.text(), "sandbox refund OTP issued");
     t.otp = Some(otp);
     answer(true, 1, "Refund OTP sent successfully")

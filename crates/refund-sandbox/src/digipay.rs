@@ -52,6 +52,13 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
     {
         return fail(StatusCode::UNAUTHORIZED, "INVALID_COMPANY");
     }
+    let json_ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+    if !json_ct {
+        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+    }
     let Ok(b) = serde_json::from_slice::<RefundBody<'_>>(body) else {
         return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
     };

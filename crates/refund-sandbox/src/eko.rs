@@ -118,13 +118,16 @@ pub(crate) fn send_otp(
     if initiator != seed::EKO_INITIATOR_ID {
         return failure(319, "Invalid initiator");
     }
+    match state.eko.get(tid) {
+        None => return failure(168, "TID does not exist"),
+        Some(t) if t.tx_status != 3 => return failure(1, "Transaction is not eligible for refund"),
+        Some(_) => {}
+    }
+    // Drawn only for an eligible transfer, so the OTP sequence of a fresh sandbox is predictable.
     let otp = state.new_otp(config);
     let Some(t) = state.eko.get_mut(tid) else {
         return failure(168, "TID does not exist");
     };
-    if t.tx_status != 3 {
-        return failure(1, "Transaction is not eligible for refund");
-    }
     tracing::info!(provider = "eko", tid, otp = %otp.text(), otp_ref_id = %otp.ref_id, "sandbox refund OTP issued");
     let ref_id = otp.ref_id.clone();
     t.otp = Some(otp);

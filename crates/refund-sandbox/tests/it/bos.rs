@@ -197,3 +197,46 @@ async fn dynamic_qr_code() {
             .await;
     assert_eq!((code, v["status"].clone()), (400, json!("ERROR")));
 }
+
+#[tokio::test]
+async fn leading_zero_otps_when_configured() {
+    let s = Sandbox::builder().otp_leading_zero(true).build().start().await.expect("start");
+    let base = s.bos_base_url();
+    let r = seed::BOS_REFERENCE_1;
+    post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1})).await;
+    let text = s.otp(Provider::Bos, &r.to_string()).expect("otp");
+    assert_eq!(text.len(), 6);
+    assert!(text.starts_with('0'), "{text}");
+    // As a JSON number the leading zero is gone; the server compares the number.
+    let otp: u64 = text.parse().expect("digits");
+    let (_, v) = post(
+        &base,
+        "ClaimRefund",
+        T,
+        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1, "otp": otp}),
+    )
+    .await;
+    assert_eq!(v["response_code"], 1);
+}
+
+#[tokio::test]
+async fn faults_apply_to_bos_routes_too() {
+    use refund_sandbox::{Fault, FaultSpec, Route};
+    let s = start().await;
+    s.set_fault(Route::BosClaimRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: None }));
+    let base = s.bos_base_url();
+    let r = seed::BOS_REFERENCE_2;
+    post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_2})).await;
+    let otp: u64 = s.otp(Provider::Bos, &r.to_string()).expect("otp").parse().expect("digits");
+    let err = client()
+        .post(format!("{base}/api/BOS/ClaimRefund"))
+        .bearer_auth(seed::BOS_TOKEN)
+        .timeout(std::time::Duration::from_millis(300))
+        .json(&json!({"referenceid": r, "ackno": seed::BOS_ACKNO_2, "otp": otp}))
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(err.is_timeout());
+    let (_, st) = post(&base, "TransactStatus", T, json!({"referenceid": r})).await;
+    assert_eq!(st["txn_status"], "4", "the claim went through");
+}

@@ -128,3 +128,17 @@ async fn authenticate_issues_a_usable_token() {
         .expect("send");
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn form_body_is_bad_request() {
+    let s = start().await;
+    let resp = client()
+        .post(format!("{}/digipay/v3/transaction/wallet_refund_money", s.digipay_base_url()))
+        .header("Authorization", token())
+        .header("CompanyID", seed::DIGIPAY_COMPANY_ID)
+        .form(&[("initial_txn_id", "DP-TXN-2001"), ("txn_amount", "1")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 400);
+}
