@@ -1,0 +1,263 @@
+//! The transport's error mapping for each failure class, and its retry counts per declared safety.
+
+use std::time::Duration;
+
+use httpmock::prelude::*;
+use refund_core::{
+    Error, Fate, Idempotency, Operation, PreparedBody, PreparedRequest, RetryPolicy, Transport,
+};
+
+const SAFE: Operation = Operation::new("test", "read", Idempotency::Safe);
+const KEYED: Operation = Operation::new("test", "keyed_refund", Idempotency::Keyed);
+const UNSAFE: Operation = Operation::new("test", "refund", Idempotency::Unsafe);
+
+fn transport() -> Transport {
+    Transport::builder()
+        .timeout(Duration::from_millis(300))
+        .retry_policy(
+            RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn send(
+    t: &Transport,
+    op: &Operation,
+    url: String,
+) -> refund_core::Result<refund_core::RawResponse> {
+    t.send(op, |_| {
+        Ok(PreparedRequest::post(url.parse().unwrap())
+            .body(PreparedBody::json(&serde_json::json!({"ref": "R-1"}), &[]).unwrap()))
+    })
+    .await
+}
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/api")
+}
+
+#[tokio::test]
+async fn connection_refused_is_unavailable_for_every_operation() {
+    let t = transport();
+    for op in [SAFE, KEYED, UNSAFE] {
+        let err = send(&t, &op, closed_port_url()).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{op:?}: {err:?}");
+        assert_eq!(err.fate(), Fate::NotProcessed);
+        assert!(
+            err.to_string().contains("3 attempts"),
+            "never-sent requests are retried even when Unsafe: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn timeout_after_sending_depends_on_declared_safety() {
+    let server = MockServer::start_async().await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(200).body("{}").delay(Duration::from_millis(1500));
+        })
+        .await;
+    let t = transport();
+
+    let err = send(&t, &UNSAFE, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert!(err.to_string().contains("check the refund's status"), "{err}");
+    slow.assert_calls_async(1).await;
+
+    slow.delete_async().await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(200).body("{}").delay(Duration::from_millis(1500));
+        })
+        .await;
+    let err = send(&t, &KEYED, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    slow.assert_calls_async(3).await;
+
+    slow.delete_async().await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(200).body("{}").delay(Duration::from_millis(1500));
+        })
+        .await;
+    let err = send(&t, &SAFE, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "a timed-out read changed nothing: {err:?}");
+    slow.assert_calls_async(3).await;
+}
+
+#[tokio::test]
+async fn status_429_with_retry_after() {
+    let server = MockServer::start_async().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(429).header("Retry-After", "7").body("slow down");
+        })
+        .await;
+    let t = transport();
+    // Unsafe: returned at once, with the provider's Retry-After, and marked retryable.
+    let err = send(&t, &UNSAFE, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert!(err.is_retryable());
+    assert_eq!(err.reply().and_then(|r| r.http_status()), Some(429));
+    limited.assert_calls_async(1).await;
+    // Safe: a 7 s Retry-After does not fit a 1 s deadline, so it gives up at once rather than ignore it.
+    let t_short = Transport::builder()
+        .retry_policy(
+            RetryPolicy::default()
+                .deadline(Duration::from_secs(1))
+                .initial_backoff(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = send(&t_short, &SAFE, server.url("/api")).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    limited.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn retry_after_zero_is_retried_for_safe_calls() {
+    let server = MockServer::start_async().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(429).header("Retry-After", "0");
+        })
+        .await;
+    let err = send(&transport(), &SAFE, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }));
+    limited.assert_calls_async(3).await;
+}
+
+#[tokio::test]
+async fn server_errors_per_safety() {
+    // (status, op, expected kind, expected calls)
+    let cases = [
+        (500, UNSAFE, "outcome_unknown", 1),
+        (502, UNSAFE, "outcome_unknown", 1),
+        (504, UNSAFE, "outcome_unknown", 1),
+        (503, UNSAFE, "unavailable", 1),
+        (500, KEYED, "outcome_unknown", 3),
+        (503, KEYED, "unavailable", 3),
+        (500, SAFE, "unavailable", 3),
+        (502, SAFE, "unavailable", 3),
+        (503, SAFE, "unavailable", 3),
+    ];
+    let t = transport();
+    for (status, op, kind, calls) in cases {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api");
+                then.status(status)
+                    .header("content-type", "text/html")
+                    .body("<html><body>Bad Gateway</body></html>");
+            })
+            .await;
+        let err = send(&t, &op, server.url("/api")).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{status} {op:?}: {err}");
+        assert_eq!(err.reply().and_then(|r| r.http_status()), Some(status));
+        assert!(
+            err.reply().and_then(|r| r.body_excerpt()).is_some_and(|b| b.contains("Bad Gateway"))
+        );
+        mock.assert_calls_async(calls).await;
+    }
+}
+
+#[tokio::test]
+async fn oversized_success_body_is_outcome_unknown_and_not_repeated() {
+    let server = MockServer::start_async().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(200).body(big.clone());
+        })
+        .await;
+    let err = send(&transport(), &KEYED, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than the 1048576-byte limit"), "{err}");
+    mock.assert_calls_async(1).await;
+
+    let capped = Transport::builder().max_response_bytes(16).build().unwrap();
+    let err = send(&capped, &SAFE, server.url("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }));
+}
+
+#[tokio::test]
+async fn definite_answers_go_back_to_the_provider_crate() {
+    let server = MockServer::start_async().await;
+    for (status, body) in [
+        (200, ""),
+        (200, "<html>oops</html>"),
+        (200, "{not json"),
+        (400, "{\"error\"\": 1,}"),
+        (404, ""),
+    ] {
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api");
+                then.status(status).body(body);
+            })
+            .await;
+        let raw = send(&transport(), &UNSAFE, server.url("/api")).await.unwrap();
+        assert_eq!(raw.status(), status);
+        assert_eq!(raw.body().as_ref(), body.as_bytes());
+        mock.assert_calls_async(1).await;
+        mock.delete_async().await;
+    }
+}
+
+#[tokio::test]
+async fn every_request_carries_user_agent_and_content_type() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api")
+                .header("user-agent", refund_core::USER_AGENT)
+                .header("content-type", "application/json")
+                .json_body(serde_json::json!({"ref": "R-1"}));
+            then.status(200).body("{}");
+        })
+        .await;
+    send(&transport(), &UNSAFE, server.url("/api")).await.unwrap();
+    mock.assert_calls_async(1).await;
+    assert!(refund_core::USER_AGENT.starts_with("refund-rs/"));
+}
+
+#[tokio::test]
+async fn build_closure_sees_each_attempt() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api");
+            then.status(503);
+        })
+        .await;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let url: url::Url = server.url("/api").parse().unwrap();
+    let _ = transport()
+        .send(&KEYED, |attempt| {
+            seen.lock().unwrap().push(attempt);
+            Ok(PreparedRequest::post(url.clone()))
+        })
+        .await;
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3]);
+    mock.assert_calls_async(3).await;
+}
+
+#[test]
+fn zero_timeout_is_rejected() {
+    let err = Transport::builder().timeout(Duration::ZERO).build().unwrap_err();
+    assert_eq!(err.field(), Some("timeout"));
+}
