@@ -203,3 +203,44 @@ async fn bad_signature_and_stale_timestamp_are_403_with_date() {
     assert_eq!(resp.status(), 403);
     assert_eq!(s.otp(Provider::Eko, seed::EKO_TID_REFUNDABLE_1), None);
 }
+
+#[tokio::test]
+async fn inquiry_errors_and_commit_then_timeout_on_refund() {
+    use refund_sandbox::{Fault, FaultSpec, Route};
+    let s = start().await;
+    let base = s.eko_base_url();
+    let req = client().get(format!(
+        "{base}/tools/reference/transaction/{}?initiator_id=1&user_code=1",
+        seed::EKO_TID_SUCCESS
+    ));
+    let v: Value = signed(req, now_ms(), seed::EKO_ACCESS_KEY)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["status"], 319);
+    assert_eq!(inquiry(&base, "424242").await["status"], 168);
+    assert_eq!(inquiry(&base, seed::EKO_TID_SUCCESS).await["data"]["tx_status"], "0");
+
+    let tid = seed::EKO_TID_REFUNDABLE_2;
+    let (_, v) = send_otp(&base, tid).await;
+    let ref_id = v["data"]["otp_ref_id"].as_str().expect("ref").to_owned();
+    let otp: u64 = s.otp(Provider::Eko, tid).expect("otp").parse().expect("digits");
+    s.set_fault(Route::EkoRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: None }));
+    let req = client()
+        .post(format!("{base}/customer/payment/refund/{tid}"))
+        .timeout(std::time::Duration::from_millis(300));
+    let err = signed(req, now_ms(), seed::EKO_ACCESS_KEY)
+        .json(&body(otp, &ref_id))
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(err.is_timeout());
+    assert_eq!(
+        inquiry(&base, tid).await["data"]["tx_status"],
+        "4",
+        "inquiry resolves the unknown outcome"
+    );
+}
