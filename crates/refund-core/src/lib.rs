@@ -1,10 +1,8 @@
-//! Shared building blocks of the refund SDK: money, errors, the HTTP transport and its retry
-//! rules, secrets, the token cache and the provider traits.
+#![doc = include_str!("../README.md")]
 //!
-//! Not for direct use: depend on the [`refund`](https://docs.rs/refund) facade, which re-exports
-//! everything here at its root together with the providers its features enable.
+//! ## The path of a refund
 //!
-//! The path of a refund: a provider client validates the request ([`Money`], [`TransactionId`],
+//! A provider client validates the request ([`Money`], [`TransactionId`],
 //! [`parse_base_url`]), builds a [`PreparedRequest`] (which a dry run prints with secrets masked),
 //! hands it to the [`Transport`], which sends it and retries only as the operation's
 //! [`Idempotency`] allows, and decodes the answer into a [`RefundRecord`] or an [`Error`] whose
