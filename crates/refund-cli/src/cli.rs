@@ -1,0 +1,370 @@
+//! The command tree (clap derive). Every setting is a flag with an environment fallback; the flag
+//! wins. Settings are `Option`s here so that a missing one is a configuration error (exit 3) naming
+//! both, not a usage error. Environment values are never shown in `--help` (they may be secrets).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  refund demo                                   # every flow against an in-process sandbox
+  refund sandbox --port 8080                    # run the sandbox and print its credentials
+  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00
+  refund --json otp send-otp --tid 13192443
+  refund --dry-run bos claim --reference-id 12345678931 --ackno 133 --otp 123456
+
+Exit codes: 0 accepted, 1 internal error, 2 invalid input or usage, 3 configuration or
+authentication, 4 declined, 5 unavailable (safe to retry), 6 outcome unknown (check status first).";
+
+/// Refunds, OTPs, status reads and QR codes on BOS Center, BoostConnect AOC, DigiPay and Eko.
+#[derive(Debug, Parser)]
+#[command(name = "refund", version, after_help = EXAMPLES, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Global {
+    /// Print exactly one JSON object on stdout (success or error) instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Build and sign the request, print it with every secret shown as ***, send nothing.
+    #[arg(long, global = true)]
+    pub(crate) dry_run: bool,
+    /// Whole-request timeout in seconds (decimals allowed, e.g. 0.5).
+    #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
+    pub(crate) timeout: Duration,
+    /// Log to stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 =
+        text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0) {
+        return Err("the timeout must be greater than zero".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| "the timeout is too large".into())
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// BoostConnect AOC: partial refunds of a charge and their status.
+    #[command(
+        after_help = "Examples:\n  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00\n  refund aoc status --sp-trans-id REF-1"
+    )]
+    Aoc(AocArgs),
+    /// Eko: refund a failed transfer with the customer's OTP (send-otp, then refund).
+    #[command(
+        after_help = "Examples:\n  refund otp send-otp --tid 13192443\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF"
+    )]
+    Otp(OtpArgs),
+    /// BOS Center: refund a failed transfer with an OTP, read its status, create a UPI QR code.
+    #[command(
+        after_help = "Examples:\n  refund bos send-otp --reference-id 12345678931 --ackno 133\n  refund bos claim --reference-id 12345678931 --ackno 133 --otp 123456\n  refund bos status --reference-id 12345678931\n  refund bos qr --amount 10 --png qr.png"
+    )]
+    Bos(BosArgs),
+    /// DigiPay: wallet refunds.
+    #[command(
+        after_help = "Example:\n  refund digipay refund --initial-txn-id DP-TXN-2001 --amount 100 --txn-code REFUND --payment-mode 1"
+    )]
+    Digipay(DigipayArgs),
+    /// Refund every row of a CSV file: provider,original_transaction_id,amount,reference.
+    #[command(
+        after_help = "Only providers with direct refunds (aoc, digipay) can be batched. Settings come from the\nenvironment (AOC_*, DIGIPAY_*); digipay rows use txn code REFUND and payment mode 1.\n\nExample:\n  refund --json batch refunds.csv\n\nrefunds.csv:\n  provider,original_transaction_id,amount,reference\n  aoc,AOC-CHARGE-1001,1.00,\n  digipay,DP-TXN-2001,10.00,\n\nOne line per row on stdout (one JSON object per line with --json); progress on stderr.\nThe exit code is the worst row's (outcome unknown > unavailable > declined > ...)."
+    )]
+    Batch(BatchArgs),
+    /// Run the simulator of all four providers on this machine until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  refund sandbox --port 8080\n\nPrints each provider's base URL, the seeded credentials and transactions; OTPs are logged\non stderr as they are issued."
+    )]
+    Sandbox(SandboxArgs),
+    /// Start the sandbox in-process and walk every flow of every provider with the real clients.
+    #[command(
+        after_help = "Example:\n  refund demo\n\nExits 0 when every step behaved as expected, 1 otherwise."
+    )]
+    Demo,
+}
+
+// ---------------------------------------------------------------- aoc
+
+/// AOC settings and command.
+#[derive(Debug, Args)]
+pub(crate) struct AocArgs {
+    #[command(flatten)]
+    pub(crate) settings: AocSettings,
+    #[command(subcommand)]
+    pub(crate) command: AocCommand,
+}
+
+/// AOC connection settings.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct AocSettings {
+    /// AOC API base URL.
+    #[arg(long, env = "AOC_BASE_URL", global = true, hide_env_values = true)]
+    pub(crate) base_url: Option<String>,
+    /// AOC username.
+    #[arg(long, env = "AOC_USERNAME", global = true, hide_env_values = true)]
+    pub(crate) username: Option<String>,
+    /// AOC API key (secret).
+    #[arg(long, env = "AOC_API_KEY", global = true, hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+}
+
+/// AOC commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AocCommand {
+    /// Refund all or part of a charge.
+    #[command(
+        after_help = "Example:\n  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00 --sp-trans-id MY-REF-1\n\nWithout --sp-trans-id a fresh reference is generated and printed: keep it to read the status."
+    )]
+    Refund {
+        /// The charge to refund (AOC's transaction id).
+        #[arg(long, value_name = "ID")]
+        aoc_trans_id: String,
+        /// Amount in MYR, e.g. 1.00.
+        #[arg(long)]
+        amount: String,
+        /// Your reference for this refund (the status key); generated when absent.
+        #[arg(long, value_name = "ID")]
+        sp_trans_id: Option<String>,
+    },
+    /// Read a refund's status by your reference.
+    #[command(after_help = "Example:\n  refund aoc status --sp-trans-id MY-REF-1")]
+    Status {
+        /// The reference given to (or printed by) `refund aoc refund`.
+        #[arg(long, value_name = "ID")]
+        sp_trans_id: String,
+    },
+}
+
+// ---------------------------------------------------------------- otp (Eko)
+
+/// Eko settings and command.
+#[derive(Debug, Args)]
+pub(crate) struct OtpArgs {
+    #[command(flatten)]
+    pub(crate) settings: OtpSettings,
+    #[command(subcommand)]
+    pub(crate) command: OtpCommand,
+}
+
+/// Eko connection settings.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct OtpSettings {
+    /// Eko API base URL [default: https://staging.eko.in/ekoapi/v3].
+    #[arg(long, env = "OTP_REFUND_BASE_URL", global = true, hide_env_values = true)]
+    pub(crate) base_url: Option<String>,
+    /// Eko developer key (secret).
+    #[arg(long, env = "OTP_REFUND_DEVELOPER_KEY", global = true, hide_env_values = true)]
+    pub(crate) developer_key: Option<String>,
+    /// Eko access key used to sign requests (secret).
+    #[arg(long, env = "OTP_REFUND_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub(crate) access_key: Option<String>,
+    /// Eko initiator id.
+    #[arg(long, env = "OTP_REFUND_INITIATOR_ID", global = true, hide_env_values = true)]
+    pub(crate) initiator_id: Option<String>,
+    /// Eko user code.
+    #[arg(long, env = "OTP_REFUND_USER_CODE", global = true, hide_env_values = true)]
+    pub(crate) user_code: Option<String>,
+}
+
+/// Eko commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OtpCommand {
+    /// Send the refund OTP to the customer; prints the otp_ref_id needed by `refund`.
+    #[command(name = "send-otp", after_help = "Example:\n  refund otp send-otp --tid 13192443")]
+    SendOtp {
+        /// The failed transfer's transaction id.
+        #[arg(long)]
+        tid: String,
+    },
+    /// Refund the transfer with the OTP the customer received.
+    #[command(
+        after_help = "Example:\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF"
+    )]
+    Refund {
+        /// The failed transfer's transaction id.
+        #[arg(long)]
+        tid: String,
+        /// The OTP the customer received.
+        #[arg(long)]
+        otp: String,
+        /// The otp_ref_id printed by `send-otp`.
+        #[arg(long, value_name = "REF")]
+        otp_ref_id: String,
+    },
+}
+
+// ---------------------------------------------------------------- bos
+
+/// BOS settings and command.
+#[derive(Debug, Args)]
+pub(crate) struct BosArgs {
+    #[command(flatten)]
+    pub(crate) settings: BosSettings,
+    #[command(subcommand)]
+    pub(crate) command: BosCommand,
+}
+
+/// BOS connection settings.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct BosSettings {
+    /// BOS API base URL [default: https://api.bos.center].
+    #[arg(long, env = "BOS_BASE_URL", global = true, hide_env_values = true)]
+    pub(crate) base_url: Option<String>,
+    /// Optional bearer token (secret).
+    #[arg(long, env = "BOS_TOKEN", global = true, hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
+/// BOS commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BosCommand {
+    /// Ask BOS to send the refund OTP for a failed transfer.
+    #[command(
+        name = "send-otp",
+        after_help = "Example:\n  refund bos send-otp --reference-id 12345678931 --ackno 133"
+    )]
+    SendOtp {
+        /// The transfer's reference id (digits).
+        #[arg(long, value_name = "N")]
+        reference_id: String,
+        /// The transfer's acknowledgement number (digits).
+        #[arg(long, value_name = "N")]
+        ackno: String,
+    },
+    /// Claim the refund with the OTP.
+    #[command(
+        after_help = "Example:\n  refund bos claim --reference-id 12345678931 --ackno 133 --otp 123456"
+    )]
+    Claim {
+        /// The transfer's reference id (digits).
+        #[arg(long, value_name = "N")]
+        reference_id: String,
+        /// The transfer's acknowledgement number (digits).
+        #[arg(long, value_name = "N")]
+        ackno: String,
+        /// The OTP (digits).
+        #[arg(long, value_name = "N")]
+        otp: String,
+    },
+    /// Read a transfer's status.
+    #[command(after_help = "Example:\n  refund bos status --reference-id 12345678931")]
+    Status {
+        /// The transfer's reference id (digits).
+        #[arg(long, value_name = "N")]
+        reference_id: String,
+    },
+    /// Create a dynamic UPI QR code and draw it in the terminal.
+    #[command(
+        after_help = "Example:\n  refund bos qr --amount 10 --registration-id BOS-554 --png qr.png"
+    )]
+    Qr {
+        /// Amount in rupees, e.g. 10 or 10.50.
+        #[arg(long)]
+        amount: String,
+        /// Merchant registration id.
+        #[arg(long, value_name = "ID", env = "BOS_REGISTRATION_ID", hide_env_values = true)]
+        registration_id: Option<String>,
+        /// Also write the QR code as a PNG image to FILE.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+    },
+}
+
+// ---------------------------------------------------------------- digipay
+
+/// DigiPay settings and command.
+#[derive(Debug, Args)]
+pub(crate) struct DigipayArgs {
+    #[command(flatten)]
+    pub(crate) settings: DigipaySettings,
+    #[command(subcommand)]
+    pub(crate) command: DigipayCommand,
+}
+
+/// DigiPay connection settings.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DigipaySettings {
+    /// DigiPay API base URL.
+    #[arg(long, env = "DIGIPAY_BASE_URL", global = true, hide_env_values = true)]
+    pub(crate) base_url: Option<String>,
+    /// DigiPay API token (secret).
+    #[arg(long, env = "DIGIPAY_TOKEN", global = true, hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// DigiPay company id.
+    #[arg(long, env = "DIGIPAY_COMPANY_ID", global = true, hide_env_values = true)]
+    pub(crate) company_id: Option<String>,
+}
+
+/// DigiPay commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DigipayCommand {
+    /// Refund a wallet transaction, in full or in part.
+    #[command(
+        after_help = "Example:\n  refund digipay refund --initial-txn-id DP-TXN-2001 --amount 100 --txn-code REFUND --payment-mode 1 --note 'damaged'"
+    )]
+    Refund {
+        /// The original wallet transaction.
+        #[arg(long, value_name = "ID")]
+        initial_txn_id: String,
+        /// Amount in INR, e.g. 100 or 79.10.
+        #[arg(long)]
+        amount: String,
+        /// DigiPay transaction code of the refund.
+        #[arg(long, value_name = "CODE")]
+        txn_code: String,
+        /// DigiPay payment mode.
+        #[arg(long, value_name = "N")]
+        payment_mode: u32,
+        /// A note stored with the refund.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+}
+
+// ---------------------------------------------------------------- batch, sandbox
+
+/// `refund batch FILE.csv`.
+#[derive(Debug, Args)]
+pub(crate) struct BatchArgs {
+    /// CSV with a header row: provider,original_transaction_id,amount,reference.
+    #[arg(value_name = "FILE.csv")]
+    pub(crate) file: PathBuf,
+}
+
+/// `refund sandbox`.
+#[derive(Debug, Args)]
+pub(crate) struct SandboxArgs {
+    /// Port to listen on (127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("abc").is_err());
+    }
+}

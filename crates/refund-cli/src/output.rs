@@ -1,0 +1,160 @@
+//! What the command prints: text for people, or exactly one JSON object on stdout with `--json`.
+
+use std::io::Write;
+
+use refund::{PreparedRequest, RefundRecord};
+use serde_json::{Map, Value, json};
+
+use crate::error::CliError;
+
+/// A successful result: the JSON object and the text shown to people.
+#[derive(Debug, Clone)]
+pub(crate) struct Success {
+    /// `{"provider", "operation", "status", ...}` (or `{"request": ...}` for a dry run).
+    pub(crate) json: Map<String, Value>,
+    /// Readable lines for text mode.
+    pub(crate) text: String,
+}
+
+impl Success {
+    /// A result of `operation` on `provider` with `status`; add fields with [`Success::field`].
+    pub(crate) fn new(provider: &str, operation: &str, status: &str) -> Self {
+        let mut json = Map::new();
+        json.insert("provider".into(), provider.into());
+        json.insert("operation".into(), operation.into());
+        json.insert("status".into(), status.into());
+        Success { json, text: format!("{provider} {operation}: {status}\n") }
+    }
+
+    /// Adds a field to both renderings; `None` is left out of both.
+    #[must_use]
+    pub(crate) fn field(mut self, key: &str, value: Option<impl Into<String>>) -> Self {
+        if let Some(value) = value {
+            let value = value.into();
+            self.text.push_str(&format!("  {key}: {value}\n"));
+            self.json.insert(key.into(), Value::String(value));
+        }
+        self
+    }
+
+    /// Adds the provider's response body (secrets already removed by the SDK), JSON only.
+    #[must_use]
+    pub(crate) fn raw(mut self, raw: Value) -> Self {
+        if !raw.is_null() {
+            self.json.insert("raw".into(), raw);
+        }
+        self
+    }
+
+    /// Appends free text to the people's rendering only.
+    #[must_use]
+    pub(crate) fn note(mut self, text: &str) -> Self {
+        self.text.push_str(text);
+        if !text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        self
+    }
+
+    /// A refund record as the command's result.
+    pub(crate) fn from_record(operation: &str, record: &RefundRecord) -> Self {
+        Success::new(record.provider, operation, record.status.as_str())
+            .field("refund_id", record.refund_id.clone())
+            .field("reference", record.reference.clone())
+            .field("original_transaction_id", record.original_transaction_id.clone())
+            .field("amount", record.amount.map(|m| m.to_fixed_string()))
+            .field("currency", record.amount.map(|m| m.currency().code()))
+            .field("message", record.message.clone())
+            .field("provider_code", record.provider_code.clone())
+            .raw(record.raw.clone())
+    }
+
+    /// A dry run: the request that would be sent, secrets masked.
+    pub(crate) fn dry_run(request: &PreparedRequest) -> Self {
+        let mut json = Map::new();
+        json.insert("request".into(), request.to_redacted_json());
+        let text = format!(
+            "# dry run: nothing was sent; secrets are shown as {}\n{}\n",
+            refund::MASK,
+            request.to_curl()
+        );
+        Success { json, text }
+    }
+}
+
+/// How to print.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Printer {
+    pub(crate) json: bool,
+}
+
+impl Printer {
+    pub(crate) fn success(&self, success: &Success) {
+        let mut out = std::io::stdout().lock();
+        let result = if self.json {
+            writeln!(out, "{}", Value::Object(success.json.clone()))
+        } else {
+            write!(out, "{}", success.text)
+        };
+        // A closed stdout (`refund ... | head`) is not worth a panic.
+        let _ = result.and_then(|()| out.flush());
+    }
+
+    pub(crate) fn error(&self, error: &CliError) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", error_json(error)).and_then(|()| out.flush());
+        } else {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error ({}): {error}", error.kind());
+            if let Some(hint) = error.hint() {
+                let _ = writeln!(err, "  {hint}");
+            }
+        }
+    }
+}
+
+/// `{"error": {"kind", "message", "provider", "provider_code", "http_status"}}`; unknown values are null.
+pub(crate) fn error_json(error: &CliError) -> Value {
+    json!({
+        "error": {
+            "kind": error.kind().as_str(),
+            "message": error.to_string(),
+            "provider": error.provider(),
+            "provider_code": error.provider_code(),
+            "http_status": error.http_status(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund::{Currency, Money, RefundStatus};
+
+    #[test]
+    fn record_json_shape() {
+        let record = RefundRecord::new("aoc", RefundStatus::Succeeded)
+            .with_refund_id("R-1")
+            .with_amount(Money::from_minor_units(100, Currency::Myr));
+        let s = Success::from_record("refund", &record);
+        assert_eq!(
+            Value::Object(s.json),
+            json!({"provider": "aoc", "operation": "refund", "status": "succeeded",
+                   "refund_id": "R-1", "amount": "1.00", "currency": "MYR"})
+        );
+    }
+
+    #[test]
+    fn error_json_shape() {
+        let reply =
+            refund::ProviderReply::new("aoc", "refund").with_http_status(200).with_code("AOC1007");
+        let err =
+            CliError::sdk("aoc", refund::Error::declined(refund::DeclineReason::Refused, reply));
+        let v = error_json(&err);
+        assert_eq!(v["error"]["kind"], "declined");
+        assert_eq!(v["error"]["provider"], "aoc");
+        assert_eq!(v["error"]["provider_code"], "AOC1007");
+        assert_eq!(v["error"]["http_status"], 200);
+    }
+}

@@ -1,0 +1,45 @@
+//! Settings: flag, else environment (clap does the precedence), else a default or a configuration
+//! error naming the variable and the flag. Nothing is sent before every setting is resolved.
+
+use crate::error::{CliError, missing_setting};
+
+/// A required setting; empty counts as missing.
+pub(crate) fn required(
+    provider: &'static str,
+    value: &Option<String>,
+    what: &str,
+    env: &str,
+    flag: &str,
+) -> Result<String, CliError> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(missing_setting(provider, what, env, flag)),
+    }
+}
+
+/// An optional setting; empty counts as absent.
+pub(crate) fn optional(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// A client builder's own error, re-worded to point at the setting: a malformed base URL in the
+/// environment is a configuration problem (exit 3), not bad command input.
+pub(crate) fn build_error(
+    provider: &'static str,
+    env: &str,
+    flag: &str,
+    err: refund::Error,
+) -> CliError {
+    match err {
+        refund::Error::InvalidInput { field, reason } => CliError::sdk(
+            provider,
+            refund::Error::config(format!("invalid {field} ({env} or {flag}): {reason}")),
+        ),
+        other => CliError::sdk(provider, other),
+    }
+}
+
+/// Reads a variable for commands without flags (batch).
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
