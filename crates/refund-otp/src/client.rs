@@ -1,0 +1,637 @@
+//! [`OtpRefundClient`] and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use refund_core::{
+    Capabilities, Clock, Error, ExposeSecret, Idempotency, InsecureHttp, Operation, Otp,
+    OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
+    RefundRecord, RefundStatusRead, Result, RetryPolicy, SecretString, StatusQuery, SystemClock,
+    Transport, async_trait, join_path, parse_base_url,
+};
+use url::Url;
+
+use crate::decode::{decode_refund, decode_send_otp, decode_transaction};
+use crate::model::{EkoRefund, EkoTransaction, RefundOtpChallenge, check_otp_ref_id, check_tid};
+use crate::sign::Signer;
+use crate::wire::{RefundBody, SendOtpBody};
+use crate::{CAPABILITIES, PROVIDER};
+
+/// Eko's UAT (staging) base URL, the default.
+pub const EKO_UAT_BASE_URL: &str = "https://staging.eko.in/ekoapi/v3";
+
+/// Eko's production base URL. Newer Eko pages drop the port; set the base URL to match your
+/// account's.
+pub const EKO_PRODUCTION_BASE_URL: &str = "https://api.eko.in:25002/ekoicici/v3";
+
+/// The `service_code` of a refund, `80` unless Eko tells you otherwise.
+pub const DEFAULT_SERVICE_CODE: u32 = 80;
+
+/// A `403` whose `Date` header is further than this from our clock is taken as clock skew: the
+/// offset is corrected and the call repeated once.
+pub const CLOCK_SKEW_TOLERANCE: Duration = Duration::from_secs(30);
+
+/// Environment variable for the base URL (optional; default [`EKO_UAT_BASE_URL`]).
+pub const ENV_BASE_URL: &str = "OTP_REFUND_BASE_URL";
+/// Environment variable for the developer key.
+pub const ENV_DEVELOPER_KEY: &str = "OTP_REFUND_DEVELOPER_KEY";
+/// Environment variable for the access key.
+pub const ENV_ACCESS_KEY: &str = "OTP_REFUND_ACCESS_KEY";
+/// Environment variable for the initiator id.
+pub const ENV_INITIATOR_ID: &str = "OTP_REFUND_INITIATOR_ID";
+/// Environment variable for the user code.
+pub const ENV_USER_CODE: &str = "OTP_REFUND_USER_CODE";
+
+const SEND_OTP: Operation = Operation::new(PROVIDER, "send_otp", Idempotency::Safe);
+// No idempotency key exists: a refund that may have reached Eko is never sent again.
+const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Unsafe);
+const TRANSACTION: Operation = Operation::new(PROVIDER, "transaction", Idempotency::Safe);
+
+/// Secret body fields, masked in dry runs.
+const BODY_SECRET_FIELDS: &[&str] = &["otp"];
+
+/// A client of Eko's OTP refund API. Cheap to clone (an `Arc` inside), `Send + Sync`.
+///
+/// ```no_run
+/// use refund_otp::OtpRefundClient;
+/// # fn main() -> refund_core::Result<()> {
+/// let client = OtpRefundClient::builder()
+///     .developer_key("becbbce45f79c6f5109f848acd540567")
+///     .access_key("d2fe1d99-6298-4af2-8cc5-d97dcf46df30")
+///     .initiator_id("9962981729")
+///     .user_code("20810200")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OtpRefundClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base_url: Url,
+    developer_key: SecretString,
+    signer: Signer,
+    initiator_id: String,
+    user_code: String,
+    service_code: u32,
+    clock: Arc<dyn Clock>,
+    /// Milliseconds added to our clock for `secret-key-timestamp`, learned from a 403's `Date`.
+    offset_ms: AtomicI64,
+    transport: Transport,
+}
+
+impl fmt::Debug for OtpRefundClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("OtpRefundClient")
+            .field("base_url", &inner.base_url.as_str())
+            .field("developer_key", &"***")
+            .field("access_key", &"***")
+            .field("initiator_id", &inner.initiator_id)
+            .field("user_code", &inner.user_code)
+            .field("service_code", &inner.service_code)
+            .field("clock_offset_ms", &inner.offset_ms.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`OtpRefundClient`]; see [`OtpRefundClient::builder`].
+#[derive(Default)]
+pub struct OtpRefundClientBuilder {
+    base_url: Option<String>,
+    developer_key: Option<SecretString>,
+    access_key: Option<SecretString>,
+    initiator_id: Option<String>,
+    user_code: Option<String>,
+    service_code: Option<u32>,
+    timeout: Option<Duration>,
+    http_client: Option<reqwest::Client>,
+    retry_policy: Option<RetryPolicy>,
+    insecure_http: InsecureHttp,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl fmt::Debug for OtpRefundClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |s: &Option<SecretString>| s.as_ref().map(|_| "***");
+        f.debug_struct("OtpRefundClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("developer_key", &masked(&self.developer_key))
+            .field("access_key", &masked(&self.access_key))
+            .field("initiator_id", &self.initiator_id)
+            .field("user_code", &self.user_code)
+            .field("service_code", &self.service_code)
+            .field("timeout", &self.timeout)
+            .field("insecure_http", &self.insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn missing(setting: &str, env: &str) -> Error {
+    Error::config(format!("{setting} is not set: call .{setting}(..) on the builder or set {env}"))
+}
+
+impl OtpRefundClientBuilder {
+    /// The base URL (default [`EKO_UAT_BASE_URL`]; production: [`EKO_PRODUCTION_BASE_URL`]).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+    /// The `developer_key` (secret).
+    #[must_use]
+    pub fn developer_key(mut self, key: impl Into<String>) -> Self {
+        self.developer_key = Some(SecretString::from(key.into()));
+        self
+    }
+    /// The access key behind the `secret-key` signature (secret). Only the keyed HMAC state is
+    /// kept once the client is built.
+    #[must_use]
+    pub fn access_key(mut self, key: impl Into<String>) -> Self {
+        self.access_key = Some(SecretString::from(key.into()));
+        self
+    }
+    /// The `initiator_id`: the API user's registered mobile number (digits).
+    #[must_use]
+    pub fn initiator_id(mut self, id: impl Into<String>) -> Self {
+        self.initiator_id = Some(id.into());
+        self
+    }
+    /// The `user_code` of the agent.
+    #[must_use]
+    pub fn user_code(mut self, code: impl Into<String>) -> Self {
+        self.user_code = Some(code.into());
+        self
+    }
+    /// The refund `service_code` (default [`DEFAULT_SERVICE_CODE`], 80).
+    #[must_use]
+    pub fn service_code(mut self, code: u32) -> Self {
+        self.service_code = Some(code);
+        self
+    }
+    /// Whole-request timeout (default [`refund_core::DEFAULT_TIMEOUT`]).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Share this `reqwest::Client` (and its connection pool).
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+    /// The retry policy (default [`RetryPolicy::default`]); refunds are never repeated once they
+    /// may have reached Eko, whatever the policy.
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+    /// Whether plain `http` to a non-loopback host is allowed (default: no).
+    #[must_use]
+    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
+        self.insecure_http = insecure;
+        self
+    }
+    /// The clock for `secret-key-timestamp` (default [`SystemClock`]); inject one in tests.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Validates the settings and builds the client.
+    ///
+    /// A missing credential is an [`Error::Config`] naming the setting and its environment
+    /// variable; a malformed one an [`Error::InvalidInput`] naming the setting.
+    pub fn build(self) -> Result<OtpRefundClient> {
+        let base_url = parse_base_url(
+            self.base_url.as_deref().unwrap_or(EKO_UAT_BASE_URL),
+            self.insecure_http,
+        )?;
+        let developer_key =
+            self.developer_key.ok_or_else(|| missing("developer_key", ENV_DEVELOPER_KEY))?;
+        if developer_key.expose_secret().is_empty() {
+            return Err(missing("developer_key", ENV_DEVELOPER_KEY));
+        }
+        let access_key = self.access_key.ok_or_else(|| missing("access_key", ENV_ACCESS_KEY))?;
+        if access_key.expose_secret().is_empty() {
+            return Err(missing("access_key", ENV_ACCESS_KEY));
+        }
+        let initiator_id =
+            self.initiator_id.ok_or_else(|| missing("initiator_id", ENV_INITIATOR_ID))?;
+        refund_core::check_digits("initiator_id", &initiator_id, 20)?;
+        let user_code = self.user_code.ok_or_else(|| missing("user_code", ENV_USER_CODE))?;
+        if user_code.is_empty()
+            || user_code.len() > 64
+            || !user_code.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(Error::invalid_input(
+                "user_code",
+                "must be 1 to 64 printable ASCII characters without spaces",
+            ));
+        }
+        // Checked here so a bad developer key fails at build time, not on the first call.
+        PreparedRequest::get(base_url.clone()).header(
+            "developer_key",
+            developer_key.expose_secret(),
+            true,
+        )?;
+        let signer = Signer::new(&access_key)?;
+        let mut transport = Transport::builder();
+        if let Some(timeout) = self.timeout {
+            transport = transport.timeout(timeout);
+        }
+        if let Some(client) = self.http_client {
+            transport = transport.client(client);
+        }
+        if let Some(policy) = self.retry_policy {
+            transport = transport.retry_policy(policy);
+        }
+        Ok(OtpRefundClient {
+            inner: Arc::new(Inner {
+                base_url,
+                developer_key,
+                signer,
+                initiator_id,
+                user_code,
+                service_code: self.service_code.unwrap_or(DEFAULT_SERVICE_CODE),
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                offset_ms: AtomicI64::new(0),
+                transport: transport.build()?,
+            }),
+        })
+    }
+}
+
+fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl OtpRefundClient {
+    /// A builder with the defaults.
+    pub fn builder() -> OtpRefundClientBuilder {
+        OtpRefundClientBuilder::default()
+    }
+
+    /// A builder preset from `OTP_REFUND_BASE_URL`, `OTP_REFUND_DEVELOPER_KEY`,
+    /// `OTP_REFUND_ACCESS_KEY`, `OTP_REFUND_INITIATOR_ID` and `OTP_REFUND_USER_CODE` (unset or
+    /// empty ones are left unset), for the caller to override before `build()`.
+    pub fn builder_from_env() -> OtpRefundClientBuilder {
+        let mut builder = Self::builder();
+        if let Some(v) = env_var(ENV_BASE_URL) {
+            builder = builder.base_url(v);
+        }
+        if let Some(v) = env_var(ENV_DEVELOPER_KEY) {
+            builder = builder.developer_key(v);
+        }
+        if let Some(v) = env_var(ENV_ACCESS_KEY) {
+            builder = builder.access_key(v);
+        }
+        if let Some(v) = env_var(ENV_INITIATOR_ID) {
+            builder = builder.initiator_id(v);
+        }
+        if let Some(v) = env_var(ENV_USER_CODE) {
+            builder = builder.user_code(v);
+        }
+        builder
+    }
+
+    /// A client configured from the environment ([`OtpRefundClient::builder_from_env`]).
+    pub fn from_env() -> Result<Self> {
+        Self::builder_from_env().build()
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The correction applied to our clock for `secret-key-timestamp`, in milliseconds (0 until a
+    /// 403 showed our clock to be off).
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.offset_ms.load(Ordering::Relaxed)
+    }
+
+    fn timestamp_ms(&self) -> i64 {
+        unix_ms(self.inner.clock.now()).saturating_add(self.clock_offset_ms())
+    }
+
+    /// Adds `developer_key`, `secret-key` and `secret-key-timestamp`, signed now.
+    fn signed(&self, request: PreparedRequest) -> Result<PreparedRequest> {
+        let timestamp = self.timestamp_ms().to_string();
+        let signature = self.inner.signer.sign(&timestamp);
+        request
+            .header("developer_key", self.inner.developer_key.expose_secret(), true)?
+            .header("secret-key", signature.expose_secret(), true)?
+            .header("secret-key-timestamp", &timestamp, false)
+    }
+
+    /// The signed get-OTP request for `tid`, for a dry run (secrets render as `***`).
+    ///
+    /// ```
+    /// # let client = refund_otp::OtpRefundClient::builder().developer_key("d").access_key("a")
+    /// #     .initiator_id("9962981729").user_code("20810200").build()?;
+    /// let req = client.prepare_send_otp("13192443")?;
+    /// assert_eq!(req.url().path(), "/ekoapi/v3/customer/payment/refund/13192443/otp");
+    /// assert!(req.to_curl().contains("secret-key: ***"));
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn prepare_send_otp(&self, tid: &str) -> Result<PreparedRequest> {
+        check_tid(tid)?;
+        let url = join_path(&self.inner.base_url, &["customer", "payment", "refund", tid, "otp"])?;
+        let body = SendOtpBody { initiator_id: &self.inner.initiator_id };
+        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+    }
+
+    /// The signed refund request, for a dry run: the `otp` renders as `***`.
+    ///
+    /// An OTP starting with `0` is refused (naming `otp`): Eko takes the OTP as a JSON integer, in
+    /// which the leading zero cannot be written, so it would send a different OTP.
+    pub fn prepare_refund(
+        &self,
+        tid: &str,
+        otp_ref_id: &str,
+        otp: &Otp,
+    ) -> Result<PreparedRequest> {
+        check_tid(tid)?;
+        check_otp_ref_id(otp_ref_id)?;
+        let otp = otp_as_integer(otp)?;
+        let url = join_path(&self.inner.base_url, &["customer", "payment", "refund", tid])?;
+        let body = RefundBody {
+            initiator_id: &self.inner.initiator_id,
+            user_code: &self.inner.user_code,
+            otp,
+            otp_ref_id,
+            service_code: self.inner.service_code,
+            state: "1",
+        };
+        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+    }
+
+    /// The signed transaction inquiry, for a dry run.
+    pub fn prepare_transaction(&self, tid: &str) -> Result<PreparedRequest> {
+        check_tid(tid)?;
+        let mut url = join_path(&self.inner.base_url, &["tools", "reference", "transaction", tid])?;
+        url.query_pairs_mut()
+            .append_pair("initiator_id", &self.inner.initiator_id)
+            .append_pair("user_code", &self.inner.user_code);
+        self.signed(PreparedRequest::get(url))
+    }
+
+    /// Sends through the transport (re-signing every attempt; an invalid input fails the first
+    /// build, before anything is sent); on a 403 whose `Date` shows our
+    /// clock is off, corrects the offset and sends once more. A 403 was not processed, so this
+    /// holds even for the refund.
+    async fn call<F>(&self, op: &Operation, build: F) -> Result<RawResponse>
+    where
+        F: Fn() -> Result<PreparedRequest>,
+    {
+        let raw = self.inner.transport.send(op, |_attempt| build()).await?;
+        if raw.status() == 403 && self.correct_clock(&raw) {
+            return self.inner.transport.send(op, |_attempt| build()).await;
+        }
+        Ok(raw)
+    }
+
+    /// Learns the clock offset from a response's `Date`; true when it changed by more than
+    /// [`CLOCK_SKEW_TOLERANCE`].
+    fn correct_clock(&self, raw: &RawResponse) -> bool {
+        let Some(server_ms) = raw
+            .headers()
+            .get(refund_core::http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date)
+            .map(|secs| secs.saturating_mul(1000))
+        else {
+            return false;
+        };
+        let local_ms = unix_ms(self.inner.clock.now());
+        let skew = server_ms.saturating_sub(local_ms.saturating_add(self.clock_offset_ms()));
+        let tolerance = i64::try_from(CLOCK_SKEW_TOLERANCE.as_millis()).unwrap_or(i64::MAX);
+        if skew.saturating_abs() <= tolerance {
+            return false;
+        }
+        let offset = server_ms.saturating_sub(local_ms);
+        self.inner.offset_ms.store(offset, Ordering::Relaxed);
+        tracing::warn!(
+            offset_ms = offset,
+            "Eko refused the signature timestamp and its clock differs from ours; corrected the offset and repeating once"
+        );
+        true
+    }
+
+    /// Sends (or resends) the refund OTP to the customer for `tid`. Safe to repeat.
+    ///
+    /// Success is exactly a non-empty `data.otp_ref_id` (Eko's own sample answers `status: 2133`);
+    /// an answer without one is [`Error::Declined`] with reason `Other(<status>)`.
+    pub async fn send_otp(&self, tid: &str) -> Result<RefundOtpChallenge> {
+        let raw = self.call(&SEND_OTP, || self.prepare_send_otp(tid)).await?;
+        decode_send_otp(&SEND_OTP, &raw, tid)
+    }
+
+    /// Claims the refund of `tid` with the customer's `otp` and the `otp_ref_id` of
+    /// [`OtpRefundClient::send_otp`]. Never sent twice once it may have reached Eko: on
+    /// [`Error::OutcomeUnknown`], read [`OtpRefundClient::transaction`] first.
+    pub async fn refund(&self, tid: &str, otp_ref_id: &str, otp: &Otp) -> Result<EkoRefund> {
+        let raw = self.call(&REFUND, || self.prepare_refund(tid, otp_ref_id, otp)).await?;
+        decode_refund(&REFUND, &raw, tid)
+    }
+
+    /// [`OtpRefundClient::refund`] with a challenge from [`OtpRefundClient::send_otp`].
+    pub async fn confirm(&self, challenge: &RefundOtpChallenge, otp: &Otp) -> Result<EkoRefund> {
+        self.refund(challenge.tid(), challenge.otp_ref_id(), otp).await
+    }
+
+    /// Reads the transaction `tid` (its `tx_status`). Safe to repeat.
+    pub async fn transaction(&self, tid: &str) -> Result<EkoTransaction> {
+        let raw = self.call(&TRANSACTION, || self.prepare_transaction(tid)).await?;
+        decode_transaction(&TRANSACTION, &raw, tid)
+    }
+}
+
+/// The OTP as the JSON integer Eko expects; a leading zero cannot survive that and is refused.
+fn otp_as_integer(otp: &Otp) -> Result<u64> {
+    let digits = otp.expose();
+    if digits.starts_with('0') {
+        return Err(Error::invalid_input(
+            "otp",
+            "starts with 0, which Eko's integer otp field cannot carry; request a new OTP",
+        ));
+    }
+    digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the form RFC 9110 requires servers to
+/// send) into Unix seconds.
+fn parse_http_date(text: &str) -> Option<i64> {
+    let mut parts = text.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
+impl Provider for OtpRefundClient {
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+}
+
+#[async_trait]
+impl OtpRefund for OtpRefundClient {
+    async fn send_otp(&self, target: &OtpRefundTarget) -> Result<OtpChallenge> {
+        OtpRefundClient::send_otp(self, target.transaction_id().as_str()).await.map(Into::into)
+    }
+
+    async fn confirm_otp(&self, challenge: &OtpChallenge, otp: &Otp) -> Result<RefundRecord> {
+        let challenge = RefundOtpChallenge::try_from(challenge)?;
+        self.confirm(&challenge, otp).await.map(|r| r.to_record())
+    }
+}
+
+#[async_trait]
+impl RefundStatusRead for OtpRefundClient {
+    /// Reads [`StatusQuery::OriginalTransaction`] with [`OtpRefundClient::transaction`]; Eko keys
+    /// nothing by our reference, so [`StatusQuery::Reference`] is an invalid input (`query`).
+    async fn refund_status(&self, query: &StatusQuery) -> Result<RefundRecord> {
+        match query {
+            StatusQuery::OriginalTransaction(tid) => {
+                self.transaction(tid.as_str()).await.map(|t| t.to_record())
+            }
+            _ => Err(Error::invalid_input(
+                "query",
+                "Eko reads status by the original transaction (tid), not by a refund reference",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> OtpRefundClientBuilder {
+        OtpRefundClient::builder()
+            .developer_key("dev-key-SECRET")
+            .access_key("access-key-SECRET")
+            .initiator_id("9962981729")
+            .user_code("20810200")
+    }
+
+    #[test]
+    fn debug_output_is_pinned_and_masked() {
+        assert_eq!(
+            format!("{:?}", builder()),
+            r#"OtpRefundClientBuilder { base_url: None, developer_key: Some("***"), access_key: Some("***"), initiator_id: Some("9962981729"), user_code: Some("20810200"), service_code: None, timeout: None, insecure_http: LoopbackOnly, .. }"#
+        );
+        let client = builder().build().unwrap();
+        assert_eq!(
+            format!("{client:?}"),
+            r#"OtpRefundClient { base_url: "https://staging.eko.in/ekoapi/v3", developer_key: "***", access_key: "***", initiator_id: "9962981729", user_code: "20810200", service_code: 80, clock_offset_ms: 0, .. }"#
+        );
+    }
+
+    #[test]
+    fn missing_settings_name_their_env_var() {
+        let cases = [
+            (OtpRefundClient::builder(), "OTP_REFUND_DEVELOPER_KEY"),
+            (OtpRefundClient::builder().developer_key("d"), "OTP_REFUND_ACCESS_KEY"),
+            (
+                OtpRefundClient::builder().developer_key("d").access_key("a"),
+                "OTP_REFUND_INITIATOR_ID",
+            ),
+            (
+                OtpRefundClient::builder().developer_key("d").access_key("a").initiator_id("1"),
+                "OTP_REFUND_USER_CODE",
+            ),
+        ];
+        for (b, env) in cases {
+            let err = b.build().unwrap_err();
+            assert_eq!(err.kind(), "config");
+            assert!(err.to_string().contains(env), "{err}");
+        }
+        assert_eq!(
+            builder().initiator_id("99x").build().unwrap_err().field(),
+            Some("initiator_id")
+        );
+        assert_eq!(builder().user_code("a b").build().unwrap_err().field(), Some("user_code"));
+        assert_eq!(
+            builder().base_url("http://eko.example").build().unwrap_err().field(),
+            Some("base_url")
+        );
+        assert_eq!(
+            builder().developer_key("a\nb").build().unwrap_err().field(),
+            Some("developer_key")
+        );
+        assert_eq!(
+            builder().base_url(EKO_PRODUCTION_BASE_URL).build().unwrap().base_url().as_str(),
+            EKO_PRODUCTION_BASE_URL
+        );
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
+        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
+        for bad in [
+            "",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn otp_must_survive_as_an_integer() {
+        assert_eq!(otp_as_integer(&Otp::new("576719").unwrap()).unwrap(), 576_719);
+        let err = otp_as_integer(&Otp::new("076123").unwrap()).unwrap_err();
+        assert_eq!(err.field(), Some("otp"));
+        assert!(!err.to_string().contains("76123"));
+    }
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<OtpRefundClient>();
+    }
+}

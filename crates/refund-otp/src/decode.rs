@@ -1,0 +1,325 @@
+//! Turning Eko's answers into typed results and errors (decisions: README "Decisions").
+
+use std::str::FromStr;
+
+use refund_core::{
+    AmountText, Currency, DeclineReason, Error, Idempotency, Money, Operation, ProviderReply,
+    RawResponse, Result, redact_json_text,
+};
+
+use crate::model::{
+    EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
+};
+use crate::wire::{Envelope, OtpData, RefundData, TransactionData};
+
+/// Fields removed from any answer before it is kept in a record or an error.
+pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
+    &["otp", "developer_key", "secret-key", "access_key"];
+
+/// `response_status_id` of "another transaction is in progress": not processed, retry later.
+const ANOTHER_TRANSACTION_IN_PROGRESS: i64 = -2;
+
+/// The reply for errors, with a body excerpt whose secret fields are masked.
+pub(crate) fn reply_for(op: &Operation, raw: &RawResponse) -> ProviderReply {
+    let body = raw.body();
+    let reply = op.reply().with_http_status(raw.status());
+    if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        reply.with_body_excerpt(redact_json_text(body, RESPONSE_SECRET_FIELDS).as_bytes())
+    } else {
+        reply.with_body_excerpt(body)
+    }
+}
+
+fn reply_with(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> ProviderReply {
+    let mut reply = reply_for(op, raw);
+    if let Some(status) = env.status {
+        reply = reply.with_code(status.to_string());
+    }
+    if let Some(message) = &env.message {
+        reply = reply.with_message(message.clone());
+    }
+    reply
+}
+
+fn redacted_json(raw: &RawResponse) -> serde_json::Value {
+    serde_json::from_str(&redact_json_text(raw.body(), RESPONSE_SECRET_FIELDS))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn unknown(op: &Operation, raw: &RawResponse, detail: impl Into<String>) -> Error {
+    Error::outcome_unknown(reply_for(op, raw), detail, None)
+}
+
+/// The error a known failure code or `response_status_id` stands for, if any.
+fn known_failure(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Option<Error> {
+    let reply = || reply_with(op, raw, env);
+    if env.response_status_id == Some(ANOTHER_TRANSACTION_IN_PROGRESS) {
+        return Some(Error::unavailable(
+            reply(),
+            "another transaction is in progress (response_status_id -2); the request was not processed",
+            None,
+        ));
+    }
+    let declined = |reason| Some(Error::declined(reason, reply()));
+    match EkoStatusCode::from_code(env.status?) {
+        EkoStatusCode::WrongOtp => declined(DeclineReason::InvalidOtp),
+        EkoStatusCode::OtpExpired => declined(DeclineReason::OtpExpired),
+        EkoStatusCode::TidNotFound => declined(DeclineReason::TransactionNotFound),
+        EkoStatusCode::InsufficientBalance => declined(DeclineReason::InsufficientBalance),
+        // Both name a client setting (OTP_REFUND_INITIATOR_ID / OTP_REFUND_USER_CODE): no call
+        // with these credentials will work until they are fixed.
+        EkoStatusCode::InvalidInitiator | EkoStatusCode::UserNotFound => Some(Error::auth(reply())),
+        _ => None,
+    }
+}
+
+/// Any answer that is not 2xx (the transport has already handled 429/500/502/503/504).
+fn decode_failure(op: &Operation, raw: &RawResponse) -> Error {
+    let status = raw.status();
+    let env = serde_json::from_slice::<Envelope<'_>>(raw.body()).ok();
+    if status == 401 || status == 403 {
+        let reply = match &env {
+            Some(env) => reply_with(op, raw, env),
+            None => reply_for(op, raw),
+        };
+        return Error::auth(reply);
+    }
+    if (400..500).contains(&status) {
+        return match env {
+            Some(env) => known_failure(op, raw, &env).unwrap_or_else(|| {
+                Error::declined(DeclineReason::InvalidRequest, reply_with(op, raw, &env))
+            }),
+            None => Error::declined(DeclineReason::InvalidRequest, reply_for(op, raw)),
+        };
+    }
+    let detail = format!("unexpected HTTP {status}");
+    if op.idempotency() == Idempotency::Safe {
+        Error::unavailable(reply_for(op, raw), detail, None)
+    } else {
+        Error::outcome_unknown(reply_for(op, raw), detail, None)
+    }
+}
+
+fn envelope<'a>(op: &Operation, raw: &'a RawResponse) -> Result<Envelope<'a>> {
+    serde_json::from_slice::<Envelope<'a>>(raw.body()).map_err(|e| {
+        Error::outcome_unknown(
+            reply_for(op, raw),
+            "the 2xx answer is not Eko's JSON envelope",
+            Some(e.into()),
+        )
+    })
+}
+
+/// Get-OTP: success is exactly a non-empty `data.otp_ref_id`, whatever `status` says (the official
+/// sample answers `status: 2133`; a `status: 0` without `otp_ref_id` sent no OTP).
+pub(crate) fn decode_send_otp(
+    op: &Operation,
+    raw: &RawResponse,
+    tid: &str,
+) -> Result<RefundOtpChallenge> {
+    if !raw.is_success() {
+        return Err(decode_failure(op, raw));
+    }
+    let env = envelope(op, raw)?;
+    let otp_ref_id = env
+        .data_as::<OtpData>()
+        .and_then(|d| d.otp_ref_id)
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    if let Some(otp_ref_id) = otp_ref_id {
+        check_otp_ref_id(&otp_ref_id)
+            .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
+        return RefundOtpChallenge::new(tid, otp_ref_id).map(|c| c.with_message(env.message));
+    }
+    if let Some(err) = known_failure(op, raw, &env) {
+        return Err(err);
+    }
+    // No OTP session: the customer has nothing to confirm. Declined, not "unknown": there is no
+    // refund to check on, and `send_otp` is safe to call again.
+    let code = env.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+    let mut reply = reply_with(op, raw, &env);
+    if reply.code().is_none() {
+        reply = reply.with_code("none");
+    }
+    let message = match &env.message {
+        Some(m) => format!("{m} (no otp_ref_id in the answer: the OTP was not sent)"),
+        None => "no otp_ref_id in the answer: the OTP was not sent".to_owned(),
+    };
+    Err(Error::declined(DeclineReason::Other(code), reply.with_message(message)))
+}
+
+fn currency_of(text: Option<&str>) -> Option<Currency> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Some(Currency::Inr),
+        Some(code) => Currency::from_str(code).ok(),
+    }
+}
+
+fn money(text: Option<&AmountText>, currency: Option<Currency>, field: &str) -> Option<Money> {
+    let (text, currency) = (text?, currency?);
+    match text.to_money(currency) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only");
+            None
+        }
+    }
+}
+
+/// Initiate refund: success is `status == 0` with a `data.refund_tid`.
+pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
+    if !raw.is_success() {
+        return Err(decode_failure(op, raw));
+    }
+    let env = envelope(op, raw)?;
+    match env.status {
+        Some(0) => {}
+        Some(_) => {
+            if let Some(err) = known_failure(op, raw, &env) {
+                return Err(err);
+            }
+            if env.response_status_id == Some(1) {
+                let code = env.status.unwrap_or_default().to_string();
+                return Err(Error::declined(DeclineReason::Other(code), reply_with(op, raw, &env)));
+            }
+            return Err(Error::outcome_unknown(
+                reply_with(op, raw, &env),
+                "Eko answered a status this SDK does not know without marking it a failure",
+                None,
+            ));
+        }
+        None => return Err(unknown(op, raw, "the answer has no status")),
+    }
+    let data: RefundData = env.data_strict().map_err(|e| unknown(op, raw, e))?;
+    let refund_tid = data
+        .refund_tid
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| unknown(op, raw, "status 0 without data.refund_tid"))?
+        .to_owned();
+    let currency = currency_of(data.currency.as_deref());
+    if currency.is_none() {
+        tracing::warn!("Eko sent an unknown currency; amounts kept in raw only");
+    }
+    Ok(EkoRefund {
+        refund_tid,
+        tid: data.tid.filter(|t| !t.is_empty()).unwrap_or_else(|| tid.to_owned()),
+        amount: money(data.amount.as_ref(), currency, "amount"),
+        refunded_amount: money(data.refunded_amount.as_ref(), currency, "refunded_amount"),
+        fee: money(data.fee.as_ref(), currency, "fee"),
+        tds: money(data.tds.as_ref(), currency, "tds"),
+        commission_reverse: money(data.commission_reverse.as_ref(), currency, "commission_reverse"),
+        balance: money(data.balance.as_ref(), currency, "balance"),
+        currency: currency.unwrap_or(Currency::Inr),
+        timestamp: data.timestamp,
+        message: env.message,
+        raw: redacted_json(raw),
+    })
+}
+
+/// Transaction inquiry: `status == 0` with a `data.tx_status`.
+pub(crate) fn decode_transaction(
+    op: &Operation,
+    raw: &RawResponse,
+    tid: &str,
+) -> Result<EkoTransaction> {
+    if !raw.is_success() {
+        return Err(decode_failure(op, raw));
+    }
+    let env = envelope(op, raw)?;
+    match env.status {
+        Some(0) => {}
+        Some(code) => {
+            return Err(known_failure(op, raw, &env).unwrap_or_else(|| {
+                Error::declined(DeclineReason::Other(code.to_string()), reply_with(op, raw, &env))
+            }));
+        }
+        None => return Err(unknown(op, raw, "the answer has no status")),
+    }
+    let data: TransactionData = env.data_strict().map_err(|e| unknown(op, raw, e))?;
+    let tx_status = data
+        .tx_status
+        .map(TxStatus::from_code)
+        .ok_or_else(|| unknown(op, raw, "status 0 without data.tx_status"))?;
+    let currency = currency_of(data.currency.as_deref());
+    Ok(EkoTransaction {
+        tid: data.tid.filter(|t| !t.is_empty()).unwrap_or_else(|| tid.to_owned()),
+        tx_status,
+        status_text: data.txstatus_desc.filter(|t| !t.is_empty()),
+        amount: money(data.amount.as_ref(), currency, "amount"),
+        refund_tid: data.refund_tid.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+        message: env.message,
+        raw: redacted_json(raw),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_core::http::HeaderMap;
+
+    const REFUND: Operation = Operation::new("otp-refund", "refund", Idempotency::Unsafe);
+    const SEND: Operation = Operation::new("otp-refund", "send_otp", Idempotency::Safe);
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse::new(status, HeaderMap::new(), body.to_owned())
+    }
+
+    #[test]
+    fn refund_sample_reads_exactly() {
+        let r = decode_refund(
+            &REFUND,
+            &raw(200, include_str!("../tests/fixtures/refund_done.json")),
+            "13192443",
+        )
+        .unwrap();
+        assert_eq!(r.refund_tid, "2147591637");
+        assert_eq!(r.refunded_amount.map(|m| m.to_fixed_string()).as_deref(), Some("5050.00"));
+        assert_eq!(r.fee.map(|m| m.minor_units()), Some(5000));
+        assert_eq!(r.tds.map(|m| m.minor_units()), Some(710));
+        assert_eq!(r.commission_reverse.map(|m| m.minor_units()), Some(2838));
+        assert_eq!(r.balance.map(|m| m.to_fixed_string()).as_deref(), Some("2222637312.86"));
+        assert_eq!(r.raw["data"]["balance"], "2.22263731286E9");
+    }
+
+    #[test]
+    fn odd_2xx_bodies_are_outcome_unknown_for_refund() {
+        for body in [
+            "",
+            "<html>oops</html>",
+            "{",
+            r#"{"status":0}"#,
+            r#"{"status":0,"data":{}}"#,
+            r#"{"message":"x"}"#,
+            r#"{"status":77,"response_status_id":3}"#,
+        ] {
+            let err = decode_refund(&REFUND, &raw(200, body), "1").unwrap_err();
+            assert_eq!(err.kind(), "outcome_unknown", "{body}");
+        }
+    }
+
+    #[test]
+    fn status_0_without_otp_ref_id_is_declined() {
+        let err = decode_send_otp(
+            &SEND,
+            &raw(200, include_str!("../tests/fixtures/send_otp_status0_no_ref.json")),
+            "1",
+        )
+        .unwrap_err();
+        assert_eq!(err.decline_reason(), Some(&DeclineReason::Other("0".into())));
+        assert!(err.to_string().contains("the OTP was not sent"), "{err}");
+    }
+
+    #[test]
+    fn non_json_4xx_is_a_definite_rejection() {
+        let err = decode_refund(&REFUND, &raw(400, "<html>bad</html>"), "1").unwrap_err();
+        assert_eq!(err.decline_reason(), Some(&DeclineReason::InvalidRequest));
+        let err = decode_refund(&REFUND, &raw(401, "nope"), "1").unwrap_err();
+        assert_eq!(err.kind(), "auth");
+        let err = decode_refund(&REFUND, &raw(501, "nope"), "1").unwrap_err();
+        assert_eq!(err.kind(), "outcome_unknown");
+        let err = decode_send_otp(&SEND, &raw(501, "nope"), "1").unwrap_err();
+        assert_eq!(err.kind(), "unavailable");
+    }
+}

@@ -1,0 +1,383 @@
+//! The public request and response types, in the SDK's words.
+
+use refund_core::{
+    Currency, Error, Money, OtpChallenge, OtpRefundTarget, RefundRecord, RefundStatus, Result,
+    TransactionId,
+};
+
+use crate::PROVIDER;
+
+/// Longest Eko `tid` accepted (Eko tids are decimal numbers; 20 digits is more than `u64`).
+pub const MAX_TID_DIGITS: usize = 20;
+
+/// Longest `otp_ref_id` accepted.
+pub const MAX_OTP_REF_ID_LEN: usize = 128;
+
+/// Checks an Eko `tid`: 1 to [`MAX_TID_DIGITS`] ASCII digits, so it can never change the URL path.
+pub(crate) fn check_tid(tid: &str) -> Result<()> {
+    refund_core::check_digits("tid", tid, MAX_TID_DIGITS)
+}
+
+/// Checks an `otp_ref_id`: non-empty printable ASCII without spaces, at most
+/// [`MAX_OTP_REF_ID_LEN`] characters.
+pub(crate) fn check_otp_ref_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid_input("otp_ref_id", "must not be empty"));
+    }
+    if id.len() > MAX_OTP_REF_ID_LEN {
+        return Err(Error::invalid_input(
+            "otp_ref_id",
+            format!("must be at most {MAX_OTP_REF_ID_LEN} characters"),
+        ));
+    }
+    if !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid_input("otp_ref_id", "must be printable ASCII without spaces"));
+    }
+    Ok(())
+}
+
+/// The first step's result: Eko sent the refund OTP to the customer for `tid`; confirm with
+/// [`crate::OtpRefundClient::confirm`] (or `refund(tid, otp_ref_id, otp)`).
+///
+/// Converts to and from the core [`OtpChallenge`].
+///
+/// ```
+/// use refund_otp::RefundOtpChallenge;
+/// let challenge = RefundOtpChallenge::new("13192443", "ref-1")?;
+/// let core: refund_core::OtpChallenge = challenge.clone().into();
+/// assert_eq!(core.otp_ref_id.as_deref(), Some("ref-1"));
+/// assert_eq!(RefundOtpChallenge::try_from(&core)?, challenge);
+/// # Ok::<(), refund_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOtpChallenge {
+    tid: TransactionId,
+    otp_ref_id: String,
+    message: Option<String>,
+}
+
+impl RefundOtpChallenge {
+    /// A challenge from a stored `tid` and `otp_ref_id`, both validated.
+    pub fn new(tid: impl Into<String>, otp_ref_id: impl Into<String>) -> Result<Self> {
+        let tid = tid.into();
+        check_tid(&tid)?;
+        let otp_ref_id = otp_ref_id.into();
+        check_otp_ref_id(&otp_ref_id)?;
+        Ok(RefundOtpChallenge { tid: TransactionId::new(tid)?, otp_ref_id, message: None })
+    }
+
+    pub(crate) fn with_message(mut self, message: Option<String>) -> Self {
+        self.message = message.filter(|m| !m.is_empty());
+        self
+    }
+
+    /// The original transaction (Eko `tid`).
+    pub fn tid(&self) -> &str {
+        self.tid.as_str()
+    }
+    /// Eko's OTP session reference, to send back with the OTP.
+    pub fn otp_ref_id(&self) -> &str {
+        &self.otp_ref_id
+    }
+    /// Eko's message (`"Send OTP"`).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl From<RefundOtpChallenge> for OtpChallenge {
+    fn from(c: RefundOtpChallenge) -> Self {
+        let challenge =
+            OtpChallenge::new(PROVIDER, OtpRefundTarget::new(c.tid)).with_otp_ref_id(c.otp_ref_id);
+        match c.message {
+            Some(m) => challenge.with_message(m),
+            None => challenge,
+        }
+    }
+}
+
+impl TryFrom<&OtpChallenge> for RefundOtpChallenge {
+    type Error = Error;
+
+    /// Fails (naming `provider`, `otp_ref_id` or `tid`) when the challenge is not one of ours.
+    fn try_from(c: &OtpChallenge) -> Result<Self> {
+        if c.provider != PROVIDER {
+            return Err(Error::invalid_input(
+                "provider",
+                format!("the challenge is from {:?}, not {PROVIDER:?}", c.provider),
+            ));
+        }
+        let otp_ref_id = c.otp_ref_id.as_deref().ok_or_else(|| {
+            Error::invalid_input("otp_ref_id", "the challenge carries no otp_ref_id")
+        })?;
+        Ok(RefundOtpChallenge::new(c.target.transaction_id().as_str(), otp_ref_id)?
+            .with_message(c.message.clone()))
+    }
+}
+
+/// A refund Eko reported as done (`status: 0`). Amounts are read exactly from Eko's strings;
+/// one that cannot be read exactly is `None` here and stays visible in [`EkoRefund::raw`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EkoRefund {
+    /// Eko's id of the refund (`data.refund_tid`).
+    pub refund_tid: String,
+    /// The original transaction.
+    pub tid: String,
+    /// The original transaction amount (`data.amount`).
+    pub amount: Option<Money>,
+    /// The amount refunded to the customer (`data.refunded_amount`), fees included.
+    pub refunded_amount: Option<Money>,
+    /// The fee reversed (`data.fee`).
+    pub fee: Option<Money>,
+    /// TDS reversed (`data.tds`).
+    pub tds: Option<Money>,
+    /// Commission reversed (`data.commission_reverse`).
+    pub commission_reverse: Option<Money>,
+    /// The agent's balance after the refund (`data.balance`, which Eko writes in exponent form:
+    /// `"2.22263731286E9"` reads as exactly `2222637312.86`).
+    pub balance: Option<Money>,
+    /// The currency (`data.currency`, INR).
+    pub currency: Currency,
+    /// Eko's timestamp of the refund, as sent (`"2018-10-30T12:00:14.058Z"`).
+    pub timestamp: Option<String>,
+    /// Eko's message (`"Refund done"`).
+    pub message: Option<String>,
+    /// The response JSON, secret fields removed.
+    pub raw: serde_json::Value,
+}
+
+impl EkoRefund {
+    /// The core record: status [`RefundStatus::Succeeded`], refund id `refund_tid`, amount the
+    /// refunded amount (or the transaction amount when Eko omits it).
+    pub fn to_record(&self) -> RefundRecord {
+        let mut record = RefundRecord::new(PROVIDER, RefundStatus::Succeeded)
+            .with_refund_id(self.refund_tid.clone())
+            .with_original_transaction_id(self.tid.clone())
+            .with_provider_code("0")
+            .with_raw(self.raw.clone());
+        if let Some(amount) = self.refunded_amount.or(self.amount) {
+            record = record.with_amount(amount);
+        }
+        if let Some(message) = &self.message {
+            record = record.with_message(message.clone());
+        }
+        record
+    }
+}
+
+/// Eko's `tx_status` of a transaction.
+///
+/// ```
+/// use refund_otp::TxStatus;
+/// assert_eq!(TxStatus::from_code(4), TxStatus::Refunded);
+/// assert_eq!(TxStatus::from_code(9), TxStatus::Other(9));
+/// assert_eq!(TxStatus::Other(9).code(), 9);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TxStatus {
+    /// `0`: the transfer succeeded.
+    Success,
+    /// `1`: the transfer failed.
+    Failed,
+    /// `2`: initiated, not final yet.
+    Initiated,
+    /// `3`: refund pending: the transfer failed and the refund OTP was sent; claim it with
+    /// `send_otp` / `refund`.
+    RefundPending,
+    /// `4`: refunded.
+    Refunded,
+    /// `5`: on hold.
+    Hold,
+    /// Any other value, kept: treat as initiated and inquire again.
+    Other(i64),
+}
+
+impl TxStatus {
+    /// From Eko's number.
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            0 => TxStatus::Success,
+            1 => TxStatus::Failed,
+            2 => TxStatus::Initiated,
+            3 => TxStatus::RefundPending,
+            4 => TxStatus::Refunded,
+            5 => TxStatus::Hold,
+            other => TxStatus::Other(other),
+        }
+    }
+
+    /// Eko's number.
+    pub fn code(self) -> i64 {
+        match self {
+            TxStatus::Success => 0,
+            TxStatus::Failed => 1,
+            TxStatus::Initiated => 2,
+            TxStatus::RefundPending => 3,
+            TxStatus::Refunded => 4,
+            TxStatus::Hold => 5,
+            TxStatus::Other(code) => code,
+        }
+    }
+
+    /// Where the refund of this transaction stands, for [`refund_core::RefundStatusRead`]:
+    /// `4` succeeded; `3`, `2`, `5` and unknown values pending; `1` failed; `0` (the transfer
+    /// succeeded, nothing to refund) unknown, as `"transfer_succeeded"`.
+    pub fn refund_status(self) -> RefundStatus {
+        match self {
+            TxStatus::Refunded => RefundStatus::Succeeded,
+            TxStatus::RefundPending | TxStatus::Initiated | TxStatus::Hold | TxStatus::Other(_) => {
+                RefundStatus::Pending
+            }
+            TxStatus::Failed => RefundStatus::Failed,
+            TxStatus::Success => RefundStatus::Unknown("transfer_succeeded".into()),
+        }
+    }
+}
+
+/// A transaction inquiry's answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EkoTransaction {
+    /// The transaction id.
+    pub tid: String,
+    /// Its `tx_status`.
+    pub tx_status: TxStatus,
+    /// Eko's text for it (`txstatus_desc`: `"Refunded"`).
+    pub status_text: Option<String>,
+    /// The transaction amount, read exactly.
+    pub amount: Option<Money>,
+    /// The refund's id, once refunded (`refund_tid`; absent or empty before).
+    pub refund_tid: Option<String>,
+    /// Eko's message.
+    pub message: Option<String>,
+    /// The response JSON, secret fields removed.
+    pub raw: serde_json::Value,
+}
+
+impl EkoTransaction {
+    /// The core record: the refund's status per [`TxStatus::refund_status`], provider code
+    /// `tx_status:<n>`.
+    pub fn to_record(&self) -> RefundRecord {
+        let mut record = RefundRecord::new(PROVIDER, self.tx_status.refund_status())
+            .with_original_transaction_id(self.tid.clone())
+            .with_provider_code(format!("tx_status:{}", self.tx_status.code()))
+            .with_raw(self.raw.clone());
+        if let Some(id) = &self.refund_tid {
+            record = record.with_refund_id(id.clone());
+        }
+        if let Some(amount) = self.amount {
+            record = record.with_amount(amount);
+        }
+        if let Some(text) = self.status_text.as_ref().or(self.message.as_ref()) {
+            record = record.with_message(text.clone());
+        }
+        record
+    }
+}
+
+/// Eko's `status` codes this SDK knows (PROVIDERS.md); anything else is kept in
+/// [`EkoStatusCode::Unknown`].
+///
+/// ```
+/// use refund_otp::EkoStatusCode;
+/// assert_eq!(EkoStatusCode::from_code(302), EkoStatusCode::WrongOtp);
+/// assert_eq!(EkoStatusCode::from_code(77).code(), 77);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EkoStatusCode {
+    /// `0`: success.
+    Success,
+    /// `168`: the TID does not exist.
+    TidNotFound,
+    /// `302`: wrong OTP.
+    WrongOtp,
+    /// `303`: OTP expired.
+    OtpExpired,
+    /// `319`: invalid initiator (the `initiator_id` setting).
+    InvalidInitiator,
+    /// `347`: insufficient balance.
+    InsufficientBalance,
+    /// `463`: user not found (the `user_code` setting).
+    UserNotFound,
+    /// `2133`: "Send OTP", the status of the official get-OTP sample's success answer.
+    OtpSent,
+    /// Any other code.
+    Unknown(i64),
+}
+
+impl EkoStatusCode {
+    /// From Eko's number.
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            0 => EkoStatusCode::Success,
+            168 => EkoStatusCode::TidNotFound,
+            302 => EkoStatusCode::WrongOtp,
+            303 => EkoStatusCode::OtpExpired,
+            319 => EkoStatusCode::InvalidInitiator,
+            347 => EkoStatusCode::InsufficientBalance,
+            463 => EkoStatusCode::UserNotFound,
+            2133 => EkoStatusCode::OtpSent,
+            other => EkoStatusCode::Unknown(other),
+        }
+    }
+
+    /// Eko's number.
+    pub fn code(self) -> i64 {
+        match self {
+            EkoStatusCode::Success => 0,
+            EkoStatusCode::TidNotFound => 168,
+            EkoStatusCode::WrongOtp => 302,
+            EkoStatusCode::OtpExpired => 303,
+            EkoStatusCode::InvalidInitiator => 319,
+            EkoStatusCode::InsufficientBalance => 347,
+            EkoStatusCode::UserNotFound => 463,
+            EkoStatusCode::OtpSent => 2133,
+            EkoStatusCode::Unknown(code) => code,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [0, 168, 302, 303, 319, 347, 463, 2133, 1, -2, 9999] {
+            assert_eq!(EkoStatusCode::from_code(code).code(), code);
+        }
+        for code in [-1, 0, 1, 2, 3, 4, 5, 6] {
+            assert_eq!(TxStatus::from_code(code).code(), code);
+        }
+    }
+
+    #[test]
+    fn tx_status_to_refund_status() {
+        assert_eq!(TxStatus::Refunded.refund_status(), RefundStatus::Succeeded);
+        assert_eq!(TxStatus::RefundPending.refund_status(), RefundStatus::Pending);
+        assert_eq!(TxStatus::Hold.refund_status(), RefundStatus::Pending);
+        assert_eq!(TxStatus::Other(7).refund_status(), RefundStatus::Pending);
+        assert_eq!(TxStatus::Failed.refund_status(), RefundStatus::Failed);
+        assert_eq!(
+            TxStatus::Success.refund_status(),
+            RefundStatus::Unknown("transfer_succeeded".into())
+        );
+    }
+
+    #[test]
+    fn challenge_validation_names_fields() {
+        assert_eq!(RefundOtpChallenge::new("1/otp", "r").unwrap_err().field(), Some("tid"));
+        assert_eq!(RefundOtpChallenge::new("1", "").unwrap_err().field(), Some("otp_ref_id"));
+        assert_eq!(RefundOtpChallenge::new("1", "a b").unwrap_err().field(), Some("otp_ref_id"));
+        let foreign =
+            OtpChallenge::new("bos", OtpRefundTarget::new(TransactionId::new("1").unwrap()))
+                .with_otp_ref_id("r");
+        assert_eq!(RefundOtpChallenge::try_from(&foreign).unwrap_err().field(), Some("provider"));
+        let no_ref =
+            OtpChallenge::new(PROVIDER, OtpRefundTarget::new(TransactionId::new("1").unwrap()));
+        assert_eq!(RefundOtpChallenge::try_from(&no_ref).unwrap_err().field(), Some("otp_ref_id"));
+    }
+}

@@ -1,0 +1,198 @@
+//! Eko's JSON exactly as it is spelled on the wire. Numbers may arrive as strings and vice versa
+//! (PROVIDERS.md, "OTP refund"), so every scalar here is read leniently; amounts keep their text.
+
+use refund_core::AmountText;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Body of `POST /customer/payment/refund/{tid}/otp`.
+#[derive(Debug, Serialize)]
+pub(crate) struct SendOtpBody<'a> {
+    pub(crate) initiator_id: &'a str,
+}
+
+/// Body of `POST /customer/payment/refund/{tid}`. `otp` and `service_code` are JSON integers,
+/// `state` the string `"1"`, as documented.
+#[derive(Serialize)]
+pub(crate) struct RefundBody<'a> {
+    pub(crate) initiator_id: &'a str,
+    pub(crate) user_code: &'a str,
+    pub(crate) otp: u64,
+    pub(crate) otp_ref_id: &'a str,
+    pub(crate) service_code: u32,
+    pub(crate) state: &'static str,
+}
+
+/// Every answer: `{"status", "message", "response_status_id", "response_type_id", "data"}`
+/// (`response_type_id` is not needed to decide anything and is left to `raw`).
+/// `data` is kept raw: error answers send `{}`, `[]`, `""` or nothing, and amounts inside it
+/// must be read from their exact text.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub(crate) status: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) message: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub(crate) response_status_id: Option<i64>,
+    #[serde(default, borrow)]
+    pub(crate) data: Option<&'a RawValue>,
+}
+
+impl Envelope<'_> {
+    /// `data` read as `T`, or `None` when it is absent, `null` or not of that shape.
+    pub(crate) fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Option<T> {
+        self.data.and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// `data` read as `T`, with the reason when it is not of that shape.
+    pub(crate) fn data_strict<T: for<'de> Deserialize<'de>>(&self) -> Result<T, String> {
+        let raw = self.data.ok_or_else(|| "the answer has no data object".to_owned())?;
+        serde_json::from_str(raw.get()).map_err(|e| format!("unexpected data: {e}"))
+    }
+}
+
+/// `data` of the get-OTP answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OtpData {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) otp_ref_id: Option<String>,
+}
+
+/// `data` of the refund answer: `{"refund_tid", "tid", "amount", "refunded_amount", "fee", "tds",
+/// "commission_reverse", "currency", "balance", "timestamp"}`. `balance` comes in exponent form
+/// (`"2.22263731286E9"`), which [`AmountText`] keeps verbatim.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefundData {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) refund_tid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) tid: Option<String>,
+    #[serde(default)]
+    pub(crate) amount: Option<AmountText>,
+    #[serde(default)]
+    pub(crate) refunded_amount: Option<AmountText>,
+    #[serde(default)]
+    pub(crate) fee: Option<AmountText>,
+    #[serde(default)]
+    pub(crate) tds: Option<AmountText>,
+    #[serde(default)]
+    pub(crate) commission_reverse: Option<AmountText>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) currency: Option<String>,
+    #[serde(default)]
+    pub(crate) balance: Option<AmountText>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) timestamp: Option<String>,
+}
+
+/// `data` of the transaction inquiry; `tx_status` arrives as `"4"` as often as `4`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TransactionData {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) tid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub(crate) tx_status: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) txstatus_desc: Option<String>,
+    #[serde(default)]
+    pub(crate) amount: Option<AmountText>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) currency: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) refund_tid: Option<String>,
+}
+
+/// An integer sent as a JSON number or as a string of digits (`0`, `"0"`, `" -2 "`); `null` and
+/// `""` are absent.
+fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| de::Error::custom(format!("expected an integer, got {n}"))),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("expected an integer, got {s:?}"))),
+        other => Err(de::Error::custom(format!("expected an integer, got {other}"))),
+    }
+}
+
+/// Text sent as a JSON string or number (`"2147591637"` or `2147591637`); `null` is absent.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(de::Error::custom(format!("expected a string, got {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refund_body_has_the_documented_json_types() {
+        let body = RefundBody {
+            initiator_id: "9962981729",
+            user_code: "20810200",
+            otp: 576_719,
+            otp_ref_id: "ref-1",
+            service_code: 80,
+            state: "1",
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"initiator_id":"9962981729","user_code":"20810200","otp":576719,"otp_ref_id":"ref-1","service_code":80,"state":"1"}"#
+        );
+    }
+
+    #[test]
+    fn envelope_reads_numbers_as_strings() {
+        let env: Envelope<'_> = serde_json::from_str(
+            r#"{"status":"2133","response_status_id":" 1 ","response_type_id":2133,"message":"Send OTP","data":{"otp_ref_id":"abc"}}"#,
+        )
+        .unwrap();
+        assert_eq!(env.status, Some(2133));
+        assert_eq!(env.response_status_id, Some(1));
+        assert_eq!(env.data_as::<OtpData>().and_then(|d| d.otp_ref_id).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn envelope_tolerates_odd_data() {
+        for body in [
+            r#"{"status":302,"data":[]}"#,
+            r#"{"status":302,"data":""}"#,
+            r#"{"status":302,"data":null}"#,
+            r#"{"status":302}"#,
+        ] {
+            let env: Envelope<'_> = serde_json::from_str(body).unwrap();
+            assert_eq!(env.status, Some(302));
+            assert!(env.data_as::<OtpData>().and_then(|d| d.otp_ref_id).is_none(), "{body}");
+        }
+        assert!(serde_json::from_str::<Envelope<'_>>(r#"{"status":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Envelope<'_>>(r#"{"status":1.5}"#).is_err());
+    }
+
+    #[test]
+    fn refund_data_keeps_amount_text() {
+        let data: RefundData =
+            serde_json::from_str(include_str!("../tests/fixtures/refund_done.json"))
+                .map(|env: serde_json::Value| env["data"].to_string())
+                .and_then(|d| serde_json::from_str(&d))
+                .unwrap();
+        assert_eq!(data.refund_tid.as_deref(), Some("2147591637"));
+        assert_eq!(data.balance.as_ref().map(AmountText::as_str), Some("2.22263731286E9"));
+        assert_eq!(data.refunded_amount.as_ref().map(AmountText::as_str), Some("5050.00"));
+        let numeric: RefundData =
+            serde_json::from_str(r#"{"refund_tid":2147591637,"amount":5000}"#).unwrap();
+        assert_eq!(numeric.refund_tid.as_deref(), Some("2147591637"));
+        assert_eq!(numeric.amount.as_ref().map(AmountText::as_str), Some("5000"));
+    }
+}
