@@ -1,9 +1,91 @@
-//! `refund aoc ...`.
+//! `refund aoc refund|status`.
 
-use crate::cli::{AocArgs, Global};
+use refund::aoc::{AocClient, AocRefundRequest, ENV_API_KEY, ENV_BASE_URL, ENV_USERNAME};
+use refund::{Money, RefundReference, TransactionId};
+
+use crate::cli::{AocArgs, AocCommand, AocSettings, Global};
 use crate::error::CliError;
 use crate::output::Success;
+use crate::settings::{build_error, required};
 
-pub(crate) async fn run(_args: AocArgs, _global: &Global) -> Result<Success, CliError> {
-    Err(CliError::Internal("not wired yet".into()))
+const PROVIDER: &str = "aoc";
+
+fn sdk(error: refund::Error) -> CliError {
+    CliError::sdk(PROVIDER, error)
+}
+
+/// The client from flags and environment; a missing setting names both.
+pub(crate) fn client(settings: &AocSettings, global: &Global) -> Result<AocClient, CliError> {
+    let base_url =
+        required(PROVIDER, &settings.base_url, "the AOC base URL", ENV_BASE_URL, "--base-url")?;
+    let username =
+        required(PROVIDER, &settings.username, "the AOC username", ENV_USERNAME, "--username")?;
+    let api_key =
+        required(PROVIDER, &settings.api_key, "the AOC API key", ENV_API_KEY, "--api-key")?;
+    AocClient::builder()
+        .base_url(base_url)
+        .username(username)
+        .api_key(api_key)
+        .timeout(global.timeout)
+        .build()
+        .map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+}
+
+/// The refund request, validated before any client exists (bad input exits 2 even without settings).
+pub(crate) fn refund_request(
+    aoc_trans_id: &str,
+    amount: &str,
+    sp_trans_id: Option<&str>,
+) -> Result<AocRefundRequest, CliError> {
+    let id = TransactionId::new(aoc_trans_id).map_err(|e| rename(e, "aoc_trans_id"))?;
+    let amount = Money::parse(amount, refund::Currency::Myr).map_err(|e| sdk(e.into()))?;
+    let mut request = AocRefundRequest::new(id, amount);
+    if let Some(sp) = sp_trans_id {
+        request = request
+            .with_sp_trans_id(RefundReference::new(sp).map_err(|e| rename(e, "sp_trans_id"))?);
+    }
+    Ok(request)
+}
+
+/// Names the field as the flag's user knows it.
+fn rename(error: refund::Error, field: &str) -> CliError {
+    match error {
+        refund::Error::InvalidInput { reason, .. } => {
+            sdk(refund::Error::invalid_input(field, reason))
+        }
+        other => sdk(other),
+    }
+}
+
+pub(crate) async fn run(args: AocArgs, global: &Global) -> Result<Success, CliError> {
+    match args.command {
+        AocCommand::Refund { aoc_trans_id, amount, sp_trans_id } => {
+            let request = refund_request(&aoc_trans_id, &amount, sp_trans_id.as_deref())?;
+            let client = client(&args.settings, global)?;
+            if global.dry_run {
+                return Ok(Success::dry_run(&client.prepare_refund(&request).map_err(sdk)?));
+            }
+            let record = client.refund(&request).await.map_err(sdk)?;
+            let mut success = Success::from_record("refund", &record);
+            if record.reference.is_none() {
+                success = success.field("reference", Some(request.sp_trans_id().as_str()));
+            }
+            Ok(success.note(&format!(
+                "  read its status with: refund aoc status --sp-trans-id {}",
+                request.sp_trans_id().as_str()
+            )))
+        }
+        AocCommand::Status { sp_trans_id } => {
+            let reference =
+                RefundReference::new(&sp_trans_id).map_err(|e| rename(e, "sp_trans_id"))?;
+            let client = client(&args.settings, global)?;
+            if global.dry_run {
+                return Ok(Success::dry_run(
+                    &client.prepare_refund_status(&reference).map_err(sdk)?,
+                ));
+            }
+            let record = client.refund_status(&reference).await.map_err(sdk)?;
+            Ok(Success::from_record("status", &record))
+        }
+    }
 }
