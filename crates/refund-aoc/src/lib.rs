@@ -1,1 +1,11 @@
-//! Placeholder until the provider issue lands.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod model;
+mod wire;
+
+pub use client::{
+    AocClient, AocClientBuilder, CAPABILITIES, ENV_API_KEY, ENV_BASE_URL, ENV_USERNAME, PROVIDER,
+};
+pub use model::{AocErrorCode, AocRefundInput, AocRefundRequest};

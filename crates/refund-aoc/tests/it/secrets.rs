@@ -1,0 +1,87 @@
+//! The API key never appears in Debug output, errors or logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use httpmock::prelude::*;
+use refund_core::{RefundReference, RetryPolicy};
+
+use crate::*;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn key_absent_from_debug_errors_and_logs() {
+    let logs = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    // An answer that (wrongly) echoes the key must not leak it either.
+    let echo = format!(
+        r#"{{"data":{{"apiKey":"{API_KEY}","transactionOperationStatus":"denied","errorCode":"AOC1007","errorMessage":"Refund failed"}}}}"#
+    );
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/refund");
+            then.status(200).body(echo.clone());
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/refundStatus");
+            then.status(500).body("");
+        })
+        .await;
+    let client = builder_for(&server)
+        .timeout(Duration::from_millis(500))
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+
+    let mut shown = vec![format!("{client:?}")];
+    let builder = builder_for(&server);
+    shown.push(format!("{builder:?}"));
+    let refund_err = client.refund(&request("1")).await.unwrap_err();
+    let status_err = client.refund_status(&RefundReference::new(SP).unwrap()).await.unwrap_err();
+    for err in [&refund_err, &status_err] {
+        shown.push(err.to_string());
+        shown.push(format!("{err:?}"));
+        if let Some(reply) = err.reply() {
+            shown.push(format!("{:?}", reply.body_excerpt()));
+        }
+    }
+    let prepared = client.prepare_refund(&request("1")).unwrap();
+    shown.push(format!("{prepared:?}"));
+    shown.push(prepared.to_curl());
+    shown.push(prepared.to_redacted_json().to_string());
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.contains("refund_call"), "logs were captured: {logged}");
+    shown.push(logged);
+    for text in &shown {
+        assert!(!text.contains(API_KEY), "leaked: {text}");
+    }
+    assert!(refund_err.reply().and_then(|r| r.body_excerpt()).unwrap().contains("***"));
+}
