@@ -1,1 +1,13 @@
-//! Placeholder until the provider issue lands.
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod model;
+mod sign;
+mod wire;
+
+pub use client::{
+    BosClient, BosClientBuilder, CAPABILITIES, DEFAULT_BASE_URL, ENV_BASE_URL, ENV_REGISTRATION_ID,
+    ENV_TOKEN, TokenSource,
+};
+pub use model::{BosTransaction, DynamicQr, UpiIntent};
+pub use sign::client_secret;

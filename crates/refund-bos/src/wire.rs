@@ -1,0 +1,224 @@
+//! BOS's own spelling of requests and responses. Nothing outside this crate sees these types.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use refund_core::AmountText;
+
+/// `POST /api/BOS/RefundOTP`. Numbers as documented (PROVIDERS.md, BOS).
+#[derive(Debug, Serialize)]
+pub(crate) struct RefundOtpBody {
+    pub(crate) referenceid: u64,
+    pub(crate) ackno: u64,
+}
+
+/// `POST /api/BOS/ClaimRefund`. `referenceid`, not the code samples' `RegistrationID` (PROVIDERS.md).
+#[derive(Debug, Serialize)]
+pub(crate) struct ClaimRefundBody {
+    pub(crate) referenceid: u64,
+    pub(crate) ackno: u64,
+    pub(crate) otp: u64,
+}
+
+/// `POST /api/BOS/TransactStatus`.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusBody {
+    pub(crate) referenceid: u64,
+}
+
+/// `POST /api/BOS/V4/DynamicQRCode`: the amount is a rupee string (`"10"`, `"10.5"`), never a float.
+#[derive(Debug, Serialize)]
+pub(crate) struct DynamicQrBody<'a> {
+    #[serde(rename = "RegistrationID")]
+    pub(crate) registration_id: &'a str,
+    pub(crate) amount: String,
+}
+
+/// The refund envelope. The 200 answer spells the code `response_code`, the 401 answer
+/// `responsecode` (PROVIDERS.md): both are read, as two fields so a body with both still parses.
+/// `status` is a bool or a string (`"True"`, `"ERROR"`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Envelope {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) status: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) response_code: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) responsecode: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) message: Option<String>,
+}
+
+impl Envelope {
+    /// The code under either spelling, as text.
+    pub(crate) fn code_text(&self) -> Option<&str> {
+        self.response_code.as_deref().or(self.responsecode.as_deref())
+    }
+    /// The code as a number, if it is one.
+    pub(crate) fn code(&self) -> Option<i64> {
+        self.code_text().and_then(|c| c.trim().parse().ok())
+    }
+    /// `status` read as a flag: `Some(true)` for `true`/`"True"`/`"success"`, `Some(false)` for
+    /// `false`/`"False"`/`"ERROR"`/`"FAILED"`, `None` when absent or unrecognised.
+    pub(crate) fn status_flag(&self) -> Option<bool> {
+        status_flag(self.status.as_deref())
+    }
+}
+
+pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
+    let status = status?.trim().to_ascii_lowercase();
+    match status.as_str() {
+        "true" | "success" | "successful" | "1" => Some(true),
+        "false" | "error" | "failed" | "failure" | "fail" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The status read. Values may arrive as strings or numbers (PROVIDERS.md): every field is lenient.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatusWire {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) utr: Option<String>,
+    #[serde(default)]
+    pub(crate) amount: Option<AmountText>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) ackno: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) referenceid: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) account: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) txn_status: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) daterefunded: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) refundtxnid: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) charges: Option<String>,
+}
+
+/// The QR answer. The page documents `status`/`subCode`/`message`/`qrCode`/`virtualVPA`, its example
+/// returns `id`/`txnRefranceID`/`UPIIntend`/`PaymentAmount`/`status`/`Status`/... : both are read
+/// (PROVIDERS.md). `status` (QR state or outcome) and `Status` (outcome) are distinct keys.
+#[derive(Debug, Deserialize)]
+pub(crate) struct QrWire {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) id: Option<String>,
+    #[serde(default, rename = "txnRefranceID", deserialize_with = "opt_text")]
+    pub(crate) txn_reference: Option<String>,
+    #[serde(default, rename = "CreatedDateTime", deserialize_with = "opt_text")]
+    pub(crate) created: Option<String>,
+    #[serde(default, rename = "ExpireDateTime", deserialize_with = "opt_text")]
+    pub(crate) expires: Option<String>,
+    #[serde(default, rename = "UPIIntend", deserialize_with = "opt_text")]
+    pub(crate) upi_intend: Option<String>,
+    #[serde(default, rename = "qrCode", deserialize_with = "opt_text")]
+    pub(crate) qr_code: Option<String>,
+    #[serde(default, rename = "virtualVPA", deserialize_with = "opt_text")]
+    pub(crate) virtual_vpa: Option<String>,
+    #[serde(default, rename = "PaymentAmount")]
+    pub(crate) payment_amount: Option<AmountText>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) status: Option<String>,
+    #[serde(default, rename = "Status", deserialize_with = "opt_text")]
+    pub(crate) outcome: Option<String>,
+    #[serde(default, rename = "subCode", deserialize_with = "opt_text")]
+    pub(crate) sub_code: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) message: Option<String>,
+}
+
+/// Reads a JSON string, number or bool as text; `null` and `""` (after trimming) as `None`.
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::de::Error as _;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let text = match value {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        other => {
+            return Err(D::Error::custom(format!(
+                "expected a string, number or bool, found {}",
+                match other {
+                    serde_json::Value::Array(_) => "an array",
+                    _ => "an object",
+                }
+            )));
+        }
+    };
+    let trimmed = text.trim();
+    Ok(if trimmed.is_empty() { None } else { Some(trimmed.to_owned()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_reads_both_spellings_and_status_kinds() {
+        let ok: Envelope = serde_json::from_str(
+            r#"{"status": true, "response_code": 1, "message": "Transaction Successfully Refunded"}"#,
+        )
+        .unwrap();
+        assert_eq!((ok.code(), ok.status_flag()), (Some(1), Some(true)));
+        let auth: Envelope = serde_json::from_str(
+            r#"{"status": false, "responsecode": 9, "message": "Authentication failed."}"#,
+        )
+        .unwrap();
+        assert_eq!((auth.code(), auth.status_flag()), (Some(9), Some(false)));
+        let strings: Envelope =
+            serde_json::from_str(r#"{"status": "True", "response_code": "1"}"#).unwrap();
+        assert_eq!((strings.code(), strings.status_flag()), (Some(1), Some(true)));
+        let both: Envelope =
+            serde_json::from_str(r#"{"status": "ERROR", "response_code": 4, "responsecode": 4}"#)
+                .unwrap();
+        assert_eq!((both.code(), both.status_flag()), (Some(4), Some(false)));
+        let none: Envelope = serde_json::from_str("{}").unwrap();
+        assert_eq!((none.code(), none.status_flag()), (None, None));
+    }
+
+    #[test]
+    fn request_bodies_use_json_numbers() {
+        let body = ClaimRefundBody { referenceid: 12_345_678_931, ackno: 133, otp: 576_719 };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
+        );
+        let qr = DynamicQrBody { registration_id: "BOS-554", amount: "10".into() };
+        assert_eq!(
+            serde_json::to_string(&qr).unwrap(),
+            r#"{"RegistrationID":"BOS-554","amount":"10"}"#
+        );
+    }
+
+    #[test]
+    fn status_fields_are_lenient() {
+        let w: StatusWire = serde_json::from_str(
+            r#"{"utr": 123, "amount": "500.00", "ackno": "133", "referenceid": 12345678931,
+                "txn_status": 4, "refundtxnid": "", "charges": 0, "daterefunded": null}"#,
+        )
+        .unwrap();
+        assert_eq!(w.utr.as_deref(), Some("123"));
+        assert_eq!(w.ackno.as_deref(), Some("133"));
+        assert_eq!(w.referenceid.as_deref(), Some("12345678931"));
+        assert_eq!(w.txn_status.as_deref(), Some("4"));
+        assert_eq!(w.refundtxnid, None);
+        assert_eq!(w.daterefunded, None);
+        assert_eq!(w.amount.map(|a| a.as_str().to_owned()).as_deref(), Some("500.00"));
+        let w: StatusWire = serde_json::from_str(r#"{"amount": 500}"#).unwrap();
+        assert_eq!(w.amount.map(|a| a.as_str().to_owned()).as_deref(), Some("500"));
+        assert!(serde_json::from_str::<StatusWire>(r#"{"utr": [1]}"#).is_err());
+    }
+
+    #[test]
+    fn qr_example_parses_with_both_status_keys() {
+        let w: QrWire =
+            serde_json::from_str(include_str!("../tests/fixtures/qr_example.json")).unwrap();
+        assert_eq!(w.status.as_deref(), Some("active"));
+        assert_eq!(w.outcome.as_deref(), Some("True"));
+        assert_eq!(w.txn_reference.as_deref(), Some("BOS554V221201"));
+        assert_eq!(w.payment_amount.map(|a| a.as_str().to_owned()).as_deref(), Some("10"));
+    }
+}

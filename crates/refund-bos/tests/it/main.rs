@@ -1,0 +1,35 @@
+//! Integration tests of the BOS client against httpmock.
+// Tests assert with unwrap and need no docs.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod auth;
+mod qr;
+mod refund;
+mod secrets;
+mod status;
+
+use std::time::Duration;
+
+use httpmock::MockServer;
+use refund_bos::{BosClient, BosClientBuilder};
+use refund_core::RetryPolicy;
+
+pub const CLAIM_OK: &str = include_str!("../fixtures/claim_ok.json");
+pub const AUTH_401: &str = include_str!("../fixtures/auth_401.json");
+
+/// Fast retries, a short timeout, the documented registration id, no token.
+pub fn builder_for(server: &MockServer) -> BosClientBuilder {
+    BosClient::builder()
+        .base_url(server.base_url())
+        .registration_id("BOS-554")
+        .timeout(Duration::from_millis(500))
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+}
+
+pub fn client_for(server: &MockServer) -> BosClient {
+    builder_for(server).build().unwrap()
+}
+
+pub fn envelope(status: serde_json::Value, code: i64, message: &str) -> String {
+    serde_json::json!({"status": status, "response_code": code, "message": message}).to_string()
+}
