@@ -607,6 +607,19 @@ mod tests {
     }
 
     #[test]
+    fn from_env_names_the_missing_variable() {
+        // Setting variables needs `unsafe` in edition 2024 (forbidden here): only the unset case.
+        if std::env::var_os(ENV_DEVELOPER_KEY).is_none() {
+            let err = OtpRefundClient::from_env().unwrap_err();
+            assert_eq!(err.kind(), "config");
+            assert!(err.to_string().contains(ENV_DEVELOPER_KEY), "{err}");
+        }
+        let b = OtpRefundClient::builder_from_env().developer_key("d").access_key("a");
+        let b = b.initiator_id("9962981729").user_code("1");
+        assert!(b.build().is_ok());
+    }
+
+    #[test]
     fn http_dates() {
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
         assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
