@@ -1,0 +1,498 @@
+//! Public request and response types of the DigiPay wallet refund.
+
+use std::fmt;
+
+use refund_core::{Error, Money, RefundRecord, Result, TransactionId};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Longest `txn_code` accepted, in characters (the page gives no limit; codes look like `"CIB"` or
+/// `"MR / CR"`).
+pub const MAX_TXN_CODE_LEN: usize = 64;
+
+/// Longest `note` accepted, in characters (the page gives no limit).
+pub const MAX_NOTE_LEN: usize = 1000;
+
+/// A user block of the refund body (`debit_user_info`, `credit_user_info`,
+/// `company_admin_user_info`): the page says it "combines currency_id, wallet_id, user_id,
+/// user_type, payment_type and username" without giving their types, so each takes any JSON value
+/// (a string or a number), and [`UserInfo::extra`] carries fields the page does not name.
+///
+/// ```
+/// use refund_digipay::UserInfo;
+/// let user = UserInfo::new().wallet_id("w-1").user_type(2).username("asha");
+/// assert_eq!(
+///     serde_json::to_string(&user).unwrap(),
+///     r#"{"wallet_id":"w-1","user_type":2,"username":"asha"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UserInfo {
+    /// The wallet's currency id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<Value>,
+    /// The wallet id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<Value>,
+    /// The user id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Value>,
+    /// The user type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<Value>,
+    /// The payment type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_type: Option<Value>,
+    /// The user name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<Value>,
+    /// Any further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl UserInfo {
+    /// An empty block.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `currency_id`.
+    #[must_use]
+    pub fn currency_id(mut self, value: impl Into<Value>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets `wallet_id`.
+    #[must_use]
+    pub fn wallet_id(mut self, value: impl Into<Value>) -> Self {
+        self.wallet_id = Some(value.into());
+        self
+    }
+    /// Sets `user_id`.
+    #[must_use]
+    pub fn user_id(mut self, value: impl Into<Value>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets `user_type`.
+    #[must_use]
+    pub fn user_type(mut self, value: impl Into<Value>) -> Self {
+        self.user_type = Some(value.into());
+        self
+    }
+    /// Sets `payment_type`.
+    #[must_use]
+    pub fn payment_type(mut self, value: impl Into<Value>) -> Self {
+        self.payment_type = Some(value.into());
+        self
+    }
+    /// Sets `username`.
+    #[must_use]
+    pub fn username(mut self, value: impl Into<Value>) -> Self {
+        self.username = Some(value.into());
+        self
+    }
+    /// Adds a field the page does not name.
+    #[must_use]
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// `txn_device_info`: the page says it "combines device_id".
+///
+/// ```
+/// use refund_digipay::DeviceInfo;
+/// let device = DeviceInfo::new().device_id("pos-7");
+/// assert_eq!(serde_json::to_string(&device).unwrap(), r#"{"device_id":"pos-7"}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DeviceInfo {
+    /// The device id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Value>,
+    /// Any further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl DeviceInfo {
+    /// An empty block.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `device_id`.
+    #[must_use]
+    pub fn device_id(mut self, value: impl Into<Value>) -> Self {
+        self.device_id = Some(value.into());
+        self
+    }
+    /// Adds a field the page does not name.
+    #[must_use]
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// `charges_info`: "the total_charges amount with the arrayList of charges". `total_charges` goes
+/// out as an exact JSON number like `txn_amount`. The page does not name the list's key: this SDK
+/// sends it as `charges`; use [`ChargesInfo::extra`] if a deployment spells it otherwise.
+///
+/// ```
+/// use refund_core::{Currency, Money};
+/// use refund_digipay::ChargesInfo;
+/// let charges = ChargesInfo::new()
+///     .total_charges(Money::parse("2.50", Currency::Inr)?)
+///     .charge(serde_json::json!({"name": "fee", "amount": 2.5}));
+/// assert_eq!(
+///     serde_json::to_string(&charges).unwrap(),
+///     r#"{"total_charges":2.5,"charges":[{"amount":2.5,"name":"fee"}]}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ChargesInfo {
+    /// The total of the charges, written as an exact JSON number.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "money_number")]
+    pub total_charges: Option<Money>,
+    /// The charges, sent as given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Value>,
+    /// Any further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ChargesInfo {
+    /// An empty block.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `total_charges`.
+    #[must_use]
+    pub fn total_charges(mut self, total: Money) -> Self {
+        self.total_charges = Some(total);
+        self
+    }
+    /// Appends one charge to the list.
+    #[must_use]
+    pub fn charge(mut self, charge: impl Into<Value>) -> Self {
+        self.charges.push(charge.into());
+        self
+    }
+    /// Adds a field the page does not name.
+    #[must_use]
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+}
+
+fn money_number<S: Serializer>(money: &Option<Money>, serializer: S) -> Result<S::Ok, S::Error> {
+    match money {
+        Some(m) => m.to_json_number().serialize(serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A DigiPay wallet refund (`POST /digipay/v3/transaction/wallet_refund_money`).
+///
+/// `txn_code` and `payment_mode` fall back to the client's defaults when not set here.
+///
+/// ```
+/// use refund_core::{Currency, Money};
+/// use refund_digipay::{DeviceInfo, WalletRefundRequest};
+/// let request = WalletRefundRequest::builder(
+///     "bcdc063cf4844eea82e1c0e68a2360e8",
+///     Money::parse("79.10", Currency::Inr)?,
+/// )
+/// .txn_code("MR / CR")
+/// .payment_mode(2)
+/// .note("Refund Money")
+/// .txn_device_info(DeviceInfo::new().device_id("pos-7"))
+/// .build()?;
+/// assert_eq!(request.initial_txn_id().as_str(), "bcdc063cf4844eea82e1c0e68a2360e8");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletRefundRequest {
+    pub(crate) initial_txn_id: TransactionId,
+    pub(crate) amount: Money,
+    pub(crate) txn_code: Option<String>,
+    pub(crate) payment_mode: Option<u32>,
+    pub(crate) note: Option<String>,
+    pub(crate) debit_user_info: Option<UserInfo>,
+    pub(crate) credit_user_info: Option<UserInfo>,
+    pub(crate) company_admin_user_info: Option<UserInfo>,
+    pub(crate) charges_info: Option<ChargesInfo>,
+    pub(crate) txn_device_info: Option<DeviceInfo>,
+    pub(crate) payment_response: Option<Value>,
+    pub(crate) card_info: Option<Value>,
+    pub(crate) meta_data: Option<Value>,
+}
+
+impl WalletRefundRequest {
+    /// A builder for a refund of `amount` against `initial_txn_id`.
+    pub fn builder(initial_txn_id: impl Into<String>, amount: Money) -> WalletRefundRequestBuilder {
+        WalletRefundRequestBuilder {
+            initial_txn_id: initial_txn_id.into(),
+            amount,
+            txn_code: None,
+            payment_mode: None,
+            note: None,
+            debit_user_info: None,
+            credit_user_info: None,
+            company_admin_user_info: None,
+            charges_info: None,
+            txn_device_info: None,
+            payment_response: None,
+            card_info: None,
+            meta_data: None,
+        }
+    }
+    /// The transaction being refunded.
+    pub fn initial_txn_id(&self) -> &TransactionId {
+        &self.initial_txn_id
+    }
+    /// The amount to refund.
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+    /// `txn_code`, if set on the request.
+    pub fn txn_code(&self) -> Option<&str> {
+        self.txn_code.as_deref()
+    }
+    /// `payment_mode`, if set on the request.
+    pub fn payment_mode(&self) -> Option<u32> {
+        self.payment_mode
+    }
+    /// The note, if any.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
+/// Builds a [`WalletRefundRequest`]; [`WalletRefundRequestBuilder::build`] validates it.
+#[derive(Debug, Clone)]
+pub struct WalletRefundRequestBuilder {
+    initial_txn_id: String,
+    amount: Money,
+    txn_code: Option<String>,
+    payment_mode: Option<u32>,
+    note: Option<String>,
+    debit_user_info: Option<UserInfo>,
+    credit_user_info: Option<UserInfo>,
+    company_admin_user_info: Option<UserInfo>,
+    charges_info: Option<ChargesInfo>,
+    txn_device_info: Option<DeviceInfo>,
+    payment_response: Option<Value>,
+    card_info: Option<Value>,
+    meta_data: Option<Value>,
+}
+
+impl WalletRefundRequestBuilder {
+    /// `txn_code` (`"MR / CR"`, `"CIB"`); defaults to the client's.
+    #[must_use]
+    pub fn txn_code(mut self, code: impl Into<String>) -> Self {
+        self.txn_code = Some(code.into());
+        self
+    }
+    /// `payment_mode`; defaults to the client's.
+    #[must_use]
+    pub fn payment_mode(mut self, mode: u32) -> Self {
+        self.payment_mode = Some(mode);
+        self
+    }
+    /// `note`.
+    #[must_use]
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+    /// `debit_user_info`.
+    #[must_use]
+    pub fn debit_user_info(mut self, info: UserInfo) -> Self {
+        self.debit_user_info = Some(info);
+        self
+    }
+    /// `credit_user_info`.
+    #[must_use]
+    pub fn credit_user_info(mut self, info: UserInfo) -> Self {
+        self.credit_user_info = Some(info);
+        self
+    }
+    /// `company_admin_user_info`.
+    #[must_use]
+    pub fn company_admin_user_info(mut self, info: UserInfo) -> Self {
+        self.company_admin_user_info = Some(info);
+        self
+    }
+    /// `charges_info`.
+    #[must_use]
+    pub fn charges_info(mut self, info: ChargesInfo) -> Self {
+        self.charges_info = Some(info);
+        self
+    }
+    /// `txn_device_info`.
+    #[must_use]
+    pub fn txn_device_info(mut self, info: DeviceInfo) -> Self {
+        self.txn_device_info = Some(info);
+        self
+    }
+    /// `payment_response` (contents not documented: sent as given).
+    #[must_use]
+    pub fn payment_response(mut self, value: Value) -> Self {
+        self.payment_response = Some(value);
+        self
+    }
+    /// `card_info` (contents not documented: sent as given).
+    #[must_use]
+    pub fn card_info(mut self, value: Value) -> Self {
+        self.card_info = Some(value);
+        self
+    }
+    /// `meta_data` (contents not documented: sent as given).
+    #[must_use]
+    pub fn meta_data(mut self, value: Value) -> Self {
+        self.meta_data = Some(value);
+        self
+    }
+
+    /// Validates and builds: `initial_txn_id` (1 to 64 printable ASCII characters), a positive
+    /// amount, `txn_code` (1 to [`MAX_TXN_CODE_LEN`] characters, no control characters) and `note`
+    /// (at most [`MAX_NOTE_LEN`] characters). A bad field is [`Error::InvalidInput`] naming it.
+    pub fn build(self) -> Result<WalletRefundRequest> {
+        let initial_txn_id = TransactionId::new(self.initial_txn_id).map_err(|e| match e {
+            Error::InvalidInput { reason, .. } => Error::invalid_input("initial_txn_id", reason),
+            other => other,
+        })?;
+        check_amount(self.amount)?;
+        if let Some(code) = &self.txn_code {
+            check_txn_code(code)?;
+        }
+        if let Some(note) = &self.note {
+            check_note(note)?;
+        }
+        Ok(WalletRefundRequest {
+            initial_txn_id,
+            amount: self.amount,
+            txn_code: self.txn_code,
+            payment_mode: self.payment_mode,
+            note: self.note,
+            debit_user_info: self.debit_user_info,
+            credit_user_info: self.credit_user_info,
+            company_admin_user_info: self.company_admin_user_info,
+            charges_info: self.charges_info,
+            txn_device_info: self.txn_device_info,
+            payment_response: self.payment_response,
+            card_info: self.card_info,
+            meta_data: self.meta_data,
+        })
+    }
+}
+
+pub(crate) fn check_amount(amount: Money) -> Result<()> {
+    if amount.is_zero() {
+        return Err(Error::invalid_input("amount", "must be greater than zero"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_txn_code(code: &str) -> Result<()> {
+    if code.trim().is_empty() {
+        return Err(Error::invalid_input("txn_code", "must not be empty"));
+    }
+    if code.chars().count() > MAX_TXN_CODE_LEN {
+        return Err(Error::invalid_input(
+            "txn_code",
+            format!("must be at most {MAX_TXN_CODE_LEN} characters"),
+        ));
+    }
+    if code.chars().any(char::is_control) {
+        return Err(Error::invalid_input("txn_code", "must not contain control characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_note(note: &str) -> Result<()> {
+    if note.chars().count() > MAX_NOTE_LEN {
+        return Err(Error::invalid_input(
+            "note",
+            format!("must be at most {MAX_NOTE_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// DigiPay's `txn_status` of a refund transaction.
+///
+/// DigiPay does not publish its values. The one documented response (a successful refund) carries
+/// `1`, so `1` reads as [`TxnStatus::Success`]; every other number is kept as
+/// [`TxnStatus::Other`]. The refund's outcome is decided by the response's `success` flag, not by
+/// this value.
+///
+/// ```
+/// use refund_digipay::TxnStatus;
+/// assert_eq!(TxnStatus::from_code(1), TxnStatus::Success);
+/// assert_eq!(TxnStatus::from_code(7).code(), 7);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TxnStatus {
+    /// `1`: the value DigiPay's documented successful refund carries.
+    Success,
+    /// Any other value, kept verbatim.
+    Other(i64),
+}
+
+impl TxnStatus {
+    /// Reads the raw number.
+    pub const fn from_code(code: i64) -> Self {
+        match code {
+            1 => TxnStatus::Success,
+            other => TxnStatus::Other(other),
+        }
+    }
+    /// The raw number.
+    pub const fn code(self) -> i64 {
+        match self {
+            TxnStatus::Success => 1,
+            TxnStatus::Other(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for TxnStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
+/// A successful DigiPay wallet refund (`success: 1` with an empty `error`).
+///
+/// Converts into the provider-neutral [`RefundRecord`] with `From`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct WalletRefund {
+    /// DigiPay's `txn_id` of the refund (also [`RefundRecord::refund_id`]).
+    pub txn_id: Option<String>,
+    /// DigiPay's `txn_number`.
+    pub txn_number: Option<String>,
+    /// DigiPay's `txn_status`.
+    pub txn_status: Option<TxnStatus>,
+    /// DigiPay's message (`"Money successfully refunded"`).
+    pub message: Option<String>,
+    /// The same refund in the SDK's provider-neutral terms.
+    pub record: RefundRecord,
+}
+
+impl From<WalletRefund> for RefundRecord {
+    fn from(refund: WalletRefund) -> Self {
+        refund.record
+    }
+}

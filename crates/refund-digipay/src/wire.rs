@@ -1,0 +1,311 @@
+//! DigiPay's wire format: the only place that knows its field spelling.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use refund_core::AmountText;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::model::{ChargesInfo, DeviceInfo, UserInfo};
+
+/// The body of `wallet_refund_money`, in the page's order.
+#[derive(Debug, Serialize)]
+pub(crate) struct RefundBody<'a> {
+    pub(crate) initial_txn_id: &'a str,
+    /// A JSON number written from exact minor units (`79.1`), never through `f64`.
+    pub(crate) txn_amount: Box<RawValue>,
+    pub(crate) txn_code: &'a str,
+    pub(crate) payment_mode: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) charges_info: Option<&'a ChargesInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) debit_user_info: Option<&'a UserInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) credit_user_info: Option<&'a UserInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) company_admin_user_info: Option<&'a UserInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) txn_device_info: Option<&'a DeviceInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) payment_response: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) card_info: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) meta_data: Option<&'a Value>,
+}
+
+/// `{"success": 1, "error": [], "data": {"message", "transaction": {...}}}`. Every field is read
+/// leniently: a missing or oddly typed one is `None`, and the decoder decides what that means.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefundReply {
+    #[serde(default)]
+    pub(crate) success: Option<Value>,
+    #[serde(default)]
+    pub(crate) error: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub(crate) data: Option<ReplyData>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReplyData {
+    #[serde(default)]
+    pub(crate) message: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub(crate) transaction: Option<ReplyTransaction>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReplyTransaction {
+    #[serde(default)]
+    pub(crate) txn_id: Option<Value>,
+    #[serde(default)]
+    pub(crate) txn_number: Option<Value>,
+    #[serde(default)]
+    pub(crate) txn_status: Option<Value>,
+    /// Not in the documented reply; read exactly when a deployment echoes it.
+    #[serde(default, deserialize_with = "lenient")]
+    pub(crate) txn_amount: Option<AmountText>,
+}
+
+/// What `success` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Success {
+    Yes,
+    No,
+    Unreadable,
+}
+
+impl RefundReply {
+    /// `1`, `true` or `"1"` is success; `0`, `false` or `"0"` is failure.
+    pub(crate) fn success(&self) -> Success {
+        match &self.success {
+            Some(Value::Bool(true)) => Success::Yes,
+            Some(Value::Bool(false)) => Success::No,
+            Some(v) => match text_of(v).as_deref() {
+                Some("1") => Success::Yes,
+                Some("0") => Success::No,
+                _ => Success::Unreadable,
+            },
+            None => Success::Unreadable,
+        }
+    }
+
+    /// The error codes: `[1]` → `["1"]`; `[]`, `null`, `""` or a missing field → none.
+    pub(crate) fn error_codes(&self) -> Vec<String> {
+        match &self.error {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().filter_map(text_of).collect(),
+            Some(other) => text_of(other).into_iter().collect(),
+        }
+    }
+
+    pub(crate) fn message(&self) -> Option<String> {
+        self.data.as_ref()?.message.as_ref().and_then(text_of)
+    }
+
+    pub(crate) fn transaction(&self) -> Option<&ReplyTransaction> {
+        self.data.as_ref()?.transaction.as_ref()
+    }
+}
+
+impl ReplyTransaction {
+    pub(crate) fn txn_status_code(&self) -> Option<i64> {
+        text_of(self.txn_status.as_ref()?)?.parse().ok()
+    }
+}
+
+/// A JSON scalar as text (`"a"` → `a`, `12` → `12`); empty strings, null, arrays and objects are
+/// `None`, except that objects and arrays with content render as JSON text.
+pub(crate) fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => None,
+        Value::Array(a) if a.is_empty() => None,
+        Value::Object(o) if o.is_empty() => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Reads `T`, or `None` when the value has another shape (DigiPay sends `[]` for empty objects on
+/// some paths).
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+/// `{"data": {"access_token", "expiry_time": "2024-01-24 18:18:38"}}`.
+#[derive(Deserialize)]
+pub(crate) struct TokenReply {
+    #[serde(default, deserialize_with = "lenient")]
+    pub(crate) data: Option<TokenData>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenData {
+    #[serde(default)]
+    pub(crate) access_token: Option<String>,
+    #[serde(default)]
+    pub(crate) expiry_time: Option<String>,
+}
+
+/// Reads `expiry_time` as UTC: `YYYY-MM-DD HH:MM:SS` (a `T` instead of the space, fractional
+/// seconds and a trailing `Z` are accepted). The page gives no time zone; see the README's
+/// "Decisions".
+pub(crate) fn parse_expiry_time(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let (date, time) = text.split_once([' ', 'T'])?;
+    let mut date_parts = date.split('-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: u32 = date_parts.next()?.parse().ok()?;
+    let day: u32 = date_parts.next()?.parse().ok()?;
+    if date_parts.next().is_some() {
+        return None;
+    }
+    let time = time.split_once('.').map_or(time, |(whole, _fraction)| whole);
+    let mut time_parts = time.split(':');
+    let hour: u32 = time_parts.next()?.parse().ok()?;
+    let minute: u32 = time_parts.next()?.parse().ok()?;
+    let second: u32 = time_parts.next().map_or(Some(0), |s| s.parse().ok())?;
+    if time_parts.next().is_some() {
+        return None;
+    }
+    let valid = (1970..=9999).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 61;
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
+mod tests {
+    use super::*;
+    use refund_core::{Currency, Money};
+
+    #[test]
+    fn expiry_time_reads_as_utc() {
+        let at = parse_expiry_time("2024-01-24 18:18:38").unwrap();
+        assert_eq!(at.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_706_120_318);
+        assert_eq!(parse_expiry_time("2024-01-24T18:18:38Z"), Some(at));
+        assert_eq!(parse_expiry_time("2024-01-24 18:18:38.250"), Some(at));
+        assert_eq!(
+            parse_expiry_time("1970-01-01 00:00:00").unwrap().duration_since(UNIX_EPOCH).unwrap(),
+            Duration::ZERO
+        );
+        assert_eq!(
+            parse_expiry_time("2024-02-29 00:00:00").unwrap().duration_since(UNIX_EPOCH).unwrap(),
+            Duration::from_secs(1_709_164_800)
+        );
+        for bad in [
+            "",
+            "2024-01-24",
+            "2023-02-29 00:00:00",
+            "2024-13-01 00:00:00",
+            "2024-01-24 24:00:00",
+            "24-01-2024 18:18:38",
+            "1706120318",
+            "2024-01-24 18:18:38+05:30",
+        ] {
+            assert_eq!(parse_expiry_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn body_writes_exact_numbers_in_page_order() {
+        let body = RefundBody {
+            initial_txn_id: "bcdc",
+            txn_amount: Money::parse("79.10", Currency::Inr).unwrap().to_json_number(),
+            txn_code: "MR / CR",
+            payment_mode: 2,
+            note: Some("Refund Money"),
+            charges_info: None,
+            debit_user_info: None,
+            credit_user_info: None,
+            company_admin_user_info: None,
+            txn_device_info: None,
+            payment_response: None,
+            card_info: None,
+            meta_data: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"initial_txn_id":"bcdc","txn_amount":79.1,"txn_code":"MR / CR","payment_mode":2,"note":"Refund Money"}"#
+        );
+    }
+
+    #[test]
+    fn documented_success_reply() {
+        let reply: RefundReply =
+            serde_json::from_str(include_str!("../tests/fixtures/refund_success.json")).unwrap();
+        assert_eq!(reply.success(), Success::Yes);
+        assert!(reply.error_codes().is_empty());
+        assert_eq!(reply.message().as_deref(), Some("Money successfully refunded"));
+        let txn = reply.transaction().unwrap();
+        assert_eq!(txn.txn_status_code(), Some(1));
+        assert_eq!(
+            text_of(txn.txn_id.as_ref().unwrap()).unwrap(),
+            "bcdc063cf4844eea82e1c0e68a2360e8"
+        );
+    }
+
+    #[test]
+    fn lenient_shapes() {
+        let reply: RefundReply =
+            serde_json::from_str(r#"{"success":"0","error":["E12", 3],"data":[]}"#).unwrap();
+        assert_eq!(reply.success(), Success::No);
+        assert_eq!(reply.error_codes(), ["E12", "3"]);
+        assert!(reply.message().is_none());
+        let reply: RefundReply =
+            serde_json::from_str(r#"{"success":true,"error":null,"data":{"transaction":{"txn_id":42,"txn_status":"3"}}}"#)
+                .unwrap();
+        assert_eq!(reply.success(), Success::Yes);
+        assert!(reply.error_codes().is_empty());
+        assert_eq!(reply.transaction().unwrap().txn_status_code(), Some(3));
+        let reply: RefundReply = serde_json::from_str(r#"{"success":"yes"}"#).unwrap();
+        assert_eq!(reply.success(), Success::Unreadable);
+    }
+
+    #[test]
+    fn documented_malformed_400_is_not_json() {
+        let text = include_str!("../tests/fixtures/refund_bad_request_page.txt");
+        assert!(serde_json::from_str::<RefundReply>(text).is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! Integration tests of the DigiPay client against httpmock.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)] // reason: tests fail by panicking
+
+mod direct;
+mod refund;
+mod replies;
+mod secrets;
+mod token;
+mod transport;
+
+use std::time::Duration;
+
+use httpmock::MockServer;
+use refund_core::{Currency, Money, RetryPolicy};
+use refund_digipay::{DigiPayClient, DigiPayClientBuilder, WalletRefundRequest};
+
+pub const TOKEN: &str = "duik7309njdlkhdauhknksadhjkas986876sd873j";
+pub const COMPANY: &str = "76bc712200ca444fa334f9e55e5fd7a8";
+pub const TXN: &str = "bcdc063cf4844eea82e1c0e68a2360e8";
+pub const REFUND_PATH: &str = "/digipay/v3/transaction/wallet_refund_money";
+pub const AUTH_PATH: &str = "/digipay/v3/auth/authenticate";
+pub const CLIENT_ID: &str = "client-id-1";
+pub const CLIENT_SECRET: &str = "client-secret-xyz";
+
+pub const SUCCESS: &str = include_str!("../fixtures/refund_success.json");
+pub const DECLINED: &str = include_str!("../fixtures/refund_declined.json");
+pub const PAGE_400: &str = include_str!("../fixtures/refund_bad_request_page.txt");
+
+pub fn builder_for(server: &MockServer) -> DigiPayClientBuilder {
+    DigiPayClient::builder()
+        .base_url(server.base_url())
+        .company_id(COMPANY)
+        .timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+}
+
+pub fn client_for(server: &MockServer) -> DigiPayClient {
+    builder_for(server).token(TOKEN).build().unwrap()
+}
+
+pub fn inr(text: &str) -> Money {
+    Money::parse(text, Currency::Inr).unwrap()
+}
+
+pub fn request(amount: &str) -> WalletRefundRequest {
+    WalletRefundRequest::builder(TXN, inr(amount))
+        .txn_code("MR / CR")
+        .payment_mode(2)
+        .note("Refund Money")
+        .build()
+        .unwrap()
+}

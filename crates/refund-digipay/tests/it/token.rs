@@ -1,0 +1,199 @@
+//! Client credentials: exchanged for a token, cached until its expiry_time, refreshed on a 401.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use httpmock::prelude::*;
+use httpmock::{HttpMockRequest, HttpMockResponse};
+use refund_core::{Fate, ManualClock};
+
+use crate::*;
+
+/// 2024-01-24 17:18:38 UTC: one hour before the page's `expiry_time`.
+fn clock() -> ManualClock {
+    ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_706_120_318 - 3600))
+}
+
+fn basic() -> String {
+    let creds = format!("{CLIENT_ID}:{CLIENT_SECRET}");
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds))
+}
+
+fn token_body(token: &str) -> String {
+    format!(r#"{{"data":{{"access_token":"{token}","expiry_time":"2024-01-24 18:18:38"}}}}"#)
+}
+
+fn credentials_client(server: &MockServer, clock: &ManualClock) -> DigiPayClient {
+    builder_for(server)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn exchanges_credentials_and_reuses_the_token_until_expiry() {
+    let server = MockServer::start_async().await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.method(POST).path(AUTH_PATH).header("authorization", basic());
+            then.status(200).body(include_str!("../fixtures/token.json"));
+        })
+        .await;
+    let refund = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(REFUND_PATH)
+                .header("authorization", "Token fetched-access-token-1")
+                .header("companyid", COMPANY);
+            then.status(200).body(SUCCESS);
+        })
+        .await;
+    let clock = clock();
+    let client = credentials_client(&server, &clock);
+    client.refund_money(&request("1")).await.unwrap();
+    client.clone().refund_money(&request("2")).await.unwrap();
+    auth.assert_calls_async(1).await;
+    // Still valid 50 minutes later.
+    clock.advance(Duration::from_secs(3000));
+    client.refund_money(&request("3")).await.unwrap();
+    auth.assert_calls_async(1).await;
+    // Past expiry_time: a new token.
+    clock.advance(Duration::from_secs(601));
+    client.refund_money(&request("4")).await.unwrap();
+    auth.assert_calls_async(2).await;
+    refund.assert_calls_async(4).await;
+}
+
+#[tokio::test]
+async fn a_401_drops_the_token_and_repeats_once() {
+    let server = MockServer::start_async().await;
+    let issued = Arc::new(AtomicUsize::new(0));
+    let counter = issued.clone();
+    let auth = server
+        .mock_async(move |when, then| {
+            when.method(POST).path(AUTH_PATH);
+            then.respond_with(move |_req: &HttpMockRequest| {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                HttpMockResponse::builder()
+                    .status(200)
+                    .body(token_body(&format!("tok-{n}")))
+                    .build()
+            });
+        })
+        .await;
+    let stale = server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok-1");
+            then.status(401).body(r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#);
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok-2");
+            then.status(200).body(SUCCESS);
+        })
+        .await;
+    let clock = clock();
+    let refund = credentials_client(&server, &clock).refund_money(&request("1")).await.unwrap();
+    assert_eq!(refund.txn_id.as_deref(), Some(TXN));
+    auth.assert_calls_async(2).await;
+    stale.assert_calls_async(1).await;
+    fresh.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_second_401_is_auth_after_exactly_two_refund_calls() {
+    let server = MockServer::start_async().await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.method(POST).path(AUTH_PATH);
+            then.status(200).body(token_body("tok"));
+        })
+        .await;
+    let refund = server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH);
+            then.status(401)
+                .body(r#"{"success":0,"error":[1],"data":{"message":"INVALID_COMPANY"}}"#);
+        })
+        .await;
+    let err = credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
+    assert_eq!(err.kind(), "auth");
+    assert_eq!(err.reply().unwrap().message(), Some("INVALID_COMPANY"));
+    auth.assert_calls_async(2).await;
+    refund.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn rejected_credentials_are_auth_and_send_no_refund() {
+    let server = MockServer::start_async().await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.method(POST).path(AUTH_PATH);
+            then.status(401).body(r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#);
+        })
+        .await;
+    let refund = server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH);
+            then.status(200).body(SUCCESS);
+        })
+        .await;
+    let err = credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
+    assert_eq!(err.kind(), "auth");
+    assert_eq!(err.reply().unwrap().operation(), "authenticate");
+    auth.assert_calls_async(1).await;
+    refund.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn unreadable_token_answers_are_not_processed() {
+    for body in ["<html>", r#"{"data":{}}"#, r#"{"data":{"access_token":""}}"#] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(POST).path(AUTH_PATH);
+                then.status(200).body(body);
+            })
+            .await;
+        let refund = server
+            .mock_async(|when, then| {
+                when.method(POST).path(REFUND_PATH);
+                then.status(200).body(SUCCESS);
+            })
+            .await;
+        let err =
+            credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
+        assert_eq!(err.fate(), Fate::NotProcessed, "{body}: {err}");
+        refund.assert_calls_async(0).await;
+    }
+}
+
+#[tokio::test]
+async fn token_without_expiry_gets_the_default_lifetime() {
+    let server = MockServer::start_async().await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.method(POST).path(AUTH_PATH);
+            then.status(200).body(r#"{"data":{"access_token":"tok"}}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");
+            then.status(200).body(SUCCESS);
+        })
+        .await;
+    let clock = ManualClock::new(SystemTime::now());
+    let client = credentials_client(&server, &clock);
+    client.refund_money(&request("1")).await.unwrap();
+    clock.advance(Duration::from_secs(500));
+    client.refund_money(&request("1")).await.unwrap();
+    auth.assert_calls_async(1).await;
+    clock.advance(Duration::from_secs(101));
+    client.refund_money(&request("1")).await.unwrap();
+    auth.assert_calls_async(2).await;
+}
