@@ -481,8 +481,9 @@ impl BosClient {
         self.inner.transport.send(op, |_attempt| self.request(path, body.clone(), bearer)).await
     }
 
-    /// Sends with the current token; with a fetched token, a 401 drops it and repeats the call once
-    /// with a fresh one (a 401 means BOS did not process the call, so even the claim may repeat).
+    /// Sends with the current token; with a fetched token, a rejection (HTTP 401 or an auth code)
+    /// drops it and repeats the call once with a fresh one (BOS did not process a rejected call, so
+    /// even the claim may repeat that once).
     async fn execute(
         &self,
         op: &Operation,
@@ -499,13 +500,14 @@ impl BosClient {
                 let raw = self
                     .send_once(op, path, body, Bearer::Token(token.secret().expose_secret()))
                     .await?;
-                if raw.status() != 401 {
+                if !token_rejected(&raw) {
                     return Ok(raw);
                 }
                 tracing::info!(
                     operation = op.name(),
                     generation = token.generation(),
-                    "bos rejected the token (HTTP 401); fetching a new one and repeating once"
+                    status = raw.status(),
+                    "bos rejected the token; fetching a new one and repeating once"
                 );
                 cache.invalidate(token.generation());
                 let token = cache.get().await?;
@@ -698,6 +700,14 @@ impl BosClient {
         let raw = self.execute(&DYNAMIC_QR, PATH_DYNAMIC_QR, &body).await?;
         decode_qr(&raw, amount)
     }
+}
+
+/// BOS refused the token: HTTP 401, or an authentication code (6, 7, 9) in the envelope. Either
+/// way it did not process the request.
+fn token_rejected(raw: &RawResponse) -> bool {
+    raw.status() == 401
+        || serde_json::from_slice::<wire::Envelope>(raw.body())
+            .is_ok_and(|e| matches!(e.code(), Some(6 | 7 | 9)))
 }
 
 fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuilder {

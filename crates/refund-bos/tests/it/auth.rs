@@ -181,3 +181,26 @@ async fn a_failing_fetcher_sends_nothing() {
     assert_eq!(err.kind(), "config");
     m.assert_calls_async(0).await;
 }
+
+#[tokio::test]
+async fn an_auth_code_in_a_200_with_a_fetched_token_also_refetches_once() {
+    let server = MockServer::start_async().await;
+    let stale = server
+        .mock_async(|when, then| {
+            when.path("/api/BOS/RefundOTP").header("authorization", "Bearer tok-1");
+            then.status(200).body(crate::envelope(json!(false), 7, "Token expired"));
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.path("/api/BOS/RefundOTP").header("authorization", "Bearer tok-2");
+            then.status(200).body(crate::envelope(json!(true), 1, "OTP sent"));
+        })
+        .await;
+    let fetcher = Arc::new(CountingFetcher::default());
+    let client = builder_for(&server).token_fetcher(fetcher.clone()).build().unwrap();
+    client.send_refund_otp("12345678931", "133").await.unwrap();
+    stale.assert_calls_async(1).await;
+    fresh.assert_calls_async(1).await;
+    assert_eq!(client.token_fetch_count(), 2);
+}
