@@ -197,3 +197,30 @@ async fn token_without_expiry_gets_the_default_lifetime() {
     client.refund_money(&request("1")).await.unwrap();
     auth.assert_calls_async(2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_share_one_token_fetch() {
+    let server = MockServer::start_async().await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.method(POST).path(AUTH_PATH);
+            then.status(200).body(token_body("tok")).delay(Duration::from_millis(50));
+        })
+        .await;
+    let refund = server
+        .mock_async(|when, then| {
+            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");
+            then.status(200).body(SUCCESS);
+        })
+        .await;
+    let client = credentials_client(&server, &clock());
+    let calls = (0..5).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.refund_money(&request("1")).await })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        call.await.unwrap().unwrap();
+    }
+    auth.assert_calls_async(1).await;
+    refund.assert_calls_async(5).await;
+}
