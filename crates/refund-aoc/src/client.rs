@@ -376,7 +376,6 @@ impl AocClient {
                 )),
                 _ => {
                     let mut record = record;
-                    record.amount = record.amount.or(Some(request.amount()));
                     record.original_transaction_id =
                         Some(request.aoc_trans_id().as_str().to_owned());
                     Ok(record)
@@ -476,22 +475,27 @@ fn raw_json(raw: &RawResponse) -> serde_json::Value {
 
 /// An answer that is not about the refund's outcome, for either operation, or `None`.
 fn common_error(raw: &RawResponse, op: &Operation, data: Option<&Data>) -> Option<Error> {
-    let mut reply = base_reply(raw, op);
     let code = data.map(|d| AocErrorCode::parse(&d.error_code));
-    if let Some(d) = data {
-        reply = reply.with_code(d.error_code.trim()).with_message(d.message());
-    }
+    let reply = || match data {
+        Some(d) => coded_reply(raw, op, d),
+        None => base_reply(raw, op),
+    };
     if matches!(raw.status(), 401 | 403) || code == Some(AocErrorCode::InvalidToken) {
-        return Some(Error::auth(reply));
+        return Some(Error::auth(reply()));
     }
     if code == Some(AocErrorCode::TransactionInProgress) {
         return Some(Error::unavailable(
-            reply,
+            reply(),
             "blocked by a transaction in progress; the request was not processed, retry later",
             None,
         ));
     }
     None
+}
+
+/// [`base_reply`] with AOC's code and message.
+fn coded_reply(raw: &RawResponse, op: &Operation, data: &Data) -> ProviderReply {
+    base_reply(raw, op).with_code(data.error_code.trim()).with_message(data.message())
 }
 
 fn decode_refund(
@@ -523,12 +527,12 @@ fn decode_refund(
     };
     let code = AocErrorCode::parse(&data.error_code);
     let op_status = data.status();
-    let reply =
-        base_reply(raw, &REFUND).with_code(data.error_code.trim()).with_message(data.message());
+    // Built only on the error paths: the success path never renders a reply.
+    let reply = || coded_reply(raw, &REFUND, &data);
     if code == AocErrorCode::Success && raw.is_success() {
         if op_status != "refunded" {
             return Err(Error::outcome_unknown(
-                reply,
+                reply(),
                 format!(
                     "errorCode is 00 but transactionOperationStatus is {:?}, not \"refunded\"",
                     data.transaction_operation_status.as_deref().unwrap_or("")
@@ -537,7 +541,7 @@ fn decode_refund(
             ));
         }
         let record = success_record(raw, &data, request.sp_trans_id(), currency)
-            .map_err(|detail| Error::outcome_unknown(reply, detail, None))?;
+            .map_err(|detail| Error::outcome_unknown(reply(), detail, None))?;
         let record = if record.original_transaction_id.is_none() {
             record.with_original_transaction_id(request.aoc_trans_id().as_str())
         } else {
@@ -547,16 +551,16 @@ fn decode_refund(
     }
     if op_status == "refunded" {
         return Err(Error::outcome_unknown(
-            reply,
+            reply(),
             format!("transactionOperationStatus is \"refunded\" but errorCode is {code}"),
             None,
         ));
     }
     match code {
-        AocErrorCode::DuplicateSpTransId => Ok(RefundAnswer::Duplicate(reply)),
+        AocErrorCode::DuplicateSpTransId => Ok(RefundAnswer::Duplicate(reply())),
         // `00` with a 4xx status: a rejection without a reason.
-        AocErrorCode::Success => Err(Error::declined(DeclineReason::InvalidRequest, reply)),
-        other => Err(Error::declined(other.decline_reason(), reply)),
+        AocErrorCode::Success => Err(Error::declined(DeclineReason::InvalidRequest, reply())),
+        other => Err(Error::declined(other.decline_reason(), reply())),
     }
 }
 
@@ -631,9 +635,7 @@ fn decode_status(
     };
     let code = AocErrorCode::parse(&data.error_code);
     let op_status = data.status();
-    let reply = base_reply(raw, &REFUND_STATUS)
-        .with_code(data.error_code.trim())
-        .with_message(data.message());
+    let reply = coded_reply(raw, &REFUND_STATUS, &data);
     if matches!(code, AocErrorCode::InvalidParameter | AocErrorCode::DuplicateSpTransId)
         || (400..500).contains(&status)
     {
@@ -655,7 +657,12 @@ fn decode_status(
                 "transactionOperationStatus is \"refunded\" but errorCode is {code}"
             )));
         }
-        (AocErrorCode::Success, "denied") | (AocErrorCode::Success, "") => finish_record(
+        (AocErrorCode::Success, "") => {
+            return Err(unreadable(
+                "errorCode is 00 but transactionOperationStatus is missing".to_owned(),
+            ));
+        }
+        (AocErrorCode::Success, "denied") => finish_record(
             RefundRecord::new(PROVIDER, RefundStatus::Failed),
             raw,
             &data,

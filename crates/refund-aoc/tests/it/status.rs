@@ -60,6 +60,8 @@ async fn answers_about_the_read_are_errors() {
     assert!(matches!(err, Err(Error::Auth { .. })));
     let (err, _) = status_answered(200, &denied("AOC1020", "in progress")).await;
     assert!(err.unwrap_err().is_retryable());
+    let (err, _) = status_answered(200, &denied("AOC1001", "Duplicate")).await;
+    assert_eq!(err.unwrap_err().fate(), Fate::Declined);
     let (err, _) = status_answered(401, "").await;
     assert_eq!(err.unwrap_err().kind(), "auth");
     let (err, _) = status_answered(400, "<html>").await;
@@ -68,7 +70,14 @@ async fn answers_about_the_read_are_errors() {
 
 #[tokio::test]
 async fn unreadable_or_failing_reads_are_unavailable() {
-    for body in ["", "<html>oops</html>", "{", "{\"data\":{}}"] {
+    for body in [
+        "",
+        "<html>oops</html>",
+        "{",
+        "{\"data\":{}}",
+        "{\"data\":{\"errorCode\":\"00\"}}",
+        "{\"data\":{\"errorCode\":\"AOC1007\",\"transactionOperationStatus\":\"refunded\"}}",
+    ] {
         let (err, calls) = status_answered(200, body).await;
         let err = err.unwrap_err();
         assert!(matches!(err, Error::Unavailable { .. }), "{body:?}: {err:?}");
