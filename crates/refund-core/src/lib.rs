@@ -35,7 +35,7 @@ pub use token::{
 };
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Idempotency, Operation,
-    RawResponse, RetryPolicy, Transport, TransportBuilder, USER_AGENT,
+    RawResponse, RetryPolicy, Transport, TransportBuilder, USER_AGENT, parse_http_date,
 };
 
 /// Re-exported so provider crates and users name one version of these.

@@ -573,10 +573,27 @@ async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Byt
     }
 }
 
-/// Reads `Retry-After` as delta-seconds. (HTTP-date values are rare on these APIs and ignored.)
+/// Reads `Retry-After` as delta-seconds or as an HTTP-date (relative to the local clock).
 fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    text.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let text = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(text)?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, and the obsolete forms RFC 9110 says
+/// recipients must accept), as servers send in `Date` and `Retry-After`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = refund_core::parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT").unwrap();
+/// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// assert!(refund_core::parse_http_date("yesterday").is_none());
+/// ```
+pub fn parse_http_date(text: &str) -> Option<std::time::SystemTime> {
+    httpdate::parse_http_date(text.trim()).ok()
 }
 
 #[cfg(test)]
@@ -601,10 +618,17 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
         assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        // A date in the past means "now".
         headers.insert(
             http::header::RETRY_AFTER,
             http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
+        assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(&soon).unwrap());
+        let wait = parse_retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&headers), None);
     }
 }

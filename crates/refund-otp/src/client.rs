@@ -409,8 +409,8 @@ impl OtpRefundClient {
             .headers()
             .get(refund_core::http::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_http_date)
-            .map(|secs| secs.saturating_mul(1000))
+            .and_then(refund_core::parse_http_date)
+            .map(unix_ms)
         else {
             return false;
         };
@@ -468,44 +468,6 @@ fn otp_as_integer(otp: &Otp) -> Result<u64> {
         ));
     }
     digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the form RFC 9110 requires servers to
-/// send) into Unix seconds.
-fn parse_http_date(text: &str) -> Option<i64> {
-    let mut parts = text.split_ascii_whitespace();
-    let _weekday = parts.next()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
 impl Provider for OtpRefundClient {
@@ -617,21 +579,6 @@ mod tests {
         let b = OtpRefundClient::builder_from_env().developer_key("d").access_key("a");
         let b = b.initiator_id("9962981729").user_code("1");
         assert!(b.build().is_ok());
-    }
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
-        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
-        for bad in [
-            "",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
-            "Sun, 06 Nov 1994 08:49:37 PST",
-            "Sun, 06 Foo 1994 08:49:37 GMT",
-        ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
-        }
     }
 
     #[test]
