@@ -48,7 +48,7 @@ pub(crate) struct Global {
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let secs: f64 =
         text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs > 0.0) {
+    if secs.is_nan() || secs <= 0.0 {
         return Err("the timeout must be greater than zero".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|_| "the timeout is too large".into())
@@ -131,7 +131,7 @@ pub(crate) enum AocCommand {
         #[arg(long, value_name = "ID")]
         aoc_trans_id: String,
         /// Amount in MYR, e.g. 1.00.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Your reference for this refund (the status key); generated when absent.
         #[arg(long, value_name = "ID")]
@@ -270,7 +270,7 @@ pub(crate) enum BosCommand {
     )]
     Qr {
         /// Amount in rupees, e.g. 10 or 10.50.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Merchant registration id.
         #[arg(long, value_name = "ID", env = "BOS_REGISTRATION_ID", hide_env_values = true)]
@@ -318,7 +318,7 @@ pub(crate) enum DigipayCommand {
         #[arg(long, value_name = "ID")]
         initial_txn_id: String,
         /// Amount in INR, e.g. 100 or 79.10.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// DigiPay transaction code of the refund.
         #[arg(long, value_name = "CODE")]

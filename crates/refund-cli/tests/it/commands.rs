@@ -1,0 +1,265 @@
+//! Every command against the sandbox: its exit code, its JSON shape, its text.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use refund_sandbox::{Provider, seed};
+
+use crate::common::{Env, bare, json_of, run, run_hiding, stdout};
+
+#[test]
+fn help_has_examples_for_every_command() {
+    let out = run(bare().arg("--help"), 0);
+    assert!(stdout(&out).contains("Examples:"));
+    for args in [
+        &["aoc", "refund"][..],
+        &["aoc", "status"],
+        &["otp", "send-otp"],
+        &["otp", "refund"],
+        &["bos", "send-otp"],
+        &["bos", "claim"],
+        &["bos", "status"],
+        &["bos", "qr"],
+        &["digipay", "refund"],
+        &["batch"],
+        &["sandbox"],
+        &["demo"],
+    ] {
+        let out = run(bare().args(args).arg("--help"), 0);
+        assert!(stdout(&out).contains("Example"), "{args:?}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn aoc_refund_then_status() {
+    let env = Env::start();
+    let out = run(
+        env.cmd()
+            .args(["--json", "aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001])
+            .args(["--amount", "1.00", "--sp-trans-id", "t-aoc-1"]),
+        0,
+    );
+    let json = json_of(&out);
+    assert_eq!(json["provider"], "aoc");
+    assert_eq!(json["operation"], "refund");
+    assert_eq!(json["status"], "succeeded");
+    assert_eq!(json["amount"], "1.00");
+    assert_eq!(json["original_transaction_id"], seed::AOC_CHARGE_1001);
+    assert!(json["refund_id"].is_string());
+    assert!(json["raw"].is_object());
+
+    // Global flags after the subcommand, settings as flags.
+    let out = run(
+        env.bare().args(["aoc", "status", "--sp-trans-id", "t-aoc-1", "--json"]).args([
+            "--base-url",
+            &env.sandbox.aoc_base_url(),
+            "--username",
+            seed::AOC_USERNAME,
+            "--api-key",
+            seed::AOC_API_KEY,
+        ]),
+        0,
+    );
+    let json = json_of(&out);
+    assert_eq!(json["operation"], "status");
+    assert_eq!(json["status"], "succeeded");
+    assert_eq!(json["amount"], "1.00");
+
+    let out = run(env.cmd().args(["aoc", "status", "--sp-trans-id", "t-aoc-1"]), 0);
+    assert!(stdout(&out).starts_with("aoc status: succeeded"), "{}", stdout(&out));
+}
+
+#[test]
+fn aoc_refund_generates_and_prints_a_reference() {
+    let env = Env::start();
+    let out = run(
+        env.cmd().args(["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1002, "--amount", "5"]),
+        0,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("aoc refund: succeeded"), "{text}");
+    assert!(text.contains("refund aoc status --sp-trans-id "), "{text}");
+}
+
+#[test]
+fn eko_send_otp_then_refund() {
+    let env = Env::start();
+    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let out =
+        run_hiding(
+            env.cmd()
+                .args(["--json", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1])
+                .args(["--otp", &otp, "--otp-ref-id", &otp_ref_id]),
+            0,
+            &[&otp],
+        );
+    let json = json_of(&out);
+    assert_eq!(json["provider"], "otp-refund");
+    assert_eq!(json["operation"], "refund");
+    assert_eq!(json["status"], "succeeded");
+}
+
+#[test]
+fn otp_send_otp_json_shape() {
+    let env = Env::start();
+    let out =
+        run(env.cmd().args(["--json", "otp", "send-otp", "--tid", seed::EKO_TID_REFUNDABLE_2]), 0);
+    let json = json_of(&out);
+    assert_eq!(json["provider"], "otp-refund");
+    assert_eq!(json["operation"], "send-otp");
+    assert_eq!(json["status"], "otp_sent");
+    assert_eq!(
+        json["otp_ref_id"].as_str(),
+        env.sandbox.otp_ref_id(Provider::Eko, seed::EKO_TID_REFUNDABLE_2).as_deref()
+    );
+}
+
+#[test]
+fn bos_send_otp_claim_status() {
+    let env = Env::start();
+    let reference = seed::BOS_REFERENCE_1.to_string();
+    let ackno = seed::BOS_ACKNO_1.to_string();
+    let out = run(
+        env.cmd().args([
+            "--json",
+            "bos",
+            "send-otp",
+            "--reference-id",
+            &reference,
+            "--ackno",
+            &ackno,
+        ]),
+        0,
+    );
+    let json = json_of(&out);
+    assert_eq!(
+        (json["provider"].as_str(), json["status"].as_str()),
+        (Some("bos"), Some("otp_sent"))
+    );
+    let otp = env.sandbox.otp(Provider::Bos, &reference).unwrap();
+
+    let out = run(env.cmd().args(["--json", "bos", "status", "--reference-id", &reference]), 0);
+    assert_eq!(json_of(&out)["status"], "pending");
+
+    let out = run_hiding(
+        env.cmd().args([
+            "--json",
+            "bos",
+            "claim",
+            "--reference-id",
+            &reference,
+            "--ackno",
+            &ackno,
+            "--otp",
+            &otp,
+        ]),
+        0,
+        &[&otp],
+    );
+    let json = json_of(&out);
+    assert_eq!(json["operation"], "claim");
+    assert_eq!(json["status"], "succeeded");
+
+    let out = run(env.cmd().args(["--json", "bos", "status", "--reference-id", &reference]), 0);
+    let json = json_of(&out);
+    assert_eq!(json["status"], "succeeded");
+    assert_eq!(json["amount"], "500.00");
+}
+
+#[test]
+fn bos_qr_draws_and_writes_png() {
+    let env = Env::start();
+    let dir = std::env::temp_dir().join(format!("refund-cli-qr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("qr.png");
+    let out = run_hiding(
+        env.cmd().args(["bos", "qr", "--amount", "10", "--png"]).arg(&png),
+        0,
+        &[seed::BOS_REGISTRATION_ID],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("upi_intent: upi://pay?"), "{text}");
+    assert!(text.contains('▀') && text.contains('█'), "{text}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+
+    let out = run(env.cmd().args(["--json", "bos", "qr", "--amount", "10.50"]), 0);
+    let json = json_of(&out);
+    assert_eq!(json["operation"], "qr");
+    assert_eq!(json["status"], "created");
+    assert_eq!(json["amount"], "10.50");
+    assert!(json["upi_intent"].as_str().unwrap().starts_with("upi://pay?"));
+}
+
+#[test]
+fn digipay_refund() {
+    let env = Env::start();
+    let out = run(
+        env.cmd()
+            .args(["--json", "digipay", "refund", "--initial-txn-id", seed::DIGIPAY_TXN_2002])
+            .args([
+                "--amount",
+                "79.10",
+                "--txn-code",
+                "REFUND",
+                "--payment-mode",
+                "1",
+                "--note",
+                "t",
+            ]),
+        0,
+    );
+    let json = json_of(&out);
+    assert_eq!(json["provider"], "digipay");
+    assert_eq!(json["status"], "succeeded");
+    assert_eq!(json["amount"], "79.10");
+    let books = env.sandbox.books();
+    assert_eq!(books.entry(seed::DIGIPAY_TXN_2002).map(|e| e.refunded_minor), Some(7910));
+}
+
+#[test]
+fn demo_passes() {
+    let out = run(bare().arg("demo"), 0);
+    let text = stdout(&out);
+    assert!(text.contains("All 14 steps behaved as expected"), "{text}");
+    assert!(text.contains("outcome_unknown"), "{text}");
+    let out = run(bare().args(["demo", "--json"]), 0);
+    let json = json_of(&out);
+    assert_eq!(json["status"], "passed");
+    assert_eq!(json["steps"].as_array().map(Vec::len), Some(14));
+}
+
+#[test]
+fn sandbox_command_serves_until_killed() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"))
+        .args(["--json", "sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let aoc = json["sandbox"]["aoc_base_url"].as_str().unwrap().to_owned();
+    let out = run(
+        bare()
+            .args([
+                "--json",
+                "aoc",
+                "refund",
+                "--aoc-trans-id",
+                seed::AOC_CHARGE_1003,
+                "--amount",
+                "5.00",
+            ])
+            .env("AOC_BASE_URL", &aoc)
+            .env("AOC_USERNAME", seed::AOC_USERNAME)
+            .env("AOC_API_KEY", seed::AOC_API_KEY),
+        0,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(json_of(&out)["status"], "succeeded");
+
+    let out = bare().args(["sandbox", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--port"));
+}

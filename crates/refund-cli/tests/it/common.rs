@@ -1,0 +1,146 @@
+//! A sandbox on its own runtime, a `refund` command wired to it, and output checks.
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use refund_sandbox::{RunningSandbox, Sandbox, seed};
+use serde_json::Value;
+
+/// Every variable the CLI reads: removed before each run so the developer's shell cannot leak in.
+pub(crate) const ALL_VARS: [&str; 14] = [
+    "AOC_BASE_URL",
+    "AOC_USERNAME",
+    "AOC_API_KEY",
+    "BOS_BASE_URL",
+    "BOS_TOKEN",
+    "BOS_REGISTRATION_ID",
+    "DIGIPAY_BASE_URL",
+    "DIGIPAY_TOKEN",
+    "DIGIPAY_COMPANY_ID",
+    "OTP_REFUND_BASE_URL",
+    "OTP_REFUND_DEVELOPER_KEY",
+    "OTP_REFUND_ACCESS_KEY",
+    "OTP_REFUND_INITIATOR_ID",
+    "OTP_REFUND_USER_CODE",
+];
+
+/// Secret values of the seeded credentials: none may appear in any output.
+pub(crate) const SECRETS: [&str; 5] = [
+    seed::AOC_API_KEY,
+    seed::BOS_TOKEN,
+    seed::DIGIPAY_TOKEN,
+    seed::EKO_DEVELOPER_KEY,
+    seed::EKO_ACCESS_KEY,
+];
+
+/// A running sandbox; the runtime serves it while the test thread runs commands.
+pub(crate) struct Env {
+    pub(crate) sandbox: RunningSandbox,
+    /// Serves the sandbox; kept alive for the test.
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Env {
+    pub(crate) fn start() -> Env {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = rt.block_on(Sandbox::builder().build().start()).unwrap();
+        Env { sandbox, _rt: rt }
+    }
+
+    /// `refund` with no settings at all.
+    pub(crate) fn bare(&self) -> Command {
+        bare()
+    }
+
+    /// `refund` with every provider's settings pointing at the sandbox, through the environment.
+    pub(crate) fn cmd(&self) -> Command {
+        let sb = &self.sandbox;
+        let mut cmd = bare();
+        cmd.env("AOC_BASE_URL", sb.aoc_base_url())
+            .env("AOC_USERNAME", seed::AOC_USERNAME)
+            .env("AOC_API_KEY", seed::AOC_API_KEY)
+            .env("BOS_BASE_URL", sb.bos_base_url())
+            .env("BOS_TOKEN", seed::BOS_TOKEN)
+            .env("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID)
+            .env("DIGIPAY_BASE_URL", sb.digipay_base_url())
+            .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
+            .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID)
+            .env("OTP_REFUND_BASE_URL", sb.eko_base_url())
+            .env("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY)
+            .env("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY)
+            .env("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID)
+            .env("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE);
+        cmd
+    }
+
+    /// Asks the sandbox for a send-otp through the CLI and returns the OTP the customer got.
+    pub(crate) fn eko_otp(&self, tid: &str) -> (String, String) {
+        let out = run(self.cmd().args(["--json", "otp", "send-otp", "--tid", tid]), 0);
+        let json = json_of(&out);
+        let otp = self.sandbox.otp(refund_sandbox::Provider::Eko, tid).unwrap();
+        (otp, json["otp_ref_id"].as_str().unwrap().to_owned())
+    }
+}
+
+pub(crate) fn bare() -> Command {
+    let mut cmd = Command::cargo_bin("refund").unwrap();
+    for var in ALL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd.timeout(std::time::Duration::from_secs(30));
+    cmd
+}
+
+/// Runs, checks the exit code and that no secret (nor any of `extra`) was printed; returns the output.
+pub(crate) fn run_hiding(cmd: &mut Command, code: i32, extra: &[&str]) -> Output {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for secret in SECRETS.iter().chain(extra) {
+        assert!(!stdout.contains(secret), "{secret} in stdout:\n{stdout}");
+        assert!(!stderr.contains(secret), "{secret} in stderr:\n{stderr}");
+    }
+    out
+}
+
+pub(crate) fn run(cmd: &mut Command, code: i32) -> Output {
+    run_hiding(cmd, code, &[])
+}
+
+/// The single JSON object on stdout.
+pub(crate) fn json_of(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.trim().lines().count(), 1, "one line of JSON expected:\n{text}");
+    serde_json::from_str(text.trim()).unwrap()
+}
+
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A port nothing listens on.
+pub(crate) fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Checks the error object's shape and kind.
+pub(crate) fn assert_error(json: &Value, kind: &str) {
+    let err = &json["error"];
+    assert_eq!(err["kind"], kind, "{json}");
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{json}");
+    for key in ["provider", "provider_code", "http_status"] {
+        assert!(err.get(key).is_some(), "{key} missing: {json}");
+    }
+    assert_eq!(json.as_object().map(|o| o.len()), Some(1), "{json}");
+}

@@ -1,0 +1,262 @@
+//! One test per exit code, with the error object's shape.
+
+use refund_sandbox::{Fault, FaultSpec, Route, seed};
+
+use crate::common::{Env, assert_error, bare, closed_port, json_of, run, stderr};
+
+#[test]
+fn usage_error_is_2_and_json_with_json() {
+    let out = run(bare().args(["aoc", "refund", "--no-such-flag"]), 2);
+    assert!(stderr(&out).contains("--no-such-flag"));
+    let out = run(bare().args(["--json", "aoc", "refund", "--aoc-trans-id", "X"]), 2);
+    assert_error(&json_of(&out), "invalid_input");
+    run(bare().args(["--timeout", "0", "demo"]), 2);
+    run(&mut bare(), 2);
+}
+
+#[test]
+fn bad_amount_is_2_and_nothing_is_sent() {
+    let env = Env::start();
+    for amount in ["1.001", "-1", "0", "1e3", "abc"] {
+        let out = run(
+            env.cmd().args([
+                "--json",
+                "aoc",
+                "refund",
+                "--aoc-trans-id",
+                seed::AOC_CHARGE_1001,
+                "--amount",
+                amount,
+            ]),
+            2,
+        );
+        let json = json_of(&out);
+        assert_error(&json, "invalid_input");
+        assert!(json["error"]["message"].as_str().unwrap().contains("amount"), "{json}");
+    }
+    run(env.cmd().args(["bos", "status", "--reference-id", "12ab"]), 2);
+    run(env.cmd().args(["otp", "refund", "--tid", "1", "--otp", "12x", "--otp-ref-id", "r"]), 2);
+    assert_eq!(env.sandbox.total_requests(), 0);
+}
+
+#[test]
+fn missing_setting_is_3_naming_variable_and_flag() {
+    let env = Env::start();
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["aoc", "status", "--sp-trans-id", "x"], "AOC_API_KEY", "--api-key"),
+        (&["otp", "send-otp", "--tid", "1"], "OTP_REFUND_DEVELOPER_KEY", "--developer-key"),
+        (
+            &[
+                "digipay",
+                "refund",
+                "--initial-txn-id",
+                "x",
+                "--amount",
+                "1",
+                "--txn-code",
+                "c",
+                "--payment-mode",
+                "1",
+            ],
+            "DIGIPAY_TOKEN",
+            "--token",
+        ),
+        (&["bos", "qr", "--amount", "10"], "BOS_REGISTRATION_ID", "--registration-id"),
+        (&["aoc", "status", "--sp-trans-id", "x"], "AOC_BASE_URL", "--base-url"),
+    ];
+    for (args, var, flag) in cases {
+        let mut cmd = env.cmd();
+        cmd.env_remove(var).args(args);
+        let out = run(&mut cmd, 3);
+        let text = stderr(&out);
+        assert!(text.contains(var) && text.contains(flag), "{args:?}: {text}");
+        let out = run(cmd.arg("--json"), 3);
+        let json = json_of(&out);
+        assert_error(&json, "config");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(var) && message.contains(flag), "{json}");
+    }
+    assert_eq!(env.sandbox.total_requests(), 0);
+}
+
+#[test]
+fn rejected_credentials_are_3() {
+    let env = Env::start();
+    let out = run(
+        env.cmd().env("AOC_API_KEY", "wrong-key").args([
+            "--json",
+            "aoc",
+            "status",
+            "--sp-trans-id",
+            "x",
+        ]),
+        3,
+    );
+    let json = json_of(&out);
+    assert_error(&json, "auth");
+    assert_eq!(json["error"]["provider"], "aoc");
+    // The flag wins over the environment.
+    run(
+        env.cmd().env("AOC_API_KEY", "wrong-key").args([
+            "aoc",
+            "refund",
+            "--aoc-trans-id",
+            seed::AOC_CHARGE_1001,
+            "--amount",
+            "1.00",
+            "--api-key",
+            seed::AOC_API_KEY,
+        ]),
+        0,
+    );
+}
+
+#[test]
+fn declined_is_4_wrong_otp_and_over_refund() {
+    let env = Env::start();
+    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let wrong = if otp == "111111" { "222222" } else { "111111" };
+    let out =
+        run(
+            env.cmd()
+                .args(["--json", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1])
+                .args(["--otp", wrong, "--otp-ref-id", &otp_ref_id]),
+            4,
+        );
+    let json = json_of(&out);
+    assert_error(&json, "declined");
+    assert_eq!(json["error"]["provider"], "otp-refund");
+    assert_eq!(json["error"]["provider_code"], "302");
+
+    let out = run(
+        env.cmd().args([
+            "--json",
+            "aoc",
+            "refund",
+            "--aoc-trans-id",
+            seed::AOC_CHARGE_1003,
+            "--amount",
+            "5.01",
+        ]),
+        4,
+    );
+    let json = json_of(&out);
+    assert_error(&json, "declined");
+    assert_eq!(json["error"]["provider"], "aoc");
+    assert_eq!(json["error"]["provider_code"], "AOC1015");
+    assert_eq!(json["error"]["http_status"], 200);
+
+    let out = run(
+        env.cmd().args([
+            "otp",
+            "refund",
+            "--tid",
+            seed::EKO_TID_REFUNDABLE_1,
+            "--otp",
+            wrong,
+            "--otp-ref-id",
+            &otp_ref_id,
+        ]),
+        4,
+    );
+    assert!(stderr(&out).contains("error (declined)"), "{}", stderr(&out));
+}
+
+#[test]
+fn connection_refused_is_5() {
+    let port = closed_port();
+    let out = run(
+        bare()
+            .args([
+                "--json",
+                "--timeout",
+                "5",
+                "digipay",
+                "refund",
+                "--initial-txn-id",
+                "DP-TXN-2001",
+            ])
+            .args(["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"])
+            .env("DIGIPAY_BASE_URL", format!("http://127.0.0.1:{port}/digipay"))
+            .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
+            .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID),
+        5,
+    );
+    let json = json_of(&out);
+    assert_error(&json, "unavailable");
+    assert_eq!(json["error"]["provider"], "digipay");
+    assert_eq!(json["error"]["http_status"], serde_json::Value::Null);
+    let out = run(
+        bare()
+            .args(["bos", "status", "--reference-id", "1"])
+            .env("BOS_BASE_URL", format!("http://127.0.0.1:{port}")),
+        5,
+    );
+    assert!(stderr(&out).contains("safe to retry"), "{}", stderr(&out));
+}
+
+#[test]
+fn service_unavailable_is_5() {
+    let env = Env::start();
+    env.sandbox.set_fault(Route::AocRefundStatus, FaultSpec::always(Fault::ServiceUnavailable));
+    let out = run(env.cmd().args(["--json", "aoc", "status", "--sp-trans-id", "x"]), 5);
+    let json = json_of(&out);
+    assert_error(&json, "unavailable");
+    assert_eq!(json["error"]["http_status"], 503);
+}
+
+#[test]
+fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
+    let env = Env::start();
+    let tid = seed::EKO_TID_REFUNDABLE_2;
+    let (otp, otp_ref_id) = env.eko_otp(tid);
+    env.sandbox.set_fault(
+        Route::EkoRefund,
+        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(2000) }),
+    );
+    let out = run(
+        env.cmd().args(["--json", "--timeout", "0.3", "otp", "refund", "--tid", tid]).args([
+            "--otp",
+            &otp,
+            "--otp-ref-id",
+            &otp_ref_id,
+        ]),
+        6,
+    );
+    let json = json_of(&out);
+    assert_error(&json, "outcome_unknown");
+    assert_eq!(json["error"]["provider"], "otp-refund");
+    // The refund did happen: the books show it.
+    let books = env.sandbox.books();
+    assert!(books.entry(tid).is_some_and(|e| e.refunded_minor > 0));
+    let out = run(
+        env.cmd().args([
+            "otp",
+            "refund",
+            "--timeout",
+            "0.3",
+            "--tid",
+            tid,
+            "--otp",
+            &otp,
+            "--otp-ref-id",
+            &otp_ref_id,
+        ]),
+        4,
+    );
+    assert!(stderr(&out).contains("error (declined)"), "{}", stderr(&out));
+}
+
+#[test]
+fn malformed_2xx_is_6() {
+    let env = Env::start();
+    env.sandbox.set_fault(Route::DigipayRefund, FaultSpec::next(1, Fault::MalformedBody));
+    let out =
+        run(
+            env.cmd()
+                .args(["digipay", "refund", "--initial-txn-id", seed::DIGIPAY_TXN_2001])
+                .args(["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"]),
+            6,
+        );
+    assert!(stderr(&out).contains("read the status before retrying"), "{}", stderr(&out));
+}

@@ -1,0 +1,95 @@
+//! No secret value reaches stdout or stderr, even at the most verbose logging.
+
+use refund_sandbox::seed;
+
+use crate::common::{Env, run_hiding, stderr};
+
+#[test]
+fn verbose_logs_hold_no_secrets() {
+    let env = Env::start();
+    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let hidden = [otp.as_str(), seed::BOS_REGISTRATION_ID];
+    let out = run_hiding(
+        env.cmd().args(["-vvv", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1]).args([
+            "--otp",
+            &otp,
+            "--otp-ref-id",
+            &otp_ref_id,
+        ]),
+        0,
+        &hidden,
+    );
+    assert!(!stderr(&out).is_empty(), "-vvv logged nothing");
+    let reference = seed::BOS_REFERENCE_2.to_string();
+    let ackno = seed::BOS_ACKNO_2.to_string();
+    run_hiding(
+        env.cmd().args([
+            "-vvv",
+            "bos",
+            "send-otp",
+            "--reference-id",
+            &reference,
+            "--ackno",
+            &ackno,
+        ]),
+        0,
+        &hidden,
+    );
+    let bos_otp = env.sandbox.otp(refund_sandbox::Provider::Bos, &reference).unwrap();
+    for args in [
+        vec![
+            "-vvv",
+            "bos",
+            "claim",
+            "--reference-id",
+            &reference,
+            "--ackno",
+            &ackno,
+            "--otp",
+            &bos_otp,
+        ],
+        vec!["-vvv", "bos", "qr", "--amount", "1"],
+        vec!["-vvv", "aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1002, "--amount", "2.00"],
+        vec!["-vvv", "aoc", "status", "--sp-trans-id", "nope"],
+        vec![
+            "-vvv",
+            "--json",
+            "digipay",
+            "refund",
+            "--initial-txn-id",
+            seed::DIGIPAY_TXN_2001,
+            "--amount",
+            "1",
+            "--txn-code",
+            "REFUND",
+            "--payment-mode",
+            "1",
+        ],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        for secret in crate::common::SECRETS.iter().chain(&hidden).chain([&bos_otp.as_str()]) {
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains(secret), "{args:?} printed {secret}:\n{all}");
+        }
+    }
+}
+
+#[test]
+fn secrets_passed_as_flags_are_not_echoed_in_errors() {
+    let env = Env::start();
+    let out = run_hiding(
+        env.bare()
+            .args(["--json", "aoc", "status", "--sp-trans-id", "x", "--base-url", "not a url"])
+            .args(["--username", "u", "--api-key", seed::AOC_API_KEY]),
+        3,
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("base_url"));
+    // Help never shows environment values.
+    let out = run_hiding(env.cmd().args(["aoc", "refund", "--help"]), 0, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[env: AOC_API_KEY]"));
+}
