@@ -181,9 +181,10 @@ async fn eko_flow(sb: &RunningSandbox, log: &mut Log, timeout: Duration) -> Resu
         "refund with the right OTP: expect succeeded",
         match result {
             Ok(r) => Ok(format!(
-                "refunded, refund tid {}, amount {}",
+                "refunded, refund tid {}, transfer {}, refunded_amount {} (Eko includes its fee)",
                 r.refund_tid,
-                r.refunded_amount.or(r.amount).map(|m| m.to_string()).unwrap_or_else(|| "?".into())
+                r.amount.map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
+                r.refunded_amount.map(|m| m.to_string()).unwrap_or_else(|| "?".into())
             )),
             Err(e) => Err(e.to_string()),
         },

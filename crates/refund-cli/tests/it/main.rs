@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
+mod batch;
 mod commands;
 mod common;
 mod dry_run;
