@@ -31,8 +31,24 @@ fn check_id(field: &str, text: &str) -> Result<()> {
             ),
         ));
     }
+    // An id is an opaque token. Characters that mean something in a URL or a path (`/`, `\`, `?`,
+    // `#`, `%`) and the dot segments are refused wherever the id is sent, so no provider (nor a
+    // later change that moves an id into a path or query) can read `../x`, `1/otp`, `1?x=1` or
+    // `%2e%2e` as anything but a typo.
+    if let Some(bad) = text.chars().find(|c| ID_FORBIDDEN.contains(c)) {
+        return Err(Error::invalid_input(
+            field,
+            format!("must not contain {bad:?}: it has a meaning in URLs and paths"),
+        ));
+    }
+    if matches!(text, "." | "..") {
+        return Err(Error::invalid_input(field, "must not be a dot path segment"));
+    }
     Ok(())
 }
+
+/// Characters refused in identifiers: they have a meaning in URLs and paths.
+const ID_FORBIDDEN: [char; 5] = ['/', '\\', '?', '#', '%'];
 
 /// Checks that `text` is a non-empty run of ASCII digits of at most `max_len` (Eko tids, BOS
 /// reference numbers), naming `field` in the error.
@@ -61,7 +77,8 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// Validates `text`: non-empty, printable ASCII without spaces, at most
+            /// Validates `text`: non-empty, printable ASCII without spaces and without the
+            /// URL-significant `/ \ ? # %` (nor exactly `.` or `..`), at most
             #[doc = concat!("[`MAX_ID_LEN`] characters. The error names the field `", $field, "`.")]
             pub fn new(text: impl Into<String>) -> Result<Self> {
                 let text = text.into();
@@ -108,7 +125,7 @@ id_type!(
     /// ```
     /// use refund_core::TransactionId;
     /// assert!(TransactionId::new("AOC-12345").is_ok());
-    /// assert_eq!(TransactionId::new("../x").unwrap().as_str(), "../x"); // providers that put ids in paths check further
+    /// assert!(TransactionId::new("../x").is_err()); // nor `1/otp`, `1?x=1`, `%2e%2e`, `..`
     /// assert!(TransactionId::new("a b").is_err());
     /// ```
     TransactionId,
@@ -200,7 +217,13 @@ pub fn parse_base_url(text: &str, insecure: InsecureHttp) -> Result<Url> {
     let bad = |reason: &str| {
         Error::invalid_input("base_url", format!("{reason} (got {:?})", truncate(text, 80)))
     };
-    let url = Url::parse(text.trim()).map_err(|e| bad(&format!("is not a valid URL: {e}")))?;
+    let trimmed = text.trim();
+    // URL parsing drops tabs and newlines inside the text (`https://aoc.exa\tmple.com` would
+    // become another host without a word): a setting with them is refused instead.
+    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("must not contain spaces or control characters"));
+    }
+    let url = Url::parse(trimmed).map_err(|e| bad(&format!("is not a valid URL: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -218,8 +241,14 @@ pub fn parse_base_url(text: &str, insecure: InsecureHttp) -> Result<Url> {
         }
         _ => return Err(bad("must be an http or https URL")),
     }
-    if url.host().is_none() {
-        return Err(bad("must have a host"));
+    // URL parsing also forgives `https:///path` (host `path`) and `https:\\x`: ask for the plain
+    // `scheme://host` form so the host in use is the host written.
+    let written_host = trimmed
+        .get(url.scheme().len()..)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .is_some_and(|rest| !rest.starts_with(['/', '\\']));
+    if url.host().is_none() || !written_host {
+        return Err(bad("must have a host, written as scheme://host[:port][/path]"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("must not contain credentials"));
@@ -273,7 +302,22 @@ mod tests {
 
     #[test]
     fn ids_reject_bad_text() {
-        for bad in ["", " ", "a b", "a\nb", "é", &"x".repeat(65)] {
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "a\nb",
+            "é",
+            &"x".repeat(65),
+            "../x",
+            "..",
+            ".",
+            "1/otp",
+            "1?x=1",
+            "1#x",
+            "%2e%2e",
+            "a\\b",
+        ] {
             let err = TransactionId::new(bad).unwrap_err();
             assert_eq!(err.field(), Some("original_transaction_id"), "{bad:?}");
         }
@@ -322,6 +366,11 @@ mod tests {
             "https://u:p@x.example",
             "https://x.example?a=1",
             "file:///etc",
+            "https:///path",
+            "https:\\\\x.example",
+            "https:x.example",
+            "https://aoc.exa\tmple.com",
+            "https://aoc.example.com\n/api",
         ] {
             assert_eq!(ok(bad).unwrap_err().field(), Some("base_url"), "{bad}");
         }
