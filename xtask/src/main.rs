@@ -11,7 +11,9 @@ use std::process::{Command, ExitCode};
 
 use serde_json::Value;
 
-type Result<T = (), E = String> = std::result::Result<T, E>;
+mod fuzz;
+
+pub(crate) type Result<T = (), E = String> = std::result::Result<T, E>;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -25,6 +27,8 @@ tasks:
                        publishable crate in dependency order
   test                 the README's test command: cargo test --workspace
   ci                   lint + tidy + release --dry-run + test
+  fuzz [--seconds N] [TARGET...]
+                       run the cargo-fuzz targets (money, aoc, bos, digipay, otp) N seconds each
 ";
 
 /// Provider crates and their facade feature names (STYLE.md: the provider's name without prefix).
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         }
         ["test"] => test(),
         ["ci"] => ci(),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -61,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     // xtask/ sits at the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -35,7 +35,7 @@ pub const ENV_API_KEY: &str = "AOC_API_KEY";
 
 /// The refund call: `Keyed`, because AOC deduplicates by `spTransID` and every attempt of one
 /// request carries the same one.
-const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Keyed);
+pub(crate) const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Keyed);
 /// The status read: changes nothing.
 const REFUND_STATUS: Operation = Operation::new(PROVIDER, "refund_status", Idempotency::Safe);
 
@@ -211,7 +211,7 @@ impl AocClientBuilder {
 /// How a refund answer decodes: a final record, or AOC's "duplicate spTransID" that needs a
 /// status read.
 #[derive(Debug)]
-enum RefundAnswer {
+pub(crate) enum RefundAnswer {
     Done(RefundRecord),
     Duplicate(ProviderReply),
 }
@@ -498,7 +498,7 @@ fn coded_reply(raw: &RawResponse, op: &Operation, data: &Data) -> ProviderReply 
     base_reply(raw, op).with_code(data.error_code.trim()).with_message(data.message())
 }
 
-fn decode_refund(
+pub(crate) fn decode_refund(
     raw: &RawResponse,
     request: &AocRefundRequest,
     currency: Currency,
@@ -603,7 +603,7 @@ fn finish_record(
         .with_raw(raw_json(raw))
 }
 
-fn decode_status(
+pub(crate) fn decode_status(
     raw: &RawResponse,
     sp_trans_id: &RefundReference,
     currency: Currency,

@@ -2,6 +2,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod wire;
 

@@ -41,7 +41,7 @@ const PATH_DYNAMIC_QR: &[&str] = &["api", "BOS", "V4", "DynamicQRCode"];
 /// Sends (or resends) the refund OTP: changes nothing, safe to repeat.
 const SEND_OTP: Operation = Operation::new("bos", "send_refund_otp", Idempotency::Safe);
 /// Claims the refund: moves money and BOS has no deduplication key.
-const CLAIM: Operation = Operation::new("bos", "claim_refund", Idempotency::Unsafe);
+pub(crate) const CLAIM: Operation = Operation::new("bos", "claim_refund", Idempotency::Unsafe);
 /// Reads the transfer's status.
 const STATUS: Operation = Operation::new("bos", "status", Idempotency::Safe);
 /// Creates a QR code: moves no money, but a repeat would create a second payable QR.
@@ -613,43 +613,7 @@ impl BosClient {
     pub async fn status(&self, referenceid: &str) -> Result<BosTransaction> {
         let body = Self::status_body(referenceid)?;
         let raw = self.execute(&STATUS, PATH_STATUS, &body).await?;
-        let envelope = decode_envelope(&raw, &STATUS)?;
-        let wire: wire::StatusWire = serde_json::from_slice(raw.body()).map_err(|e| {
-            Error::outcome_unknown(
-                raw.reply(&STATUS),
-                "the status answer has fields of unexpected types",
-                Some(e.into()),
-            )
-        })?;
-        let amount = match &wire.amount {
-            Some(text) if !text.as_str().trim().is_empty() => {
-                Some(text.to_money(refund_core::Currency::Inr).map_err(|e| {
-                    Error::outcome_unknown(
-                        raw.reply(&STATUS),
-                        format!(
-                            "the status answer's amount {:?} is not an amount: {e}",
-                            text.as_str()
-                        ),
-                        None,
-                    )
-                })?)
-            }
-            _ => None,
-        };
-        Ok(BosTransaction {
-            referenceid: wire.referenceid.unwrap_or_else(|| referenceid.to_owned()),
-            ackno: wire.ackno,
-            utr: wire.utr,
-            amount,
-            account: wire.account,
-            txn_status: wire.txn_status,
-            refund_txn_id: wire.refundtxnid,
-            date_refunded: wire.daterefunded,
-            charges: wire.charges,
-            response_code: envelope.code_text().unwrap_or("1").to_owned(),
-            message: envelope.message,
-            raw: raw_json(&raw),
-        })
+        decode_status(&raw, referenceid)
     }
 
     // ---- dynamic_qr ----
@@ -663,6 +627,14 @@ impl BosClient {
         }
         if amount.is_zero() {
             return Err(Error::invalid_input("amount", "must be greater than zero"));
+        }
+        // `Money::from_minor_units` does not check the SDK's limit; past it the amount cannot be
+        // read back exactly (the QR check would refuse the answer after BOS made the code).
+        if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
+            return Err(Error::invalid_input(
+                "amount",
+                format!("is too large (at most {} paise)", refund_core::MAX_MINOR_UNITS),
+            ));
         }
         let Some(registration_id) = &self.inner.registration_id else {
             return Err(Error::config(format!(
@@ -738,7 +710,45 @@ fn is_unsafe(op: &Operation) -> bool {
 /// Reads the refund envelope and maps its code (PROVIDERS.md, BOS): 1 success; 2 not found /
 /// already refunded; 3 invalid OTP (claim) or no record; 4 validation; 5 unable to resend;
 /// 6/7/9 authentication; anything else needs a status read.
-fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire::Envelope> {
+/// Decodes a `TransactStatus` answer for `referenceid`.
+pub(crate) fn decode_status(raw: &RawResponse, referenceid: &str) -> Result<BosTransaction> {
+    let envelope = decode_envelope(raw, &STATUS)?;
+    let wire: wire::StatusWire = serde_json::from_slice(raw.body()).map_err(|e| {
+        Error::outcome_unknown(
+            raw.reply(&STATUS),
+            "the status answer has fields of unexpected types",
+            Some(e.into()),
+        )
+    })?;
+    let amount = match &wire.amount {
+        Some(text) if !text.as_str().trim().is_empty() => {
+            Some(text.to_money(refund_core::Currency::Inr).map_err(|e| {
+                Error::outcome_unknown(
+                    raw.reply(&STATUS),
+                    format!("the status answer's amount {:?} is not an amount: {e}", text.as_str()),
+                    None,
+                )
+            })?)
+        }
+        _ => None,
+    };
+    Ok(BosTransaction {
+        referenceid: wire.referenceid.unwrap_or_else(|| referenceid.to_owned()),
+        ackno: wire.ackno,
+        utr: wire.utr,
+        amount,
+        account: wire.account,
+        txn_status: wire.txn_status,
+        refund_txn_id: wire.refundtxnid,
+        date_refunded: wire.daterefunded,
+        charges: wire.charges,
+        response_code: envelope.code_text().unwrap_or("1").to_owned(),
+        message: envelope.message,
+        raw: raw_json(raw),
+    })
+}
+
+pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire::Envelope> {
     let status = raw.status();
     if status == 401 || status == 403 {
         let mut reply = raw.reply(op);
@@ -825,7 +835,7 @@ fn with_envelope(
     reply
 }
 
-fn decode_qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
+pub(crate) fn decode_qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
     let op = &DYNAMIC_QR;
     let status = raw.status();
     let parsed = serde_json::from_slice::<wire::QrWire>(raw.body());

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod sign;
 mod wire;

@@ -717,7 +717,10 @@ fn with_reconcile_hint(error: Error) -> Error {
     }
 }
 
-fn decode_refund(raw: &RawResponse, request: &WalletRefundRequest) -> Result<WalletRefund> {
+pub(crate) fn decode_refund(
+    raw: &RawResponse,
+    request: &WalletRefundRequest,
+) -> Result<WalletRefund> {
     let status = raw.status();
     let parsed = serde_json::from_slice::<RefundReply>(raw.body());
     let reply = || {
@@ -897,7 +900,7 @@ fn token_reply(raw: &RawResponse) -> ProviderReply {
     AUTHENTICATE.reply().with_http_status(raw.status()).with_body_excerpt(shown.as_bytes())
 }
 
-fn decode_token(raw: &RawResponse, now: SystemTime) -> Result<FetchedToken> {
+pub(crate) fn decode_token(raw: &RawResponse, now: SystemTime) -> Result<FetchedToken> {
     let status = raw.status();
     if !raw.is_success() {
         return Err(if (400..=499).contains(&status) {

@@ -400,6 +400,14 @@ pub(crate) fn check_amount(amount: Money) -> Result<()> {
     if amount.is_zero() {
         return Err(Error::invalid_input("amount", "must be greater than zero"));
     }
+    // `Money::from_minor_units` does not check the SDK's limit; past 2^53 - 1 minor units the JSON
+    // number `txn_amount` is no longer exact for a parser that reads doubles.
+    if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
+        return Err(Error::invalid_input(
+            "amount",
+            format!("is too large (at most {} minor units)", refund_core::MAX_MINOR_UNITS),
+        ));
+    }
     Ok(())
 }
 

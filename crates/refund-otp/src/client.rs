@@ -44,10 +44,11 @@ pub const ENV_INITIATOR_ID: &str = "OTP_REFUND_INITIATOR_ID";
 /// Environment variable for the user code.
 pub const ENV_USER_CODE: &str = "OTP_REFUND_USER_CODE";
 
-const SEND_OTP: Operation = Operation::new(PROVIDER, "send_otp", Idempotency::Safe);
+pub(crate) const SEND_OTP: Operation = Operation::new(PROVIDER, "send_otp", Idempotency::Safe);
 // No idempotency key exists: a refund that may have reached Eko is never sent again.
-const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Unsafe);
-const TRANSACTION: Operation = Operation::new(PROVIDER, "transaction", Idempotency::Safe);
+pub(crate) const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Unsafe);
+pub(crate) const TRANSACTION: Operation =
+    Operation::new(PROVIDER, "transaction", Idempotency::Safe);
 
 /// Secret body fields, masked in dry runs.
 const BODY_SECRET_FIELDS: &[&str] = &["otp"];

@@ -3,6 +3,8 @@
 
 mod client;
 mod decode;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod sign;
 mod wire;

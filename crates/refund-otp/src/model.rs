@@ -13,9 +13,19 @@ pub const MAX_TID_DIGITS: usize = 20;
 /// Longest `otp_ref_id` accepted.
 pub const MAX_OTP_REF_ID_LEN: usize = 128;
 
-/// Checks an Eko `tid`: 1 to [`MAX_TID_DIGITS`] ASCII digits, so it can never change the URL path.
+/// Checks an Eko `tid`: 1 to [`MAX_TID_DIGITS`] ASCII digits without a leading zero, so it can
+/// never change the URL path nor name another transaction.
 pub(crate) fn check_tid(tid: &str) -> Result<()> {
-    refund_core::check_digits("tid", tid, MAX_TID_DIGITS)
+    refund_core::check_digits("tid", tid, MAX_TID_DIGITS)?;
+    // Eko numbers its transactions; `0013192443` is no tid Eko issued, and a server that reads the
+    // path as a number would take it for `13192443`: refuse the padded form before sending.
+    if tid.starts_with('0') {
+        return Err(Error::invalid_input(
+            "tid",
+            "must not start with 0: Eko tids are decimal numbers without leading zeros",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks an `otp_ref_id`: non-empty printable ASCII without spaces, at most
