@@ -48,10 +48,10 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, printer: Printer) -> u8 {
     let global = cli.global;
     let result: Result<Outcome, CliError> = match cli.command {
-        Command::Aoc(args) => aoc::run(args, &global).await.map(Outcome::One),
-        Command::Otp(args) => otp::run(args, &global).await.map(Outcome::One),
-        Command::Bos(args) => bos::run(args, &global).await.map(Outcome::One),
-        Command::Digipay(args) => digipay::run(args, &global).await.map(Outcome::One),
+        Command::Aoc(args) => interruptible("aoc", aoc::run(args, &global)).await,
+        Command::Otp(args) => interruptible("otp-refund", otp::run(args, &global)).await,
+        Command::Bos(args) => interruptible("bos", bos::run(args, &global)).await,
+        Command::Digipay(args) => interruptible("digipay", digipay::run(args, &global)).await,
         Command::Batch(args) => batch::run(args, &global).await.map(Outcome::Code),
         Command::Sandbox(args) => sandbox::run(args, &global).await.map(|()| Outcome::Code(0)),
         Command::Demo => demo::run(&global).await.map(Outcome::Code),
@@ -67,6 +67,25 @@ async fn run(cli: Cli, printer: Printer) -> u8 {
             printer.error(&err);
             err.exit_code()
         }
+    }
+}
+
+/// Runs one provider command; Ctrl-C while it runs is reported as outcome unknown (exit 6): the
+/// request may already be with the provider, so the operator must read the status before retrying.
+async fn interruptible(
+    provider: &'static str,
+    command: impl std::future::Future<Output = Result<Success, CliError>>,
+) -> Result<Outcome, CliError> {
+    tokio::select! {
+        result = command => result.map(Outcome::One),
+        _ = tokio::signal::ctrl_c() => Err(CliError::sdk(
+            provider,
+            refund::Error::outcome_unknown(
+                refund::ProviderReply::new(provider, "command"),
+                "interrupted by Ctrl-C while the request may have been in flight",
+                None,
+            ),
+        )),
     }
 }
 

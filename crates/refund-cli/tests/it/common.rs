@@ -56,24 +56,41 @@ impl Env {
         bare()
     }
 
+    /// Every provider's settings pointing at the sandbox.
+    pub(crate) fn vars(&self) -> Vec<(&'static str, String)> {
+        let sb = &self.sandbox;
+        vec![
+            ("AOC_BASE_URL", sb.aoc_base_url()),
+            ("AOC_USERNAME", seed::AOC_USERNAME.into()),
+            ("AOC_API_KEY", seed::AOC_API_KEY.into()),
+            ("BOS_BASE_URL", sb.bos_base_url()),
+            ("BOS_TOKEN", seed::BOS_TOKEN.into()),
+            ("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID.into()),
+            ("DIGIPAY_BASE_URL", sb.digipay_base_url()),
+            ("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN.into()),
+            ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
+            ("OTP_REFUND_BASE_URL", sb.eko_base_url()),
+            ("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY.into()),
+            ("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY.into()),
+            ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
+            ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
+        ]
+    }
+
     /// `refund` with every provider's settings pointing at the sandbox, through the environment.
     pub(crate) fn cmd(&self) -> Command {
-        let sb = &self.sandbox;
         let mut cmd = bare();
-        cmd.env("AOC_BASE_URL", sb.aoc_base_url())
-            .env("AOC_USERNAME", seed::AOC_USERNAME)
-            .env("AOC_API_KEY", seed::AOC_API_KEY)
-            .env("BOS_BASE_URL", sb.bos_base_url())
-            .env("BOS_TOKEN", seed::BOS_TOKEN)
-            .env("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID)
-            .env("DIGIPAY_BASE_URL", sb.digipay_base_url())
-            .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
-            .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID)
-            .env("OTP_REFUND_BASE_URL", sb.eko_base_url())
-            .env("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY)
-            .env("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY)
-            .env("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID)
-            .env("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE);
+        cmd.envs(self.vars());
+        cmd
+    }
+
+    /// The same as a plain process, for tests that signal it.
+    pub(crate) fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"));
+        for var in ALL_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.envs(self.vars());
         cmd
     }
 

@@ -260,3 +260,38 @@ fn malformed_2xx_is_6() {
         );
     assert!(stderr(&out).contains("read the status before retrying"), "{}", stderr(&out));
 }
+
+#[test]
+fn ctrl_c_during_a_request_is_6() {
+    let env = Env::start();
+    env.sandbox.set_fault(
+        Route::AocRefund,
+        FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: Some(10_000) }),
+    );
+    let mut cmd = env.std_cmd();
+    cmd.args([
+        "--json",
+        "aoc",
+        "refund",
+        "--aoc-trans-id",
+        seed::AOC_CHARGE_1002,
+        "--amount",
+        "1.00",
+    ]);
+    let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // Wait until the request reached the sandbox, then interrupt.
+    let start = std::time::Instant::now();
+    while env.sandbox.total_requests() == 0 && start.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_error(&json, "outcome_unknown");
+}
