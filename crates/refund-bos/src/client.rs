@@ -703,18 +703,11 @@ fn raw_json(raw: &RawResponse) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
 }
 
-fn is_unsafe(op: &Operation) -> bool {
-    !op.idempotency().may_repeat_after_sending()
-}
-
-/// Reads the refund envelope and maps its code (PROVIDERS.md, BOS): 1 success; 2 not found /
-/// already refunded; 3 invalid OTP (claim) or no record; 4 validation; 5 unable to resend;
-/// 6/7/9 authentication; anything else needs a status read.
 /// Decodes a `TransactStatus` answer for `referenceid`.
 pub(crate) fn decode_status(raw: &RawResponse, referenceid: &str) -> Result<BosTransaction> {
     let envelope = decode_envelope(raw, &STATUS)?;
     let wire: wire::StatusWire = serde_json::from_slice(raw.body()).map_err(|e| {
-        Error::outcome_unknown(
+        STATUS.unreadable_answer(
             raw.reply(&STATUS),
             "the status answer has fields of unexpected types",
             Some(e.into()),
@@ -723,7 +716,7 @@ pub(crate) fn decode_status(raw: &RawResponse, referenceid: &str) -> Result<BosT
     let amount = match &wire.amount {
         Some(text) if !text.as_str().trim().is_empty() => {
             Some(text.to_money(refund_core::Currency::Inr).map_err(|e| {
-                Error::outcome_unknown(
+                STATUS.unreadable_answer(
                     raw.reply(&STATUS),
                     format!("the status answer's amount {:?} is not an amount: {e}", text.as_str()),
                     None,
@@ -748,6 +741,10 @@ pub(crate) fn decode_status(raw: &RawResponse, referenceid: &str) -> Result<BosT
     })
 }
 
+/// Reads the refund envelope and maps its code (PROVIDERS.md, BOS): 1 success; 2 not found /
+/// already refunded; 3 invalid OTP (claim) or no record; 4 validation; 5 unable to resend;
+/// 6/7/9 authentication; anything else needs a status read (for the safe calls: repeat them;
+/// see [`Operation::unreadable_answer`]).
 pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire::Envelope> {
     let status = raw.status();
     if status == 401 || status == 403 {
@@ -764,16 +761,12 @@ pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire:
             Err(_) => raw.reply(op),
         };
         let detail = format!("BOS answered HTTP {status}");
-        return Err(if is_unsafe(op) {
-            Error::outcome_unknown(reply, detail, None)
-        } else {
-            Error::unavailable(reply, detail, None)
-        });
+        return Err(op.unreadable_answer(reply, detail, None));
     }
     let envelope = match parsed {
         Ok(envelope) => envelope,
         Err(e) if raw.is_success() => {
-            return Err(Error::outcome_unknown(
+            return Err(op.unreadable_answer(
                 raw.reply(op),
                 "the answer is not the expected JSON",
                 Some(e.into()),
@@ -786,7 +779,7 @@ pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire:
     let message = envelope.message.as_deref().unwrap_or("").to_ascii_lowercase();
     match envelope.code() {
         Some(1) if raw.is_success() && envelope.status_flag() != Some(false) => Ok(envelope),
-        Some(1) => Err(Error::outcome_unknown(
+        Some(1) => Err(op.unreadable_answer(
             reply,
             "BOS answered code 1 (success) with a failure status: the outcome is unclear",
             None,
@@ -811,7 +804,7 @@ pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire:
         Some(6 | 7 | 9) => Err(Error::auth(reply)),
         // Any other 4xx without a known code is still a definite rejection.
         None if !raw.is_success() => Err(Error::declined(DeclineReason::InvalidRequest, reply)),
-        Some(_) | None => Err(Error::outcome_unknown(
+        Some(_) | None => Err(op.unreadable_answer(
             reply,
             match envelope.code_text() {
                 Some(code) => format!("unknown response code {code}"),

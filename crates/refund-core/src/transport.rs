@@ -97,6 +97,41 @@ impl Operation {
     pub fn reply(&self) -> ProviderReply {
         ProviderReply::new(self.provider, self.name)
     }
+
+    /// The error for an answer that arrived but cannot be understood (a 2xx body that is empty,
+    /// HTML, malformed, of the wrong shape, or self-contradictory).
+    ///
+    /// The request may have been processed, so for an operation that moves money this is
+    /// [`Error::OutcomeUnknown`]: read the status first. For a [`Idempotency::Safe`] operation (a
+    /// read, an OTP resend) "read the status first" would be circular: nothing moved, and the call
+    /// is safe to repeat, so it is [`Error::Unavailable`]. Every provider crate uses this one rule.
+    ///
+    /// ```
+    /// use refund_core::{Idempotency, Operation};
+    /// const STATUS: Operation = Operation::new("aoc", "refund_status", Idempotency::Safe);
+    /// const REFUND: Operation = Operation::new("aoc", "refund", Idempotency::Keyed);
+    /// assert_eq!(STATUS.unreadable_answer(STATUS.reply(), "not JSON", None).kind(), "unavailable");
+    /// assert_eq!(REFUND.unreadable_answer(REFUND.reply(), "not JSON", None).kind(), "outcome_unknown");
+    /// ```
+    pub fn unreadable_answer(
+        &self,
+        reply: ProviderReply,
+        detail: impl Into<String>,
+        source: Option<BoxError>,
+    ) -> Error {
+        let detail = detail.into();
+        match self.idempotency {
+            Idempotency::Safe => Error::Unavailable {
+                reply: Box::new(reply),
+                detail: format!("{detail}; this call changes nothing and is safe to repeat"),
+                retry_after: None,
+                source,
+            },
+            Idempotency::Keyed | Idempotency::Unsafe => {
+                Error::outcome_unknown(reply, detail, source)
+            }
+        }
+    }
 }
 
 /// How retries are spaced and bounded: exponential backoff with full jitter, a maximum number of

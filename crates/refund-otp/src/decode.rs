@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use refund_core::{
-    AmountText, Currency, DeclineReason, Error, Idempotency, Money, Operation, ProviderReply,
-    RawResponse, Result, redact_json_text,
+    AmountText, Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawResponse,
+    Result, redact_json_text,
 };
 
 use crate::model::{
@@ -46,8 +46,9 @@ fn redacted_json(raw: &RawResponse) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// An answer we cannot understand: outcome unknown for the refund, "repeat it" for the safe calls.
 fn unknown(op: &Operation, raw: &RawResponse, detail: impl Into<String>) -> Error {
-    Error::outcome_unknown(reply_for(op, raw), detail, None)
+    op.unreadable_answer(reply_for(op, raw), detail, None)
 }
 
 /// The error a known failure code or `response_status_id` stands for, if any.
@@ -92,17 +93,12 @@ fn decode_failure(op: &Operation, raw: &RawResponse) -> Error {
             None => Error::declined(DeclineReason::InvalidRequest, reply_for(op, raw)),
         };
     }
-    let detail = format!("unexpected HTTP {status}");
-    if op.idempotency() == Idempotency::Safe {
-        Error::unavailable(reply_for(op, raw), detail, None)
-    } else {
-        Error::outcome_unknown(reply_for(op, raw), detail, None)
-    }
+    op.unreadable_answer(reply_for(op, raw), format!("unexpected HTTP {status}"), None)
 }
 
 fn envelope<'a>(op: &Operation, raw: &'a RawResponse) -> Result<Envelope<'a>> {
     serde_json::from_slice::<Envelope<'a>>(raw.body()).map_err(|e| {
-        Error::outcome_unknown(
+        op.unreadable_answer(
             reply_for(op, raw),
             "the 2xx answer is not Eko's JSON envelope",
             Some(e.into()),
@@ -259,8 +255,10 @@ mod tests {
     use super::*;
     use refund_core::http::HeaderMap;
 
-    const REFUND: Operation = Operation::new("otp-refund", "refund", Idempotency::Unsafe);
-    const SEND: Operation = Operation::new("otp-refund", "send_otp", Idempotency::Safe);
+    const REFUND: Operation =
+        Operation::new("otp-refund", "refund", refund_core::Idempotency::Unsafe);
+    const SEND: Operation =
+        Operation::new("otp-refund", "send_otp", refund_core::Idempotency::Safe);
 
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse::new(status, HeaderMap::new(), body.to_owned())
