@@ -160,8 +160,14 @@ pub(crate) struct OtpArgs {
 /// Eko connection settings.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct OtpSettings {
-    /// Eko API base URL [default: https://staging.eko.in/ekoapi/v3].
-    #[arg(long, env = "OTP_REFUND_BASE_URL", global = true, hide_env_values = true)]
+    /// Eko API base URL (default: Eko's UAT).
+    #[arg(
+        long,
+        env = "OTP_REFUND_BASE_URL",
+        global = true,
+        hide_env_values = true,
+        help = "Eko API base URL [default: https://staging.eko.in/ekoapi/v3]"
+    )]
     pub(crate) base_url: Option<String>,
     /// Eko developer key (secret).
     #[arg(long, env = "OTP_REFUND_DEVELOPER_KEY", global = true, hide_env_values = true)]
@@ -218,8 +224,14 @@ pub(crate) struct BosArgs {
 /// BOS connection settings.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct BosSettings {
-    /// BOS API base URL [default: https://api.bos.center].
-    #[arg(long, env = "BOS_BASE_URL", global = true, hide_env_values = true)]
+    /// BOS API base URL (default: BOS production).
+    #[arg(
+        long,
+        env = "BOS_BASE_URL",
+        global = true,
+        hide_env_values = true,
+        help = "BOS API base URL [default: https://api.bos.center]"
+    )]
     pub(crate) base_url: Option<String>,
     /// Optional bearer token (secret).
     #[arg(long, env = "BOS_TOKEN", global = true, hide_env_values = true)]
