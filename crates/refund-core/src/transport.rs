@@ -10,6 +10,10 @@
 //! | timeout after sending, connection lost, HTTP 500/502/504 | retry | retry | no | `Safe`: `Unavailable`; otherwise `OutcomeUnknown` |
 //! | 2xx body too large | no | no | no | `OutcomeUnknown` |
 //!
+//! Once an attempt may have been processed, the call's error stays `OutcomeUnknown` (for `Keyed`
+//! and `Unsafe` operations) even if a later retry is answered 429 / 503 or refused: those say
+//! nothing about the earlier attempt.
+//!
 //! Every other response (2xx, 4xx, other 5xx) goes back to the provider crate, which decodes it.
 
 use std::fmt;
@@ -418,6 +422,9 @@ impl Transport {
         let started = Instant::now();
         let policy = self.inner.retry;
         let mut attempt = 1;
+        // Whether an earlier attempt may have reached the provider and been processed. A later
+        // "not processed" answer (429, 503, connection refused) says nothing about that attempt.
+        let mut maybe_processed = false;
         loop {
             let request = build(attempt)?;
             let span = tracing::Span::current();
@@ -436,6 +443,8 @@ impl Transport {
                 }
                 Err(failure) => failure,
             };
+            let earlier_maybe_processed = maybe_processed;
+            maybe_processed |= matches!(failure, AttemptFailure::Ambiguous { .. });
             let may_retry = match &failure {
                 AttemptFailure::NotSent(_) => true,
                 AttemptFailure::NotProcessed { .. } | AttemptFailure::Ambiguous { .. } => {
@@ -459,7 +468,25 @@ impl Transport {
                 attempt += 1;
                 continue;
             }
-            return Err(self.final_error(op, failure, attempt));
+            let error = self.final_error(op, failure, attempt);
+            return Err(match error {
+                // An earlier attempt timed out or lost its connection after sending: it may have
+                // been processed, whatever the last attempt heard. "Not processed" would invite a
+                // new request (a new reference) and a second refund.
+                Error::Unavailable { reply, detail, source, .. }
+                    if earlier_maybe_processed && op.idempotency() != Idempotency::Safe =>
+                {
+                    Error::OutcomeUnknown {
+                        reply,
+                        detail: format!(
+                            "an earlier attempt may have been processed (it timed out or lost its \
+                             connection after sending); the last one: {detail}"
+                        ),
+                        source,
+                    }
+                }
+                other => other,
+            });
         }
     }
 

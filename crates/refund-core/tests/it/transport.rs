@@ -261,3 +261,39 @@ fn zero_timeout_is_rejected() {
     let err = Transport::builder().timeout(Duration::ZERO).build().unwrap_err();
     assert_eq!(err.field(), Some("timeout"));
 }
+
+/// A Keyed call whose first attempt timed out after sending and whose retries were answered 503
+/// may still have been processed by that first attempt: its error must stay `OutcomeUnknown`,
+/// not "definitely not processed" (which would invite a new request and a second refund). Found
+/// by the sandbox concurrency test (crates/refund/tests/sandbox/concurrency.rs).
+#[tokio::test]
+async fn not_processed_retry_after_an_ambiguous_attempt_stays_outcome_unknown() {
+    for (op, want) in [(KEYED, "outcome_unknown"), (SAFE, "unavailable")] {
+        let server = MockServer::start_async().await;
+        let slow = server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api");
+                then.status(200).body("{}").delay(Duration::from_secs(2));
+            })
+            .await;
+        let url = server.url("/api");
+        let t = transport();
+        let call = tokio::spawn(async move { send(&t, &op, url).await });
+        while slow.calls_async().await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        slow.delete_async().await;
+        let busy = server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api");
+                then.status(503).header("retry-after", "0");
+            })
+            .await;
+        let err = call.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), want, "{op:?}: {err}");
+        busy.assert_calls_async(2).await;
+        if want == "outcome_unknown" {
+            assert!(err.to_string().contains("earlier attempt may have been processed"), "{err}");
+        }
+    }
+}
