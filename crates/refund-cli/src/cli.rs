@@ -106,7 +106,7 @@ pub(crate) struct AocArgs {
 }
 
 /// AOC connection settings.
-#[derive(Debug, Args, Clone)]
+#[derive(Args, Clone)]
 pub(crate) struct AocSettings {
     /// AOC API base URL.
     #[arg(long, env = "AOC_BASE_URL", global = true, hide_env_values = true)]
@@ -158,7 +158,7 @@ pub(crate) struct OtpArgs {
 }
 
 /// Eko connection settings.
-#[derive(Debug, Args, Clone)]
+#[derive(Args, Clone)]
 pub(crate) struct OtpSettings {
     /// Eko API base URL (default: Eko's UAT).
     #[arg(
@@ -222,7 +222,7 @@ pub(crate) struct BosArgs {
 }
 
 /// BOS connection settings.
-#[derive(Debug, Args, Clone)]
+#[derive(Args, Clone)]
 pub(crate) struct BosSettings {
     /// BOS API base URL (default: BOS production).
     #[arg(
@@ -305,7 +305,7 @@ pub(crate) struct DigipayArgs {
 }
 
 /// DigiPay connection settings.
-#[derive(Debug, Args, Clone)]
+#[derive(Args, Clone)]
 pub(crate) struct DigipaySettings {
     /// DigiPay API base URL.
     #[arg(long, env = "DIGIPAY_BASE_URL", global = true, hide_env_values = true)]
@@ -362,6 +362,53 @@ pub(crate) struct SandboxArgs {
     pub(crate) port: u16,
 }
 
+/// `Some("***")` for a set secret, `None` otherwise: settings structs hold secrets and must never
+/// print them, even in a debug dump.
+fn masked(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| refund::MASK)
+}
+
+impl std::fmt::Debug for AocSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AocSettings")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("api_key", &masked(&self.api_key))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtpSettings")
+            .field("base_url", &self.base_url)
+            .field("developer_key", &masked(&self.developer_key))
+            .field("access_key", &masked(&self.access_key))
+            .field("initiator_id", &self.initiator_id)
+            .field("user_code", &self.user_code)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BosSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BosSettings")
+            .field("base_url", &self.base_url)
+            .field("token", &masked(&self.token))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DigipaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigipaySettings")
+            .field("base_url", &self.base_url)
+            .field("token", &masked(&self.token))
+            .field("company_id", &self.company_id)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +417,42 @@ mod tests {
     #[test]
     fn the_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_masks_secrets() {
+        let cli = Cli::try_parse_from([
+            "refund",
+            "aoc",
+            "status",
+            "--sp-trans-id",
+            "x",
+            "--api-key",
+            "k-123",
+            "--username",
+            "u",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("k-123"), "{shown}");
+        assert!(shown.contains("api_key: Some(\"***\")"), "{shown}");
+        let cli = Cli::try_parse_from([
+            "refund",
+            "otp",
+            "send-otp",
+            "--tid",
+            "1",
+            "--developer-key",
+            "d-1",
+            "--access-key",
+            "a-1",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("d-1") && !shown.contains("a-1"), "{shown}");
+        let bos = BosSettings { base_url: None, token: Some("t-1".into()) };
+        let dp = DigipaySettings { base_url: None, token: Some("t-2".into()), company_id: None };
+        assert!(!format!("{bos:?}{dp:?}").contains("t-"));
     }
 
     #[test]

@@ -1,5 +1,4 @@
-//! `refund`: the operator's command line of the refund SDK. See the crate README for the contract
-//! (commands, flags, environment, exit codes, JSON shapes).
+#![doc = include_str!("../README.md")]
 
 mod aoc;
 mod batch;
