@@ -3,14 +3,17 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use predicates::prelude::PredicateBooleanExt;
 use refund_sandbox::{Provider, seed};
 
 use crate::common::{Env, bare, json_of, run, run_hiding, stdout};
 
 #[test]
 fn help_has_examples_for_every_command() {
-    let out = run(bare().arg("--help"), 0);
-    assert!(stdout(&out).contains("Examples:"));
+    bare().arg("--help").assert().success().stdout(
+        predicates::str::contains("Examples:").and(predicates::str::contains("Exit codes")),
+    );
+    bare().arg("--version").assert().success().stdout(predicates::str::starts_with("refund "));
     for args in [
         &["aoc", "refund"][..],
         &["aoc", "status"],
