@@ -12,6 +12,7 @@ use std::process::{Command, ExitCode};
 use serde_json::Value;
 
 mod fuzz;
+mod reliability;
 
 pub(crate) type Result<T = (), E = String> = std::result::Result<T, E>;
 
@@ -27,6 +28,7 @@ tasks:
                        publishable crate in dependency order
   test                 the README's test command: cargo test --workspace
   ci                   lint + tidy + release --dry-run + test
+  reliability          rerun the sandbox fault matrix and rewrite its table in docs/reliability.md
   fuzz [--seconds N] [TARGET...]
                        run the cargo-fuzz targets (money, aoc, bos, digipay, otp) N seconds each
 ";
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["ci"] => ci(),
         ["fuzz", rest @ ..] => fuzz::fuzz(rest),
+        ["reliability"] => reliability::reliability(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);

@@ -1,1 +1,222 @@
-//! Concurrency.
+//! 1,000 concurrent partial refunds against one AOC charge and one DigiPay wallet transaction,
+//! through the clients, with faults injected at a rate (issue #9, item 2).
+//!
+//! The sandbox takes one fault per route, so a background task alternates it every few
+//! milliseconds between 20% HTTP 503 and 10% "commit then time out": about 10% and 5% of the
+//! requests overall. Asserted:
+//! - the sandbox's refunded total never exceeds the charge (sampled while the calls run, and at the end);
+//! - every call ends with a typed result (Ok or a classified error) within a deadline: no panic, no hang;
+//! - the sum of reported successes equals the books once the outcome-unknown calls are resolved:
+//!   AOC by reading `refundStatus` for each unknown `spTransID`; DigiPay has no status endpoint, so
+//!   books == successes + k with k <= the number of outcome-unknown results.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use refund::aoc::AocRefundRequest;
+use refund::digipay::WalletRefundRequest;
+use refund::{Error, RefundReference, RefundStatus, TransactionId};
+use refund_sandbox::{Fault, FaultSpec, Route, RunningSandbox, Sandbox, seed};
+
+use crate::{aoc_client, digipay_client, inr, myr};
+
+const CALLS: usize = 1_000;
+/// Generous for a loaded 2-core machine; the injected commit-then-timeout waits longer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+const COMMIT_DELAY_MS: u64 = 2_500;
+/// No call may take longer than this: a hang fails the test.
+const HANG_LIMIT: Duration = Duration::from_secs(30);
+
+/// Alternates the fault on `route` until `done`, and checks the books never exceed the charge.
+fn chaos(
+    sb: Arc<RunningSandbox>,
+    route: Route,
+    id: &'static str,
+    done: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<i64> {
+    tokio::spawn(async move {
+        let unavailable = FaultSpec::rate(0.20, Fault::ServiceUnavailable);
+        let commit = FaultSpec::rate(0.10, Fault::CommitThenTimeout { ms: Some(COMMIT_DELAY_MS) });
+        let mut flip = false;
+        let mut max_seen = 0;
+        while !done.load(Ordering::Relaxed) {
+            sb.set_fault(route, if flip { commit.clone() } else { unavailable.clone() });
+            flip = !flip;
+            let books = sb.books();
+            let entry = books.entry(id).unwrap();
+            assert!(entry.refunded_minor <= entry.original_minor, "over-refunded: {entry:?}");
+            max_seen = max_seen.max(entry.refunded_minor);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        sb.clear_faults();
+        max_seen
+    })
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    ok: u64,
+    ok_minor: i64,
+    declined: u64,
+    unavailable: u64,
+    unknown: Vec<usize>,
+}
+
+impl Tally {
+    fn add(&mut self, i: usize, result: Result<Result<i64, Error>, tokio::time::error::Elapsed>) {
+        match result {
+            Err(_) => panic!("call {i} hung for more than {HANG_LIMIT:?}"),
+            Ok(Ok(minor)) => {
+                self.ok += 1;
+                self.ok_minor += minor;
+            }
+            Ok(Err(e)) => match e.kind() {
+                "declined" => self.declined += 1,
+                "unavailable" => self.unavailable += 1,
+                "outcome_unknown" => self.unknown.push(i),
+                other => panic!("call {i}: unexpected error kind {other}: {e}"),
+            },
+        }
+    }
+}
+
+fn minor(m: refund::Money) -> i64 {
+    i64::try_from(m.minor_units()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aoc_1000_concurrent_partial_refunds_with_faults() {
+    let sb = Arc::new(Sandbox::builder().rng_seed(9).build().start().await.unwrap());
+    let client = aoc_client(&sb.base_url(), CALL_TIMEOUT);
+    let done = Arc::new(AtomicBool::new(false));
+    let chaos = chaos(sb.clone(), Route::AocRefund, seed::AOC_CHARGE_1002, done.clone());
+    let started = Instant::now();
+
+    let mut tasks = Vec::with_capacity(CALLS);
+    for i in 0..CALLS {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let req = AocRefundRequest::new(
+                TransactionId::new(seed::AOC_CHARGE_1002).unwrap(),
+                myr("0.10"),
+            )
+            .with_sp_trans_id(RefundReference::new(format!("cc-aoc-{i}")).unwrap());
+            tokio::time::timeout(HANG_LIMIT, async {
+                let record = client.refund(&req).await?;
+                assert_eq!(record.status, RefundStatus::Succeeded);
+                Ok(minor(record.amount.unwrap()))
+            })
+            .await
+        }));
+    }
+    let mut tally = Tally::default();
+    for (i, task) in tasks.into_iter().enumerate() {
+        tally.add(i, task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let max_during = chaos.await.unwrap();
+
+    // Resolve each outcome-unknown call by its spTransID.
+    let mut resolved_ok = 0;
+    let mut resolved_minor = 0;
+    for i in &tally.unknown {
+        let sp = RefundReference::new(format!("cc-aoc-{i}")).unwrap();
+        match client.refund_status(&sp).await {
+            Ok(r) if r.status == RefundStatus::Succeeded => {
+                resolved_ok += 1;
+                resolved_minor += minor(r.amount.unwrap());
+            }
+            Ok(r) => assert_eq!(r.status, RefundStatus::Failed, "call {i}: {r:?}"),
+            Err(e) => {
+                assert_eq!(e.reply().and_then(|r| r.code()), Some("AOC0001"), "call {i}: {e}")
+            }
+        }
+    }
+    let entry = sb.books().entry(seed::AOC_CHARGE_1002).cloned().unwrap();
+    println!(
+        "aoc: {CALLS} calls in {elapsed:?}: ok {} ({} sen), declined {}, unavailable {}, outcome unknown {} \
+         (resolved: {resolved_ok} refunded, {resolved_minor} sen); books {} of {} sen in {} refunds; \
+         requests {}; max refunded seen while running {max_during}",
+        tally.ok,
+        tally.ok_minor,
+        tally.declined,
+        tally.unavailable,
+        tally.unknown.len(),
+        entry.refunded_minor,
+        entry.original_minor,
+        entry.refund_count,
+        sb.requests_seen(Route::AocRefund),
+    );
+    assert!(entry.refunded_minor <= entry.original_minor);
+    assert_eq!(tally.ok_minor + resolved_minor, entry.refunded_minor, "successes == books");
+    assert_eq!(tally.ok + resolved_ok, u64::from(entry.refund_count));
+    assert!(tally.declined > 0, "1,000 x 0.10 cannot fit in 50.00: some must be declined");
+    assert_eq!(
+        tally.ok + tally.declined + tally.unavailable + tally.unknown.len() as u64,
+        CALLS as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digipay_1000_concurrent_partial_refunds_with_faults() {
+    let sb = Arc::new(Sandbox::builder().rng_seed(11).build().start().await.unwrap());
+    let client = digipay_client(&sb.base_url(), CALL_TIMEOUT);
+    let done = Arc::new(AtomicBool::new(false));
+    let chaos = chaos(sb.clone(), Route::DigipayRefund, seed::DIGIPAY_TXN_2001, done.clone());
+    let started = Instant::now();
+
+    let mut tasks = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let req =
+                WalletRefundRequest::builder(seed::DIGIPAY_TXN_2001, inr("0.20")).build().unwrap();
+            tokio::time::timeout(HANG_LIMIT, async {
+                let refund = client.refund_money(&req).await?;
+                assert_eq!(refund.record.status, RefundStatus::Succeeded);
+                Ok(minor(refund.record.amount.unwrap()))
+            })
+            .await
+        }));
+    }
+    let mut tally = Tally::default();
+    for (i, task) in tasks.into_iter().enumerate() {
+        tally.add(i, task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let max_during = chaos.await.unwrap();
+
+    let entry = sb.books().entry(seed::DIGIPAY_TXN_2001).cloned().unwrap();
+    // No status endpoint: the k refunds the books hold beyond the reported successes are exactly
+    // the outcome-unknown calls that went through; the caller was told to reconcile each of them.
+    let k = i64::from(entry.refund_count) - i64::try_from(tally.ok).unwrap();
+    println!(
+        "digipay: {CALLS} calls in {elapsed:?}: ok {} ({} paise), declined {}, unavailable {}, \
+         outcome unknown {}; books {} of {} paise in {} refunds (k = {k} unknown calls went through); \
+         requests {}; max refunded seen while running {max_during}",
+        tally.ok,
+        tally.ok_minor,
+        tally.declined,
+        tally.unavailable,
+        tally.unknown.len(),
+        entry.refunded_minor,
+        entry.original_minor,
+        entry.refund_count,
+        sb.requests_seen(Route::DigipayRefund),
+    );
+    assert!(entry.refunded_minor <= entry.original_minor);
+    assert!(k >= 0, "every reported success is in the books");
+    assert!(k <= i64::try_from(tally.unknown.len()).unwrap(), "k <= outcome-unknown results");
+    assert_eq!(entry.refunded_minor, tally.ok_minor + k * 20, "books == successes + k x 0.20");
+    assert!(tally.declined > 0, "1,000 x 0.20 cannot fit in 100.00: some must be declined");
+    // Unsafe: never resent once it may have arrived, and connections were never refused, so the
+    // sandbox saw exactly one request per call.
+    assert_eq!(sb.requests_seen(Route::DigipayRefund), CALLS as u64);
+    assert_eq!(
+        tally.ok + tally.declined + tally.unavailable + tally.unknown.len() as u64,
+        CALLS as u64
+    );
+}

@@ -183,6 +183,9 @@ async fn eko_otp_wrong_then_right_and_transaction_inquiry() {
     assert_eq!(done.tx_status, TxStatus::Success);
 }
 
+/// An OTP provider as both trait objects, the target and the sandbox's name for it.
+type OtpCase = (Arc<dyn OtpRefund>, Arc<dyn RefundStatusRead>, OtpRefundTarget, Provider);
+
 /// The core traits as trait objects, end to end: object safety is not just a compile-time claim.
 #[tokio::test]
 async fn core_traits_as_trait_objects() {
@@ -219,12 +222,7 @@ async fn core_traits_as_trait_objects() {
     assert_eq!(record.status, RefundStatus::Succeeded);
     assert_eq!(record.amount, Some(myr("2.50")));
 
-    let otp_providers: Vec<(
-        Arc<dyn OtpRefund>,
-        Arc<dyn RefundStatusRead>,
-        OtpRefundTarget,
-        Provider,
-    )> = vec![
+    let otp_providers: Vec<OtpCase> = vec![
         (
             bos.clone(),
             bos,
