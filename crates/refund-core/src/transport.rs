@@ -8,7 +8,7 @@
 //! | connect refused / DNS (never left) | retry | retry | retry | `Unavailable` |
 //! | HTTP 429 / 503 (not processed) | retry | retry | no | `Unavailable` with `Retry-After` |
 //! | timeout after sending, connection lost, HTTP 500/502/504 | retry | retry | no | `Safe`: `Unavailable`; otherwise `OutcomeUnknown` |
-//! | 2xx body too large | no | no | no | `OutcomeUnknown` |
+//! | 2xx body too large | no | no | no | `Safe`: `Unavailable`; otherwise `OutcomeUnknown` |
 //!
 //! Once an attempt may have been processed, the call's error stays `OutcomeUnknown` (for `Keyed`
 //! and `Unsafe` operations) even if a later retry is answered 429 / 503 or refused: those say
@@ -588,7 +588,10 @@ impl Transport {
             }),
             _ if status.is_success() => match body_error {
                 None => Ok(raw),
-                Some(BodyError::TooLarge(_)) => Err(AttemptFailure::Final(Error::outcome_unknown(
+                // An answer we cannot read: OutcomeUnknown for a call that moves money,
+                // Unavailable for a Safe one (the one rule of `Operation::unreadable_answer`).
+                // Never repeated: the same answer would come back.
+                Some(BodyError::TooLarge(_)) => Err(AttemptFailure::Final(op.unreadable_answer(
                     raw.reply(op),
                     format!(
                         "the response body is larger than the {cap}-byte limit and was not read"

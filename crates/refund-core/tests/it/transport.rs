@@ -174,7 +174,7 @@ async fn server_errors_per_safety() {
 }
 
 #[tokio::test]
-async fn oversized_success_body_is_outcome_unknown_and_not_repeated() {
+async fn oversized_success_body_is_unreadable_and_not_repeated() {
     let server = MockServer::start_async().await;
     let big = "x".repeat(2 * 1024 * 1024);
     let mock = server
@@ -188,9 +188,12 @@ async fn oversized_success_body_is_outcome_unknown_and_not_repeated() {
     assert!(err.to_string().contains("larger than the 1048576-byte limit"), "{err}");
     mock.assert_calls_async(1).await;
 
+    // A Safe call changes nothing: an answer too large to read is Unavailable (Operation::
+    // unreadable_answer), still not repeated.
     let capped = Transport::builder().max_response_bytes(16).build().unwrap();
     let err = send(&capped, &SAFE, server.url("/api")).await.unwrap_err();
-    assert!(matches!(err, Error::OutcomeUnknown { .. }));
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    mock.assert_calls_async(2).await;
 }
 
 #[tokio::test]
