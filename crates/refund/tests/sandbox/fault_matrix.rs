@@ -211,8 +211,8 @@ fn expected(op: Op, case: Case) -> (&'static str, u64) {
         // a Safe one (core's `Operation::unreadable_answer`, the rule every provider README states:
         // "read the status first" would be circular for a read). Never repeated by the transport.
         Case::MalformedBody => (ambiguous, 1),
-        // core: a 2xx body over the size cap is OutcomeUnknown and never repeated.
-        Case::OversizedBody => ("outcome_unknown", 1),
+        // A 2xx body over the size cap is unreadable too: the same rule, never repeated.
+        Case::OversizedBody => (ambiguous, 1),
     }
 }
 
