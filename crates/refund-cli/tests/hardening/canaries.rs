@@ -1,0 +1,467 @@
+//! Secret canaries: no secret value reaches stdout or stderr, whatever the command, the output mode,
+//! the verbosity or the way the secret was given.
+//!
+//! Happy paths need credentials the sandbox accepts, so there the canaries are the seeded values
+//! themselves (`sandbox-aoc-api-key`, ...: just as distinctive). Dry runs and error paths use
+//! `CANARY-...` values. Every run is checked for every canary, both credential sets, every OTP
+//! issued so far, base64 of each Eko access key, and the Eko `secret-key` signature of each access
+//! key for every millisecond of the run (± 1 s).
+
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use refund_sandbox::{Provider, RunningSandbox, seed};
+
+use crate::common::{Env, bare, black_hole_port, closed_port, stderr, stdout};
+use crate::eko_sign::{Signer, base64};
+
+/// One set of secrets (and the BOS registration id, which the SDK masks too).
+#[derive(Clone, Copy)]
+struct Creds {
+    aoc_api_key: &'static str,
+    bos_token: &'static str,
+    bos_registration_id: &'static str,
+    digipay_token: &'static str,
+    eko_developer_key: &'static str,
+    eko_access_key: &'static str,
+}
+
+const SEEDED: Creds = Creds {
+    aoc_api_key: seed::AOC_API_KEY,
+    bos_token: seed::BOS_TOKEN,
+    bos_registration_id: seed::BOS_REGISTRATION_ID,
+    digipay_token: seed::DIGIPAY_TOKEN,
+    eko_developer_key: seed::EKO_DEVELOPER_KEY,
+    eko_access_key: seed::EKO_ACCESS_KEY,
+};
+
+const CANARY: Creds = Creds {
+    aoc_api_key: "CANARY-aoc-api-key-5b1e77",
+    bos_token: "CANARY-bos-token-4d7a19",
+    bos_registration_id: "CANARY-bos-reg-2f9d03",
+    digipay_token: "CANARY-digipay-token-9c2f52",
+    eko_developer_key: "CANARY-eko-developer-key-1a8c64",
+    eko_access_key: "CANARY-eko-access-key-6e3b88",
+};
+
+/// OTPs given on error paths (never valid): they must not be echoed either.
+const CANARY_OTPS: [&str; 2] = ["739182", "628413"];
+
+impl Creds {
+    fn values(&self) -> [&'static str; 6] {
+        [
+            self.aoc_api_key,
+            self.bos_token,
+            self.bos_registration_id,
+            self.digipay_token,
+            self.eko_developer_key,
+            self.eko_access_key,
+        ]
+    }
+}
+
+/// Where each provider is reached.
+#[derive(Clone)]
+struct Bases {
+    aoc: String,
+    bos: String,
+    digipay: String,
+    eko: String,
+}
+
+impl Bases {
+    fn sandbox(sb: &RunningSandbox) -> Bases {
+        Bases {
+            aoc: sb.aoc_base_url(),
+            bos: sb.bos_base_url(),
+            digipay: sb.digipay_base_url(),
+            eko: sb.eko_base_url(),
+        }
+    }
+
+    fn all(url: &str) -> Bases {
+        Bases { aoc: url.into(), bos: url.into(), digipay: url.into(), eko: url.into() }
+    }
+}
+
+/// How the secrets reach the command, and how loud and in which format it runs.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    flags: bool,
+    verbose: &'static str,
+    json: bool,
+}
+
+const MODES: [Mode; 4] = [
+    Mode { flags: false, verbose: "-v", json: false },
+    Mode { flags: false, verbose: "-vvv", json: true },
+    Mode { flags: true, verbose: "-v", json: true },
+    Mode { flags: true, verbose: "-vvv", json: false },
+];
+
+/// Every setting of `provider` as flags.
+fn flags(provider: &str, creds: &Creds, bases: &Bases) -> Vec<String> {
+    let f = |k: &str, v: &str| format!("--{k}={v}");
+    match provider {
+        "aoc" => vec![
+            f("base-url", &bases.aoc),
+            f("username", seed::AOC_USERNAME),
+            f("api-key", creds.aoc_api_key),
+        ],
+        "bos" => vec![f("base-url", &bases.bos), f("token", creds.bos_token)],
+        "digipay" => vec![
+            f("base-url", &bases.digipay),
+            f("token", creds.digipay_token),
+            f("company-id", seed::DIGIPAY_COMPANY_ID),
+        ],
+        "otp" => vec![
+            f("base-url", &bases.eko),
+            f("developer-key", creds.eko_developer_key),
+            f("access-key", creds.eko_access_key),
+            f("initiator-id", seed::EKO_INITIATOR_ID),
+            f("user-code", seed::EKO_USER_CODE),
+        ],
+        _ => vec![],
+    }
+}
+
+/// Every provider's settings as environment variables.
+fn env_vars(creds: &Creds, bases: &Bases) -> Vec<(&'static str, String)> {
+    vec![
+        ("AOC_BASE_URL", bases.aoc.clone()),
+        ("AOC_USERNAME", seed::AOC_USERNAME.into()),
+        ("AOC_API_KEY", creds.aoc_api_key.into()),
+        ("BOS_BASE_URL", bases.bos.clone()),
+        ("BOS_TOKEN", creds.bos_token.into()),
+        ("BOS_REGISTRATION_ID", creds.bos_registration_id.into()),
+        ("DIGIPAY_BASE_URL", bases.digipay.clone()),
+        ("DIGIPAY_TOKEN", creds.digipay_token.into()),
+        ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
+        ("OTP_REFUND_BASE_URL", bases.eko.clone()),
+        ("OTP_REFUND_DEVELOPER_KEY", creds.eko_developer_key.into()),
+        ("OTP_REFUND_ACCESS_KEY", creds.eko_access_key.into()),
+        ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
+        ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
+    ]
+}
+
+/// What every output is checked against.
+struct Watch {
+    /// Fixed strings: both credential sets, the canary OTPs, base64 of the access keys.
+    fixed: Vec<String>,
+    /// OTPs the sandbox issued so far.
+    otps: Vec<String>,
+    signers: Vec<(&'static str, Signer)>,
+    runs: usize,
+    signatures_checked: u64,
+}
+
+impl Watch {
+    fn new() -> Watch {
+        let mut fixed: Vec<String> = SEEDED
+            .values()
+            .iter()
+            .chain(CANARY.values().iter())
+            .chain(CANARY_OTPS.iter())
+            .map(|s| (*s).to_owned())
+            .collect();
+        for key in [SEEDED.eko_access_key, CANARY.eko_access_key] {
+            fixed.push(base64(key.as_bytes()));
+        }
+        let signers = [SEEDED.eko_access_key, CANARY.eko_access_key]
+            .into_iter()
+            .map(|k| (k, Signer::new(k)))
+            .collect();
+        Watch { fixed, otps: Vec::new(), signers, runs: 0, signatures_checked: 0 }
+    }
+
+    fn otp(&mut self, otp: &str) {
+        self.otps.push(otp.to_owned());
+    }
+
+    /// Asserts that nothing watched appears in the run's output.
+    fn check(&mut self, what: &str, out: &Output, started: u128, ended: u128, eko: bool) {
+        self.runs += 1;
+        let all = format!("{}\n{}", stdout(out), stderr(out));
+        for secret in &self.fixed {
+            assert!(!all.contains(secret.as_str()), "{what}: printed {secret:?}:\n{all}");
+        }
+        // The demo's in-process sandbox logs the OTPs it issues under `-v` (it plays the customer's
+        // phone): those lines are the simulated provider's, not the SDK's, and are left out here.
+        let ours: String = all
+            .lines()
+            .filter(|line| !line.contains("refund_sandbox"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for otp in &self.otps {
+            assert!(!ours.contains(otp.as_str()), "{what}: printed the OTP {otp:?}:\n{all}");
+        }
+        if eko {
+            for ms in started.saturating_sub(1000)..=ended + 1000 {
+                let ts = ms.to_string();
+                for (key, signer) in &self.signers {
+                    let sig = signer.sign(&ts);
+                    assert!(
+                        !all.contains(&sig),
+                        "{what}: printed the secret-key of {key:?} at {ts}:\n{all}"
+                    );
+                    self.signatures_checked += 1;
+                }
+            }
+        }
+    }
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+}
+
+/// Runs `refund` with `args` (provider first), the settings given per `mode`, and checks the
+/// output; returns it.
+#[allow(clippy::too_many_arguments, reason = "a test helper; each is one dimension of the run")]
+fn run(
+    watch: &mut Watch,
+    mode: Mode,
+    creds: &Creds,
+    bases: &Bases,
+    extra_global: &[&str],
+    args: &[&str],
+    expect: &[i32],
+) -> Output {
+    let mut cmd = bare();
+    cmd.env("RUST_LOG", "trace");
+    cmd.arg(mode.verbose);
+    if mode.json {
+        cmd.arg("--json");
+    }
+    cmd.args(extra_global);
+    cmd.args(args);
+    let provider = args.first().copied().unwrap_or("");
+    if mode.flags {
+        cmd.args(flags(provider, creds, bases));
+        if args.get(1) == Some(&"qr") {
+            cmd.arg(format!("--registration-id={}", creds.bos_registration_id));
+        }
+    } else {
+        for (k, v) in env_vars(creds, bases) {
+            cmd.env(k, v);
+        }
+    }
+    let started = now_ms();
+    let out = cmd.output().unwrap();
+    let ended = now_ms();
+    let what = format!("{mode:?} {extra_global:?} {args:?}");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        expect.contains(&code),
+        "{what}: exit {code}, expected {expect:?}\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    watch.check(&what, &out, started, ended, provider == "otp" || provider == "demo");
+    out
+}
+
+/// The happy paths with the seeded credentials (the sandbox accepts nothing else), including a
+/// wrong OTP before the right one.
+fn happy_paths(env: &Env, watch: &mut Watch, mode: Mode, variant: usize) {
+    let sb = &env.sandbox;
+    sb.reset();
+    let bases = Bases::sandbox(sb);
+    let c = &SEEDED;
+    let sp = format!("canary-sp-{variant}");
+    let out = run(
+        watch,
+        mode,
+        c,
+        &bases,
+        &[],
+        &[
+            "aoc",
+            "refund",
+            "--aoc-trans-id",
+            seed::AOC_CHARGE_1002,
+            "--amount",
+            "1.00",
+            "--sp-trans-id",
+            &sp,
+        ],
+        &[0],
+    );
+    assert!(mode.verbose != "-vvv" || !stderr(&out).is_empty(), "{mode:?}: -vvv logged nothing");
+    run(watch, mode, c, &bases, &[], &["aoc", "status", "--sp-trans-id", &sp], &[0]);
+
+    let tid = seed::EKO_TID_REFUNDABLE_1;
+    run(watch, mode, c, &bases, &[], &["otp", "send-otp", "--tid", tid], &[0]);
+    let otp = sb.otp(Provider::Eko, tid).unwrap();
+    let otp_ref = sb.otp_ref_id(Provider::Eko, tid).unwrap();
+    watch.otp(&otp);
+    let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
+    run(
+        watch,
+        mode,
+        c,
+        &bases,
+        &[],
+        &["otp", "refund", "--tid", tid, "--otp", wrong, "--otp-ref-id", &otp_ref],
+        &[4],
+    );
+    run(
+        watch,
+        mode,
+        c,
+        &bases,
+        &[],
+        &["otp", "refund", "--tid", tid, "--otp", &otp, "--otp-ref-id", &otp_ref],
+        &[0],
+    );
+
+    let reference = seed::BOS_REFERENCE_1.to_string();
+    let ackno = seed::BOS_ACKNO_1.to_string();
+    run(
+        watch,
+        mode,
+        c,
+        &bases,
+        &[],
+        &["bos", "send-otp", "--reference-id", &reference, "--ackno", &ackno],
+        &[0],
+    );
+    let otp = sb.otp(Provider::Bos, &reference).unwrap();
+    watch.otp(&otp);
+    let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
+    let claim = |otp: &str| -> Vec<String> {
+        ["bos", "claim", "--reference-id", &reference, "--ackno", &ackno, "--otp", otp]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let args = claim(wrong);
+    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[4]);
+    let args = claim(&otp);
+    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[0]);
+    run(watch, mode, c, &bases, &[], &["bos", "status", "--reference-id", &reference], &[0]);
+    run(watch, mode, c, &bases, &[], &["bos", "qr", "--amount", "10"], &[0]);
+    run(
+        watch,
+        mode,
+        c,
+        &bases,
+        &[],
+        &[
+            "digipay",
+            "refund",
+            "--initial-txn-id",
+            seed::DIGIPAY_TXN_2001,
+            "--amount",
+            "1",
+            "--txn-code",
+            "REFUND",
+            "--payment-mode",
+            "1",
+        ],
+        &[0],
+    );
+}
+
+/// Every command once, with the canary OTPs where an OTP is needed.
+fn every_command() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001, "--amount", "1.00"],
+        vec!["aoc", "status", "--sp-trans-id", "canary-sp-x"],
+        vec!["otp", "send-otp", "--tid", seed::EKO_TID_REFUNDABLE_2],
+        vec![
+            "otp",
+            "refund",
+            "--tid",
+            seed::EKO_TID_REFUNDABLE_2,
+            "--otp",
+            CANARY_OTPS[0],
+            "--otp-ref-id",
+            "ref-x",
+        ],
+        vec!["bos", "send-otp", "--reference-id", "12345678926", "--ackno", "127"],
+        vec![
+            "bos",
+            "claim",
+            "--reference-id",
+            "12345678926",
+            "--ackno",
+            "127",
+            "--otp",
+            CANARY_OTPS[1],
+        ],
+        vec!["bos", "status", "--reference-id", "12345678926"],
+        vec!["bos", "qr", "--amount", "10"],
+        vec![
+            "digipay",
+            "refund",
+            "--initial-txn-id",
+            seed::DIGIPAY_TXN_2002,
+            "--amount",
+            "1",
+            "--txn-code",
+            "REFUND",
+            "--payment-mode",
+            "1",
+        ],
+    ]
+}
+
+#[test]
+fn no_secret_reaches_the_output() {
+    let env = Env::start();
+    let sb = &env.sandbox;
+    let mut watch = Watch::new();
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let hole = format!("http://127.0.0.1:{}", black_hole_port());
+
+    for (variant, mode) in MODES.into_iter().enumerate() {
+        happy_paths(&env, &mut watch, mode, variant);
+
+        // Dry runs with the canaries: masked, and nothing sent.
+        let seen = sb.total_requests();
+        for args in every_command() {
+            let out =
+                run(&mut watch, mode, &CANARY, &Bases::sandbox(sb), &["--dry-run"], &args, &[0]);
+            assert!(stdout(&out).contains(refund::MASK), "{args:?}: dry run shows no mask");
+        }
+        assert_eq!(sb.total_requests(), seen, "{mode:?}: a dry run sent a request");
+
+        // Wrong credentials: the sandbox refuses the canaries.
+        let bases = Bases::sandbox(sb);
+        for args in every_command() {
+            // The BOS QR with a canary registration id may be refused as a bad request (4);
+            // OTP steps with a canary OTP may be refused as declined before any auth.
+            run(&mut watch, mode, &CANARY, &bases, &[], &args, &[3, 4]);
+        }
+        // Nothing listening, and a provider that never answers.
+        for args in every_command() {
+            run(&mut watch, mode, &CANARY, &Bases::all(&closed), &[], &args, &[5]);
+        }
+        for args in every_command() {
+            run(
+                &mut watch,
+                mode,
+                &CANARY,
+                &Bases::all(&hole),
+                &["--timeout", "0.3"],
+                &args,
+                &[5, 6],
+            );
+        }
+    }
+
+    // The demo walks every flow with the seeded credentials on its own sandbox.
+    for mode in [MODES[0], MODES[1]] {
+        let mut cmd_mode = mode;
+        cmd_mode.json = false;
+        run(&mut watch, cmd_mode, &SEEDED, &Bases::all(&closed), &[], &["demo"], &[0]);
+    }
+    println!(
+        "hardening: {} runs checked for {} fixed secrets and {} Eko signatures; none printed",
+        watch.runs,
+        watch.fixed.len(),
+        watch.signatures_checked
+    );
+}
