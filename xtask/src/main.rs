@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 
 use serde_json::Value;
 
+mod bench;
 mod fuzz;
 mod reliability;
 
@@ -29,6 +30,8 @@ tasks:
   test                 the README's test command: cargo test --workspace
   ci                   lint + tidy + release --dry-run + test
   reliability          rerun the sandbox fault matrix and rewrite its table in docs/reliability.md
+  bench [--quick]      SDK overhead, signing, token cache, memory and sandbox benchmarks
+                       (docs/performance.md); --quick is a smoke run
   fuzz [--seconds N] [TARGET...]
                        run the cargo-fuzz targets (money, aoc, bos, digipay, otp) N seconds each
 ";
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         }
         ["test"] => test(),
         ["ci"] => ci(),
+        ["bench", rest @ ..] => bench::bench(rest),
         ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["reliability"] => reliability::reliability(),
         _ => {
