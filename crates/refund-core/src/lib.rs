@@ -28,7 +28,7 @@ pub use provider::{
     Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
-pub use request::{MASK, PreparedBody, PreparedRequest, redact_json_text};
+pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,
     SystemClock, TokenCache, TokenFetcher,

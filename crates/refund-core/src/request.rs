@@ -2,6 +2,7 @@
 //! (dry run): every secret renders as `***`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
@@ -14,12 +15,20 @@ use crate::error::{Error, Result};
 /// What a masked secret renders as, everywhere.
 pub const MASK: &str = "***";
 
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// The body of a [`PreparedRequest`]: the exact bytes to send and a rendering with secrets masked.
+///
+/// The masked rendering is made on first use ([`PreparedBody::redacted`], `Debug`, a dry run),
+/// never on the send path: a request that is only sent pays for its bytes alone.
 #[derive(Clone)]
 pub struct PreparedBody {
     content_type: &'static str,
     bytes: Bytes,
-    redacted: String,
+    /// The names whose values are masked (empty for most bodies: no allocation).
+    secret_fields: Box<[Box<str>]>,
+    redacted: OnceLock<String>,
 }
 
 impl PreparedBody {
@@ -37,8 +46,16 @@ impl PreparedBody {
             message: "request body could not be encoded as JSON".into(),
             source: Some(e.into()),
         })?;
-        let redacted = redact_json_text(&bytes, secret_fields);
-        Ok(PreparedBody { content_type: "application/json", bytes: bytes.into(), redacted })
+        Ok(PreparedBody::new(JSON, bytes.into(), secret_fields))
+    }
+
+    fn new(content_type: &'static str, bytes: Bytes, secret_fields: &[&str]) -> Self {
+        PreparedBody {
+            content_type,
+            bytes,
+            secret_fields: secret_fields.iter().map(|&f| Box::from(f)).collect(),
+            redacted: OnceLock::new(),
+        }
     }
 
     /// An `application/x-www-form-urlencoded` body from ordered fields. `secret_fields` render as
@@ -52,35 +69,30 @@ impl PreparedBody {
     /// ```
     pub fn form(fields: &[(&str, &str)], secret_fields: &[&str]) -> Self {
         let mut real = url::form_urlencoded::Serializer::new(String::new());
-        let mut shown = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in fields {
             real.append_pair(name, value);
-            if secret_fields.contains(name) {
-                // Appended raw so the mask reads as `***`, not `%2A%2A%2A`.
-                shown.append_pair(name, "");
-            } else {
-                shown.append_pair(name, value);
-            }
         }
+        PreparedBody::new(FORM, real.finish().into(), secret_fields)
+    }
+
+    /// Renders a form body with the secret fields' values as `***`, from the encoded bytes
+    /// (decoding and re-encoding a pair the serializer wrote gives back the same text).
+    fn redact_form(&self) -> String {
         let mut redacted = String::new();
-        for pair in shown.finish().split('&') {
+        for (name, value) in url::form_urlencoded::parse(&self.bytes) {
             if !redacted.is_empty() {
                 redacted.push('&');
             }
-            redacted.push_str(pair);
-            if let Some(name) = pair.strip_suffix('=')
-                && secret_fields
-                    .iter()
-                    .any(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).eq([name]))
-            {
+            redacted.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+            redacted.push('=');
+            if self.secret_fields.iter().any(|s| **s == *name) {
+                // Appended raw so the mask reads as `***`, not `%2A%2A%2A`.
                 redacted.push_str(MASK);
+            } else {
+                redacted.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
             }
         }
-        PreparedBody {
-            content_type: "application/x-www-form-urlencoded",
-            bytes: real.finish().into(),
-            redacted,
-        }
+        redacted
     }
 
     /// The `Content-Type` of the body.
@@ -93,9 +105,15 @@ impl PreparedBody {
         &self.bytes
     }
 
-    /// The body with every secret masked, safe to print.
+    /// The body with every secret masked, safe to print (rendered on first use).
     pub fn redacted(&self) -> &str {
-        &self.redacted
+        self.redacted.get_or_init(|| match self.content_type {
+            FORM => self.redact_form(),
+            _ => {
+                let fields: Vec<&str> = self.secret_fields.iter().map(|f| &**f).collect();
+                redact_json_text(&self.bytes, &fields)
+            }
+        })
     }
 }
 
@@ -103,7 +121,7 @@ impl fmt::Debug for PreparedBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PreparedBody")
             .field("content_type", &self.content_type)
-            .field("body", &self.redacted)
+            .field("body", &self.redacted())
             .finish()
     }
 }
@@ -115,6 +133,22 @@ impl fmt::Debug for PreparedBody {
 /// assert_eq!(refund_core::redact_json_text(br#"{"a":{"token":"t"}}"#, &["token"]), r#"{"a":{"token":"***"}}"#);
 /// ```
 pub fn redact_json_text(bytes: &[u8], secret_fields: &[&str]) -> String {
+    match redact_json(bytes, secret_fields) {
+        Some(value) => value.to_string(),
+        None => format!("<{} bytes, not JSON>", bytes.len()),
+    }
+}
+
+/// Parses a JSON text once and replaces the values of `secret_fields` (object keys, at any depth)
+/// with `"***"`; `None` when the text is not JSON. For a record's `raw` field: one parse, where
+/// going through [`redact_json_text`] and parsing its output would take three.
+///
+/// ```
+/// let value = refund_core::redact_json(br#"{"a":{"token":"t"},"n":1}"#, &["token"]).unwrap();
+/// assert_eq!(value, serde_json::json!({"a": {"token": "***"}, "n": 1}));
+/// assert!(refund_core::redact_json(b"<html>", &["token"]).is_none());
+/// ```
+pub fn redact_json(bytes: &[u8], secret_fields: &[&str]) -> Option<serde_json::Value> {
     fn walk(value: &mut serde_json::Value, secret_fields: &[&str]) {
         match value {
             serde_json::Value::Object(map) => {
@@ -132,13 +166,11 @@ pub fn redact_json_text(bytes: &[u8], secret_fields: &[&str]) -> String {
             _ => {}
         }
     }
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(mut value) => {
-            walk(&mut value, secret_fields);
-            value.to_string()
-        }
-        Err(_) => format!("<{} bytes, not JSON>", bytes.len()),
+    let mut value = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    if !secret_fields.is_empty() {
+        walk(&mut value, secret_fields);
     }
+    Some(value)
 }
 
 /// A request ready for the wire: method, URL, headers (secret ones marked sensitive) and body.
@@ -237,7 +269,7 @@ impl PreparedRequest {
         }
         if let Some(body) = &self.body {
             out.push_str(" \\\n  --data ");
-            out.push_str(&shell_quote(&body.redacted));
+            out.push_str(&shell_quote(body.redacted()));
         }
         out
     }
@@ -251,9 +283,9 @@ impl PreparedRequest {
             .collect();
         let body = match &self.body {
             None => serde_json::Value::Null,
-            Some(b) if b.content_type == "application/json" => serde_json::from_str(&b.redacted)
-                .unwrap_or_else(|_| serde_json::Value::String(b.redacted.clone())),
-            Some(b) => serde_json::Value::String(b.redacted.clone()),
+            Some(b) if b.content_type == JSON => serde_json::from_str(b.redacted())
+                .unwrap_or_else(|_| serde_json::Value::String(b.redacted().to_owned())),
+            Some(b) => serde_json::Value::String(b.redacted().to_owned()),
         };
         serde_json::json!({
             "method": self.method.as_str(),
