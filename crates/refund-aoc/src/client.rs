@@ -65,6 +65,9 @@ pub struct AocClient {
 
 struct Inner {
     base_url: Url,
+    /// `{base}/api/refund` and `{base}/api/refundStatus`, joined once at build.
+    refund_url: Url,
+    status_url: Url,
     username: String,
     api_key: SecretString,
     currency: Currency,
@@ -202,8 +205,18 @@ impl AocClientBuilder {
             transport = transport.retry_policy(policy);
         }
         let transport = transport.build()?;
+        let refund_url = join_path(&base_url, &["api", "refund"])?;
+        let status_url = join_path(&base_url, &["api", "refundStatus"])?;
         Ok(AocClient {
-            inner: Arc::new(Inner { base_url, username, api_key, currency, transport }),
+            inner: Arc::new(Inner {
+                base_url,
+                refund_url,
+                status_url,
+                username,
+                api_key,
+                currency,
+                transport,
+            }),
         })
     }
 }
@@ -415,10 +428,6 @@ impl AocClient {
         Ok(())
     }
 
-    fn url(&self, path: &str) -> Result<Url> {
-        join_path(&self.inner.base_url, &["api", path])
-    }
-
     fn build_refund(&self, request: &AocRefundRequest) -> Result<PreparedRequest> {
         let amount = request.amount().to_fixed_string();
         let fields = [
@@ -428,7 +437,7 @@ impl AocClient {
             ("aocTransID", request.aoc_trans_id().as_str()),
             ("amount", amount.as_str()),
         ];
-        Ok(PreparedRequest::post(self.url("refund")?)
+        Ok(PreparedRequest::post(self.inner.refund_url.clone())
             .body(PreparedBody::form(&fields, SECRET_FIELDS)))
     }
 
@@ -438,7 +447,7 @@ impl AocClient {
             ("username", self.inner.username.as_str()),
             ("spTransID", sp_trans_id.as_str()),
         ];
-        Ok(PreparedRequest::post(self.url("refundStatus")?)
+        Ok(PreparedRequest::post(self.inner.status_url.clone())
             .body(PreparedBody::form(&fields, SECRET_FIELDS)))
     }
 }
@@ -469,8 +478,8 @@ fn base_reply(raw: &RawResponse, op: &Operation) -> ProviderReply {
 }
 
 fn raw_json(raw: &RawResponse) -> serde_json::Value {
-    serde_json::from_str(&redact_json_text(raw.body(), SECRET_FIELDS))
-        .unwrap_or(serde_json::Value::Null)
+    // One parse: masking in place, not rendering masked text and parsing that again.
+    refund_core::redact_json(raw.body(), SECRET_FIELDS).unwrap_or(serde_json::Value::Null)
 }
 
 /// An answer that is not about the refund's outcome, for either operation, or `None`.
