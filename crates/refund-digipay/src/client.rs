@@ -795,8 +795,9 @@ fn success(raw: &RawResponse, parsed: &RefundReply, request: &WalletRefundReques
         .and_then(|a| a.to_money(request.amount.currency()).ok())
         .unwrap_or(request.amount);
     let message = parsed.message();
-    let raw_json = serde_json::from_str(&redact_json_text(raw.body(), &["access_token"]))
-        .unwrap_or(serde_json::Value::Null);
+    // One parse: masking in place, not rendering masked text and parsing that again.
+    let raw_json =
+        refund_core::redact_json(raw.body(), &["access_token"]).unwrap_or(serde_json::Value::Null);
     let mut record = RefundRecord::new(PROVIDER, RefundStatus::Succeeded)
         .with_original_transaction_id(request.initial_txn_id.as_str())
         .with_amount(amount)
