@@ -309,7 +309,9 @@ impl AocClient {
         );
         let raw =
             self.inner.transport.send(&REFUND, |_attempt| self.build_refund(&request)).await?;
-        match decode_refund(&raw, &request, self.inner.currency)? {
+        match decode_refund(&raw, &request, self.inner.currency)
+            .map_err(|e| raw.qualify(&REFUND, e))?
+        {
             RefundAnswer::Done(record) => Ok(record),
             RefundAnswer::Duplicate(reply) => self.resolve_duplicate(&request, reply).await,
         }

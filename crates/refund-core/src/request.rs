@@ -232,6 +232,11 @@ impl PreparedRequest {
         self
     }
 
+    /// Method, URL, headers and body bytes, moved out for sending.
+    pub(crate) fn into_parts(self) -> (Method, Url, HeaderMap, Option<Bytes>) {
+        (self.method, self.url, self.headers, self.body.map(|b| b.bytes))
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method

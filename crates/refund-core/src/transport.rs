@@ -218,6 +218,7 @@ pub struct RawResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    earlier_attempt_maybe_processed: bool,
 }
 
 impl RawResponse {
@@ -227,6 +228,7 @@ impl RawResponse {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
             headers,
             body: body.into(),
+            earlier_attempt_maybe_processed: false,
         }
     }
     /// The HTTP status.
@@ -245,6 +247,22 @@ impl RawResponse {
     pub fn body(&self) -> &Bytes {
         &self.body
     }
+    /// Whether an earlier attempt of this call timed out or lost its connection after sending, so
+    /// that it may have been processed even though this response came from a later attempt.
+    pub fn earlier_attempt_maybe_processed(&self) -> bool {
+        self.earlier_attempt_maybe_processed
+    }
+
+    /// Qualifies an error decoded from this response: an [`Error::Unavailable`] ("not processed")
+    /// of a money-moving call becomes [`Error::OutcomeUnknown`] when an earlier attempt may have
+    /// been processed. Otherwise a caller would retry under a fresh reference and refund twice
+    /// (e.g. AOC's "transaction in progress" answering a retry whose first try went through).
+    /// Provider crates pass every decoded error of a `Keyed` call through this (an `Unsafe` call is
+    /// never repeated once it may have been sent, so the question does not arise for it).
+    pub fn qualify(&self, op: &Operation, error: Error) -> Error {
+        qualify_after_ambiguity(op, error, self.earlier_attempt_maybe_processed)
+    }
+
     /// A [`ProviderReply`] for `op` with this response's status and a body excerpt.
     pub fn reply(&self, op: &Operation) -> ProviderReply {
         op.reply().with_http_status(self.status()).with_body_excerpt(&self.body)
@@ -436,7 +454,8 @@ impl Transport {
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
             );
             let failure = match outcome {
-                Ok(response) => {
+                Ok(mut response) => {
+                    response.earlier_attempt_maybe_processed = maybe_processed;
                     span.record("status", response.status());
                     tracing::debug!(status = response.status(), "response received");
                     return Ok(response);
@@ -469,24 +488,7 @@ impl Transport {
                 continue;
             }
             let error = self.final_error(op, failure, attempt);
-            return Err(match error {
-                // An earlier attempt timed out or lost its connection after sending: it may have
-                // been processed, whatever the last attempt heard. "Not processed" would invite a
-                // new request (a new reference) and a second refund.
-                Error::Unavailable { reply, detail, source, .. }
-                    if earlier_maybe_processed && op.idempotency() != Idempotency::Safe =>
-                {
-                    Error::OutcomeUnknown {
-                        reply,
-                        detail: format!(
-                            "an earlier attempt may have been processed (it timed out or lost its \
-                             connection after sending); the last one: {detail}"
-                        ),
-                        source,
-                    }
-                }
-                other => other,
-            });
+            return Err(qualify_after_ambiguity(op, error, earlier_maybe_processed));
         }
     }
 
@@ -534,15 +536,13 @@ impl Transport {
         op: &Operation,
         request: PreparedRequest,
     ) -> Result<RawResponse, AttemptFailure> {
-        let mut builder = self
-            .inner
-            .client
-            .request(request.method().clone(), request.url().clone())
-            .headers(request.headers().clone())
-            .header(http::header::USER_AGENT, USER_AGENT)
-            .timeout(self.inner.timeout);
-        if let Some(body) = request.body_ref() {
-            builder = builder.body(body.bytes().clone());
+        // The request is ours (built for this attempt): move its parts into reqwest, no copies.
+        let (method, url, mut headers, body) = request.into_parts();
+        headers.append(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+        let mut builder =
+            self.inner.client.request(method, url).headers(headers).timeout(self.inner.timeout);
+        if let Some(body) = body {
+            builder = builder.body(body);
         }
         let mut response = match builder.send().await {
             Ok(response) => response,
@@ -575,7 +575,7 @@ impl Transport {
             Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
             Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
         };
-        let raw = RawResponse { status, headers, body };
+        let raw = RawResponse { status, headers, body, earlier_attempt_maybe_processed: false };
         match status.as_u16() {
             429 | 503 => {
                 let retry_after = parse_retry_after(&raw.headers);
@@ -614,6 +614,27 @@ impl Transport {
     }
 }
 
+/// An earlier attempt timed out or lost its connection after sending: it may have been processed,
+/// whatever the last attempt heard. "Not processed" would invite a new request (a new reference)
+/// and a second refund, so for a money-moving call it becomes "outcome unknown".
+fn qualify_after_ambiguity(op: &Operation, error: Error, earlier_maybe_processed: bool) -> Error {
+    match error {
+        Error::Unavailable { reply, detail, source, .. }
+            if earlier_maybe_processed && op.idempotency() != Idempotency::Safe =>
+        {
+            Error::OutcomeUnknown {
+                reply,
+                detail: format!(
+                    "an earlier attempt may have been processed (it timed out or lost its \
+                     connection after sending); the last one: {detail}"
+                ),
+                source,
+            }
+        }
+        other => other,
+    }
+}
+
 enum BodyError {
     TooLarge(Bytes),
     Read(Bytes, reqwest::Error),
@@ -623,17 +644,29 @@ async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Byt
     if response.content_length().is_some_and(|len| len > cap as u64) {
         return Err(BodyError::TooLarge(Bytes::new()));
     }
+    // A small answer arrives in one chunk: keep it as it is; copy only when a second one comes.
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
+    let done = |first: Option<Bytes>, buf: BytesMut| first.unwrap_or_else(|| buf.freeze());
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                if buf.len() + chunk.len() > cap {
-                    return Err(BodyError::TooLarge(buf.freeze()));
+                let held = first.as_ref().map_or(buf.len(), Bytes::len);
+                if held + chunk.len() > cap {
+                    return Err(BodyError::TooLarge(done(first, buf)));
                 }
-                buf.extend_from_slice(&chunk);
+                match first.take() {
+                    None if buf.is_empty() => first = Some(chunk),
+                    earlier => {
+                        if let Some(earlier) = earlier {
+                            buf.extend_from_slice(&earlier);
+                        }
+                        buf.extend_from_slice(&chunk);
+                    }
+                }
             }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => return Err(BodyError::Read(buf.freeze(), e)),
+            Ok(None) => return Ok(done(first, buf)),
+            Err(e) => return Err(BodyError::Read(done(first, buf), e)),
         }
     }
 }

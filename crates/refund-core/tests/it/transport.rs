@@ -300,3 +300,43 @@ async fn not_processed_retry_after_an_ambiguous_attempt_stays_outcome_unknown() 
         }
     }
 }
+
+#[tokio::test]
+async fn a_busy_answer_after_a_lost_attempt_is_not_reported_as_not_processed() {
+    // Attempt 1 times out after sending (it may have been processed); attempt 2 is answered. The
+    // response remembers that, so a provider's "busy, not processed" decoding of it (AOC1020) is
+    // qualified into outcome-unknown instead of inviting a retry under a fresh reference.
+    let server = MockServer::start_async().await;
+    let lost = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api").header("x-attempt", "1");
+            then.status(200).body("{}").delay(Duration::from_millis(1500));
+        })
+        .await;
+    let busy = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api").header("x-attempt", "2");
+            then.status(200).body(r#"{"errorCode":"AOC1020"}"#);
+        })
+        .await;
+    let url: url::Url = server.url("/api").parse().unwrap();
+    let raw = transport()
+        .send(&KEYED, |attempt| {
+            PreparedRequest::post(url.clone()).header("x-attempt", &attempt.to_string(), false)
+        })
+        .await
+        .unwrap();
+    lost.assert_calls_async(1).await;
+    busy.assert_calls_async(1).await;
+    assert!(raw.earlier_attempt_maybe_processed());
+    let decoded = Error::unavailable(KEYED.reply(), "transaction in progress", None);
+    assert_eq!(raw.qualify(&KEYED, decoded).kind(), "outcome_unknown");
+    // A read stays "unavailable": nothing it does can move money.
+    let decoded = Error::unavailable(SAFE.reply(), "busy", None);
+    assert_eq!(raw.qualify(&SAFE, decoded).kind(), "unavailable");
+    // Without an earlier lost attempt, "not processed" stands.
+    let fresh = refund_core::RawResponse::new(200, http::HeaderMap::new(), "{}");
+    assert!(!fresh.earlier_attempt_maybe_processed());
+    let decoded = Error::unavailable(KEYED.reply(), "busy", None);
+    assert_eq!(fresh.qualify(&KEYED, decoded).kind(), "unavailable");
+}
