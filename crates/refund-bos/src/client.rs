@@ -977,6 +977,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn qr_amounts_past_the_exact_limit_are_refused() {
+        // Issue 9 (bad input): `Money::from_minor_units` skips the limit; such a QR was requested.
+        let client = BosClient::builder().registration_id("BOS-554").build().unwrap();
+        for minor in [refund_core::MAX_MINOR_UNITS + 1, u64::MAX] {
+            let amount = Money::from_minor_units(minor, refund_core::Currency::Inr);
+            assert_eq!(client.prepare_dynamic_qr(amount).unwrap_err().field(), Some("amount"));
+        }
+        let most =
+            Money::from_minor_units(refund_core::MAX_MINOR_UNITS, refund_core::Currency::Inr);
+        assert!(client.prepare_dynamic_qr(most).is_ok());
+    }
+
+    #[test]
     fn debug_output_is_pinned_and_masks_secrets() {
         let builder = BosClient::builder()
             .base_url("https://bos.example")

@@ -504,3 +504,22 @@ impl From<WalletRefund> for RefundRecord {
         refund.record
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_core::Currency;
+
+    #[test]
+    fn amounts_past_the_exact_limit_are_refused() {
+        // Issue 9 (bad input): `Money::from_minor_units` skips the limit; such a refund was sent
+        // as a JSON number a double-reading parser cannot hold exactly.
+        for minor in [refund_core::MAX_MINOR_UNITS + 1, u64::MAX] {
+            let amount = Money::from_minor_units(minor, Currency::Inr);
+            let err = WalletRefundRequest::builder("T-1", amount).build().unwrap_err();
+            assert_eq!(err.field(), Some("amount"));
+        }
+        let most = Money::from_minor_units(refund_core::MAX_MINOR_UNITS, Currency::Inr);
+        assert!(WalletRefundRequest::builder("T-1", most).build().is_ok());
+    }
+}

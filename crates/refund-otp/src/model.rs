@@ -355,6 +355,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn padded_tids_are_refused() {
+        // Issue 9 (bad input): a padded tid names no transaction Eko issued; it was sent.
+        for tid in ["0", "00", "013192443", "0013192443"] {
+            assert_eq!(check_tid(tid).unwrap_err().field(), Some("tid"), "{tid}");
+        }
+        assert!(check_tid("13192443").is_ok());
+        assert!(RefundOtpChallenge::new("013192443", "ref-1").is_err());
+    }
+
+    #[test]
     fn codes_round_trip() {
         for code in [0, 168, 302, 303, 319, 347, 463, 2133, 1, -2, 9999] {
             assert_eq!(EkoStatusCode::from_code(code).code(), code);
