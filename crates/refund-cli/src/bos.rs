@@ -7,7 +7,7 @@ use crate::cli::{BosArgs, BosCommand, BosSettings, Global};
 use crate::error::CliError;
 use crate::output::Success;
 use crate::qr;
-use crate::settings::{build_error, optional, required};
+use crate::settings::{build_error, optional, required, with_default};
 
 const PROVIDER: &str = "bos";
 
@@ -22,7 +22,8 @@ pub(crate) fn client(
     registration_id: Option<String>,
     global: &Global,
 ) -> Result<BosClient, CliError> {
-    let base_url = optional(&settings.base_url).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+    let base_url =
+        with_default(PROVIDER, &settings.base_url, DEFAULT_BASE_URL, ENV_BASE_URL, "--base-url")?;
     let mut builder = BosClient::builder().base_url(base_url).timeout(global.timeout);
     if let Some(token) = optional(&settings.token) {
         builder = builder.token(token);

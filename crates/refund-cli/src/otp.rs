@@ -9,7 +9,7 @@ use refund::otp::{
 use crate::cli::{Global, OtpArgs, OtpCommand, OtpSettings};
 use crate::error::CliError;
 use crate::output::Success;
-use crate::settings::{build_error, optional, required};
+use crate::settings::{build_error, required, with_default};
 
 const PROVIDER: &str = "otp-refund";
 
@@ -19,7 +19,8 @@ fn sdk(error: refund::Error) -> CliError {
 
 /// The client from flags and environment; the base URL defaults to Eko's UAT.
 pub(crate) fn client(settings: &OtpSettings, global: &Global) -> Result<OtpRefundClient, CliError> {
-    let base_url = optional(&settings.base_url).unwrap_or_else(|| EKO_UAT_BASE_URL.to_owned());
+    let base_url =
+        with_default(PROVIDER, &settings.base_url, EKO_UAT_BASE_URL, ENV_BASE_URL, "--base-url")?;
     let developer_key = required(
         PROVIDER,
         &settings.developer_key,

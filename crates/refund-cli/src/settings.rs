@@ -17,6 +17,28 @@ pub(crate) fn required(
     }
 }
 
+/// A setting with a default. Absent means the default; set but blank is a configuration error, so
+/// an empty `--base-url ""` or `BOS_BASE_URL=` meant to point at a sandbox can never silently send
+/// to the provider's live default instead.
+pub(crate) fn with_default(
+    provider: &'static str,
+    value: &Option<String>,
+    default: &str,
+    env: &str,
+    flag: &str,
+) -> Result<String, CliError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default.to_owned()),
+        Some("") => Err(CliError::sdk(
+            provider,
+            refund::Error::config(format!(
+                "{env} or {flag} is set but empty; unset it to use the default {default}"
+            )),
+        )),
+        Some(v) => Ok(v.to_owned()),
+    }
+}
+
 /// An optional setting; empty counts as absent.
 pub(crate) fn optional(value: &Option<String>) -> Option<String> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)

@@ -2,7 +2,7 @@
 
 use refund_sandbox::{Fault, FaultSpec, Route, seed};
 
-use crate::common::{Env, assert_error, bare, closed_port, json_of, run, stderr};
+use crate::common::{Env, assert_error, bare, closed_port, json_of, run, stderr, stdout};
 
 #[test]
 fn usage_error_is_2_and_json_with_json() {
@@ -75,6 +75,32 @@ fn missing_setting_is_3_naming_variable_and_flag() {
         assert_error(&json, "config");
         let message = json["error"]["message"].as_str().unwrap();
         assert!(message.contains(var) && message.contains(flag), "{json}");
+    }
+    assert_eq!(env.sandbox.total_requests(), 0);
+}
+
+#[test]
+fn blank_base_url_is_3_never_the_live_default() {
+    // BOS and Eko have live defaults; a blank flag or variable meant for a sandbox must not fall
+    // back to them (a --dry-run would otherwise show https://api.bos.center).
+    let env = Env::start();
+    let cases: [(&[&str], &str); 4] = [
+        (&["bos", "status", "--reference-id", "12345678931", "--base-url", ""], "BOS_BASE_URL"),
+        (&["otp", "send-otp", "--tid", "13192443", "--base-url", " "], "OTP_REFUND_BASE_URL"),
+        (&["bos", "status", "--reference-id", "12345678931"], "BOS_BASE_URL"),
+        (&["otp", "send-otp", "--tid", "13192443"], "OTP_REFUND_BASE_URL"),
+    ];
+    for (i, (args, var)) in cases.into_iter().enumerate() {
+        let mut cmd = env.cmd();
+        if i >= 2 {
+            cmd.env(var, "");
+        }
+        let out = run(cmd.args(args).args(["--json", "--dry-run"]), 3);
+        let json = json_of(&out);
+        assert_error(&json, "config");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(var) && message.contains("--base-url"), "{json}");
+        assert!(!stdout(&out).contains("curl"), "nothing may be prepared: {}", stdout(&out));
     }
     assert_eq!(env.sandbox.total_requests(), 0);
 }
