@@ -8,8 +8,8 @@ use refund_core::{
     Capabilities, Currency, DeclineReason, DirectRefund, Error, ExposeSecret, Idempotency,
     InsecureHttp, MASK, Operation, PreparedBody, PreparedRequest, Provider, ProviderReply,
     RawResponse, RefundRecord, RefundReference, RefundRequest, RefundStatus, RefundStatusRead,
-    Result, RetryPolicy, SecretString, StatusKey, StatusQuery, Transport, async_trait, join_path,
-    parse_base_url, redact_json_text, url::Url,
+    Result, RetryPolicy, SecretString, StatusKey, StatusQuery, Transport, TransportBuilder,
+    async_trait, join_path, parse_base_url, redact_json_text, url::Url,
 };
 
 use crate::model::{AocErrorCode, AocRefundInput, AocRefundRequest};
@@ -93,9 +93,7 @@ pub struct AocClientBuilder {
     username: Option<String>,
     api_key: Option<SecretString>,
     currency: Option<Currency>,
-    timeout: Option<Duration>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
+    transport: TransportBuilder,
     insecure_http: InsecureHttp,
 }
 
@@ -106,9 +104,7 @@ impl fmt::Debug for AocClientBuilder {
             .field("username", &self.username)
             .field("api_key", &self.api_key.as_ref().map(|_| MASK))
             .field("currency", &self.currency)
-            .field("timeout", &self.timeout)
-            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
-            .field("retry_policy", &self.retry_policy)
+            .field("transport", &self.transport)
             .field("insecure_http", &self.insecure_http)
             .finish()
     }
@@ -143,19 +139,19 @@ impl AocClientBuilder {
     /// Whole-request timeout (default [`refund_core::DEFAULT_TIMEOUT`]).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.transport = self.transport.timeout(timeout);
         self
     }
     /// Share this `reqwest::Client` (and its connection pool) instead of building one.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport = self.transport.client(client);
         self
     }
     /// Retry policy (default [`RetryPolicy::default`]).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.transport = self.transport.retry_policy(policy);
         self
     }
     /// Allow plain `http` to a non-loopback host (a private network you vouch for).
@@ -194,17 +190,7 @@ impl AocClientBuilder {
                 "AOC amounts have two decimals; {currency} does not"
             )));
         }
-        let mut transport = Transport::builder();
-        if let Some(timeout) = self.timeout {
-            transport = transport.timeout(timeout);
-        }
-        if let Some(client) = self.http_client {
-            transport = transport.client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            transport = transport.retry_policy(policy);
-        }
-        let transport = transport.build()?;
+        let transport = self.transport.build()?;
         let refund_url = join_path(&base_url, &["api", "refund"])?;
         let status_url = join_path(&base_url, &["api", "refundStatus"])?;
         Ok(AocClient {
@@ -759,8 +745,9 @@ mod tests {
         assert_eq!(
             format!("{builder:?}"),
             "AocClientBuilder { base_url: Some(\"https://aoc.example.com\"), username: \
-             Some(\"merchant\"), api_key: Some(\"***\"), currency: None, timeout: None, \
-             http_client: None, retry_policy: None, insecure_http: LoopbackOnly }"
+             Some(\"merchant\"), api_key: Some(\"***\"), currency: None, transport: \
+             TransportBuilder { timeout: None, http_client: None, retry_policy: None, .. }, \
+             insecure_http: LoopbackOnly }"
         );
         assert_eq!(
             format!("{:?}", client()),

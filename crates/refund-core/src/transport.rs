@@ -314,14 +314,26 @@ impl fmt::Debug for Transport {
     }
 }
 
-/// Builds a [`Transport`].
-#[derive(Debug, Default)]
+/// Builds a [`Transport`]. Provider client builders hold one and delegate their `timeout`,
+/// `http_client` and `retry_policy` setters to it, so every provider builds its transport alike.
+#[derive(Default, Clone)]
 pub struct TransportBuilder {
     client: Option<reqwest::Client>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
     retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for TransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportBuilder")
+            .field("timeout", &self.timeout)
+            // reqwest's own Debug lists its internals; whose pool it is is what matters here.
+            .field("http_client", &self.client.as_ref().map(|_| "custom"))
+            .field("retry_policy", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TransportBuilder {

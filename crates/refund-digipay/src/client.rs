@@ -13,7 +13,7 @@ use refund_core::{
     ExposeSecret, FetchedToken, Idempotency, InsecureHttp, MASK, Operation, PreparedBody,
     PreparedRequest, Provider, ProviderReply, RawResponse, RefundRecord, RefundRequest,
     RefundStatus, Result, RetryPolicy, SecretString, SystemClock, TokenCache, TokenFetcher,
-    Transport, async_trait, join_path, parse_base_url, redact_json_text,
+    Transport, TransportBuilder, async_trait, join_path, parse_base_url, redact_json_text,
 };
 
 use crate::model::{TxnStatus, WalletRefund, WalletRefundRequest, check_txn_code};
@@ -138,9 +138,7 @@ pub struct DigiPayClientBuilder {
     currency: Currency,
     txn_code: Option<String>,
     payment_mode: Option<u32>,
-    timeout: Option<Duration>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
+    transport: TransportBuilder,
     insecure_http: InsecureHttp,
     clock: Option<Arc<dyn Clock>>,
     env_error: Option<String>,
@@ -156,7 +154,7 @@ impl fmt::Debug for DigiPayClientBuilder {
             .field("currency", &self.currency)
             .field("txn_code", &self.txn_code)
             .field("payment_mode", &self.payment_mode)
-            .field("timeout", &self.timeout)
+            .field("transport", &self.transport)
             .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
@@ -172,9 +170,7 @@ impl Default for DigiPayClientBuilder {
             currency: Currency::Inr,
             txn_code: None,
             payment_mode: None,
-            timeout: None,
-            http_client: None,
-            retry_policy: None,
+            transport: TransportBuilder::default(),
             insecure_http: InsecureHttp::LoopbackOnly,
             clock: None,
             env_error: None,
@@ -243,19 +239,19 @@ impl DigiPayClientBuilder {
     /// Whole-request timeout (default 30 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.transport = self.transport.timeout(timeout);
         self
     }
     /// Shares this `reqwest::Client` (and its connection pool).
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport = self.transport.client(client);
         self
     }
     /// The retry policy. The refund itself is only ever repeated when it provably never left.
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.transport = self.transport.retry_policy(policy);
         self
     }
     /// Allows plain `http` to hosts other than localhost (the page's example is a LAN address).
@@ -302,17 +298,7 @@ impl DigiPayClientBuilder {
         if let Some(code) = &self.txn_code {
             check_txn_code(code)?;
         }
-        let mut transport = Transport::builder();
-        if let Some(timeout) = self.timeout {
-            transport = transport.timeout(timeout);
-        }
-        if let Some(client) = self.http_client {
-            transport = transport.client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            transport = transport.retry_policy(policy);
-        }
-        let transport = transport.build()?;
+        let transport = self.transport.build()?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let auth = match credentials {
             Credentials::Token(token) => {
@@ -984,7 +970,7 @@ mod tests {
             .payment_mode(2);
         assert_eq!(
             format!("{builder:?}"),
-            "DigiPayClientBuilder { base_url: Some(\"https://digipay.example.com\"), company_id: Some(\"c-1\"), credentials: Some(ClientCredentials { client_id: \"cid\", client_secret: *** }), auth_scheme: Token, currency: Inr, txn_code: Some(\"CIB\"), payment_mode: Some(2), timeout: None, insecure_http: LoopbackOnly, .. }"
+            "DigiPayClientBuilder { base_url: Some(\"https://digipay.example.com\"), company_id: Some(\"c-1\"), credentials: Some(ClientCredentials { client_id: \"cid\", client_secret: *** }), auth_scheme: Token, currency: Inr, txn_code: Some(\"CIB\"), payment_mode: Some(2), transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, .. }, insecure_http: LoopbackOnly, .. }"
         );
         let builder = DigiPayClient::builder().token("tok-secret");
         assert!(format!("{builder:?}").contains("credentials: Some(Token(***))"));
