@@ -699,8 +699,8 @@ fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuil
 
 /// The response JSON (BOS never echoes our credentials; the registration id is masked anyway).
 fn raw_json(raw: &RawResponse) -> serde_json::Value {
-    let text = refund_core::redact_json_text(raw.body(), &["RegistrationID"]);
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    // One parse: masking in place, not rendering masked text and parsing that again.
+    refund_core::redact_json(raw.body(), &["RegistrationID"]).unwrap_or(serde_json::Value::Null)
 }
 
 /// Decodes a `TransactStatus` answer for `referenceid`.
