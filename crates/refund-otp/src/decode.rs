@@ -42,8 +42,8 @@ fn reply_with(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Provider
 }
 
 fn redacted_json(raw: &RawResponse) -> serde_json::Value {
-    serde_json::from_str(&redact_json_text(raw.body(), RESPONSE_SECRET_FIELDS))
-        .unwrap_or(serde_json::Value::Null)
+    // One parse: masking in place, not rendering masked text and parsing that again.
+    refund_core::redact_json(raw.body(), RESPONSE_SECRET_FIELDS).unwrap_or(serde_json::Value::Null)
 }
 
 /// An answer we cannot understand: outcome unknown for the refund, "repeat it" for the safe calls.
