@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p refund --bench memory` runs the fixed-response server in one child process and
 //! each measurement in a fresh child process (peak RSS only ever grows, so every figure needs its
-//! own process): 1,000 and 10,000 total calls at 256 in flight, and 10,000 at 16 in flight, SDK
+//! own process): 1,000, 10,000 and 30,000 total calls at 256 in flight, and 10,000 at 16 in flight, SDK
 //! and raw `reqwest`. Memory that grows with in-flight calls and not with total calls is the
 //! budget. One child by hand, under `/usr/bin/time -v`:
 //!
@@ -154,7 +154,7 @@ async fn main() {
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut base).unwrap();
     let base = base.trim().to_owned();
     let (small, large) = if quick() { (100, 200) } else { (1_000, 10_000) };
-    let runs = [(small, 256), (large, 256), (large, 16)];
+    let runs = [(small, 256), (large, 256), (3 * large, 256), (large, 16)];
     println!("\n## 4. Memory: AOC refunds, each line a fresh process\n");
     println!(
         "| client | total calls | in flight | peak RSS (VmHWM) KiB | bytes allocated / call | allocations / call | still allocated at end, bytes |"

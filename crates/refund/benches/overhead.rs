@@ -44,7 +44,7 @@ use refund::{
 use sha2::Sha256;
 
 use support::{
-    Latency, concurrent, median, micros, quick, sequential, start_fixed_server,
+    Latency, concurrent, median, micros, quick, sequential_pair, start_fixed_server,
     start_fixed_server_h2,
 };
 
@@ -79,7 +79,10 @@ fn raw_op(
     Arc::new(move || {
         let mut headers = headers.clone();
         per_call(&mut headers);
-        let req = http.request(method.clone(), url.clone()).headers(headers).body(body.clone());
+        let mut req = http.request(method.clone(), url.clone()).headers(headers).body(body.clone());
+        if std::env::var_os("BENCH_RAW_TIMEOUT").is_some() {
+            req = req.timeout(Duration::from_secs(30));
+        }
         Box::pin(async move {
             let bytes = req.send().await.unwrap().bytes().await.unwrap();
             let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -107,7 +110,7 @@ async fn compare(name: &'static str, sdk: Op, raw: Op) -> Row {
         }
         std::process::exit(0);
     }
-    let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (3_000, 30_000, 5) };
+    let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (3_000, 12_000, 7) };
     // Warm both connection pools.
     for _ in 0..(n_seq / 10).max(5) {
         sdk().await;
@@ -117,19 +120,18 @@ async fn compare(name: &'static str, sdk: Op, raw: Op) -> Row {
     let mut raw_seq = Vec::new();
     let mut sdk_tput = Vec::new();
     let mut raw_tput = Vec::new();
-    // Alternate the two sides, round by round (and which goes first), so drift on the machine
-    // hits both equally.
+    // Alternate the two sides (call by call when sequential; block by block, in alternating
+    // order, under concurrency), so drift on the shared machine hits both equally.
     for round in 0..rounds {
         let order: [(&Op, bool); 2] = if round % 2 == 0 {
             [(&sdk, true), (&raw, false)]
         } else {
             [(&raw, false), (&sdk, true)]
         };
-        for (op, is_sdk) in order {
-            let o = op.clone();
-            let l = sequential(n_seq, move || o()).await;
-            if is_sdk { sdk_seq.push(l) } else { raw_seq.push(l) }
-        }
+        // Sequential: call by call, SDK and raw alternating.
+        let (s, r) = sequential_pair(n_seq, || sdk(), || raw()).await;
+        sdk_seq.push(s);
+        raw_seq.push(r);
         for (op, is_sdk) in order {
             let o = op.clone();
             let t = concurrent(n_conc, 64, move || o()).await;
@@ -180,11 +182,13 @@ async fn aoc(base: &str) -> Row {
     )
     .with_sp_trans_id(RefundReference::new("bench-sp-1").unwrap());
     let prepared = client.prepare_refund(&request).unwrap();
+    // Shared, not cloned per call: the raw side does not copy its inputs either.
+    let request = Arc::new(request);
     let sdk = op(move || {
         let client = client.clone();
         let request = request.clone();
         async move {
-            client.refund(&request).await.unwrap();
+            client.refund(&*request).await.unwrap();
         }
     });
     let raw = raw_op(http_client(), &prepared, no_edit, |v| v["data"]["errorCode"] == "00");
@@ -200,6 +204,7 @@ async fn bos(base: &str) -> Row {
         .unwrap();
     let otp = Otp::new("576719").unwrap();
     let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
+    let otp = Arc::new(otp);
     let sdk = op(move || {
         let client = client.clone();
         let otp = otp.clone();
@@ -226,6 +231,7 @@ async fn digipay(base: &str) -> Row {
             .build()
             .unwrap();
     let prepared = client.prepare_refund_money(&request).unwrap();
+    let request = Arc::new(request);
     let sdk = op(move || {
         let client = client.clone();
         let request = request.clone();
@@ -269,6 +275,7 @@ async fn eko(base: &str) -> Row {
     let client = eko_client(base);
     let otp = Otp::new("576719").unwrap();
     let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
+    let otp = Arc::new(otp);
     let sdk = op(move || {
         let client = client.clone();
         let otp = otp.clone();
@@ -475,7 +482,10 @@ async fn sandbox() -> (f64, usize) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // A section name (overhead, signing, token, sandbox) runs that section alone.
+    let only = std::env::args()
+        .skip(1)
+        .find(|a| ["overhead", "signing", "token", "sandbox"].contains(&a.as_str()));
     let want = |section: &str| only.as_deref().is_none_or(|o| section.contains(o));
     if want("overhead") {
         let base = start_fixed_server(&[
@@ -485,7 +495,21 @@ async fn main() {
             ("/eko/customer/payment/refund/13192443", EKO_OK),
         ])
         .await;
-        let rows = vec![aoc(&base).await, bos(&base).await, digipay(&base).await, eko(&base).await];
+        let provider = support::arg("--provider");
+        let run = |p: &str| provider.as_deref().is_none_or(|x| x == p);
+        let mut rows = Vec::new();
+        if run("aoc") {
+            rows.push(aoc(&base).await);
+        }
+        if run("bos") {
+            rows.push(bos(&base).await);
+        }
+        if run("digipay") {
+            rows.push(digipay(&base).await);
+        }
+        if run("eko") {
+            rows.push(eko(&base).await);
+        }
         println!("\n## 1. Per-call overhead (SDK vs raw reqwest, same server, same run)\n");
         println!(
             "| operation | SDK median µs | raw median µs | added µs | SDK p99 µs | raw p99 µs | SDK calls/s @64 | raw calls/s @64 | throughput SDK/raw |"

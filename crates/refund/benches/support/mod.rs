@@ -104,6 +104,32 @@ where
     Latency { median: samples[n / 2], p99: samples[(n * 99) / 100] }
 }
 
+/// Runs `a` and `b` `n` times each, alternating call by call (`a`, `b`, `a`, ...), so that drift
+/// on a shared machine hits both sides alike; returns the latency of each.
+pub async fn sequential_pair<A, FA, B, FB>(n: usize, a: A, b: B) -> (Latency, Latency)
+where
+    A: Fn() -> FA,
+    FA: Future<Output = ()>,
+    B: Fn() -> FB,
+    FB: Future<Output = ()>,
+{
+    let mut sa = Vec::with_capacity(n);
+    let mut sb = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        a().await;
+        sa.push(start.elapsed());
+        let start = Instant::now();
+        b().await;
+        sb.push(start.elapsed());
+    }
+    let stats = |mut s: Vec<Duration>| {
+        s.sort_unstable();
+        Latency { median: s[n / 2], p99: s[(n * 99) / 100] }
+    };
+    (stats(sa), stats(sb))
+}
+
 /// Runs `total` calls of `op` with `in_flight` at once and returns calls per second.
 pub async fn concurrent<F, Fut>(total: usize, in_flight: usize, op: F) -> f64
 where
