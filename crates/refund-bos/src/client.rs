@@ -10,7 +10,7 @@ use refund_core::{
     InsecureHttp, MASK, Money, Operation, Otp, OtpChallenge, OtpRefund, OtpRefundTarget,
     PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord, RefundStatus,
     RefundStatusRead, Result, RetryPolicy, SecretString, StatusKey, StatusQuery, TokenCache,
-    TokenFetcher, Transport, async_trait,
+    TokenFetcher, Transport, TransportBuilder, async_trait,
 };
 use url::Url;
 
@@ -119,9 +119,7 @@ pub struct BosClientBuilder {
     token: TokenSource,
     token_lifetime: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
-    timeout: Option<Duration>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
+    transport: TransportBuilder,
     insecure_http: InsecureHttp,
 }
 
@@ -132,8 +130,7 @@ impl fmt::Debug for BosClientBuilder {
             .field("registration_id", &self.registration_id.as_ref().map(|_| MASK))
             .field("token", &self.token)
             .field("token_lifetime", &self.token_lifetime)
-            .field("timeout", &self.timeout)
-            .field("retry_policy", &self.retry_policy)
+            .field("transport", &self.transport)
             .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
@@ -212,21 +209,21 @@ impl BosClientBuilder {
     /// Whole-request timeout (default 30 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.transport = self.transport.timeout(timeout);
         self
     }
 
     /// Share this `reqwest::Client` (and its connection pool).
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport = self.transport.client(client);
         self
     }
 
     /// Retry policy for what each operation allows (see the crate docs' idempotency table).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.transport = self.transport.retry_policy(policy);
         self
     }
 
@@ -274,22 +271,12 @@ impl BosClientBuilder {
                 Auth::Cached(Arc::new(cache))
             }
         };
-        let mut transport = Transport::builder();
-        if let Some(timeout) = self.timeout {
-            transport = transport.timeout(timeout);
-        }
-        if let Some(client) = self.http_client {
-            transport = transport.client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            transport = transport.retry_policy(policy);
-        }
         Ok(BosClient {
             inner: Arc::new(Inner {
                 base_url,
                 registration_id: self.registration_id,
                 auth,
-                transport: transport.build()?,
+                transport: self.transport.build()?,
             }),
         })
     }
@@ -998,8 +985,8 @@ mod tests {
         assert_eq!(
             format!("{builder:?}"),
             "BosClientBuilder { base_url: Some(\"https://bos.example\"), registration_id: Some(\"***\"), \
-             token: Static(***), token_lifetime: None, timeout: None, retry_policy: None, \
-             insecure_http: LoopbackOnly, .. }"
+             token: Static(***), token_lifetime: None, transport: TransportBuilder { timeout: None, \
+             http_client: None, retry_policy: None, .. }, insecure_http: LoopbackOnly, .. }"
         );
         let client = builder.timeout(Duration::from_secs(5)).build().unwrap();
         assert_eq!(

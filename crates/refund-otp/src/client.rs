@@ -9,7 +9,7 @@ use refund_core::{
     Capabilities, Clock, Error, ExposeSecret, Idempotency, InsecureHttp, Operation, Otp,
     OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
     RefundRecord, RefundStatusRead, Result, RetryPolicy, SecretString, StatusQuery, SystemClock,
-    Transport, async_trait, join_path, parse_base_url,
+    Transport, TransportBuilder, async_trait, join_path, parse_base_url,
 };
 use url::Url;
 
@@ -108,9 +108,7 @@ pub struct OtpRefundClientBuilder {
     initiator_id: Option<String>,
     user_code: Option<String>,
     service_code: Option<u32>,
-    timeout: Option<Duration>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
+    transport: TransportBuilder,
     insecure_http: InsecureHttp,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -125,7 +123,7 @@ impl fmt::Debug for OtpRefundClientBuilder {
             .field("initiator_id", &self.initiator_id)
             .field("user_code", &self.user_code)
             .field("service_code", &self.service_code)
-            .field("timeout", &self.timeout)
+            .field("transport", &self.transport)
             .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
@@ -180,20 +178,20 @@ impl OtpRefundClientBuilder {
     /// Whole-request timeout (default [`refund_core::DEFAULT_TIMEOUT`]).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.transport = self.transport.timeout(timeout);
         self
     }
     /// Share this `reqwest::Client` (and its connection pool).
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport = self.transport.client(client);
         self
     }
     /// The retry policy (default [`RetryPolicy::default`]); refunds are never repeated once they
     /// may have reached Eko, whatever the policy.
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.transport = self.transport.retry_policy(policy);
         self
     }
     /// Whether plain `http` to a non-loopback host is allowed (default: no).
@@ -247,16 +245,6 @@ impl OtpRefundClientBuilder {
             true,
         )?;
         let signer = Signer::new(&access_key)?;
-        let mut transport = Transport::builder();
-        if let Some(timeout) = self.timeout {
-            transport = transport.timeout(timeout);
-        }
-        if let Some(client) = self.http_client {
-            transport = transport.client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            transport = transport.retry_policy(policy);
-        }
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
                 base_url,
@@ -267,7 +255,7 @@ impl OtpRefundClientBuilder {
                 service_code: self.service_code.unwrap_or(DEFAULT_SERVICE_CODE),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 offset_ms: AtomicI64::new(0),
-                transport: transport.build()?,
+                transport: self.transport.build()?,
             }),
         })
     }
@@ -522,7 +510,7 @@ mod tests {
     fn debug_output_is_pinned_and_masked() {
         assert_eq!(
             format!("{:?}", builder()),
-            r#"OtpRefundClientBuilder { base_url: None, developer_key: Some("***"), access_key: Some("***"), initiator_id: Some("9962981729"), user_code: Some("20810200"), service_code: None, timeout: None, insecure_http: LoopbackOnly, .. }"#
+            r#"OtpRefundClientBuilder { base_url: None, developer_key: Some("***"), access_key: Some("***"), initiator_id: Some("9962981729"), user_code: Some("20810200"), service_code: None, transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, .. }, insecure_http: LoopbackOnly, .. }"#
         );
         let client = builder().build().unwrap();
         assert_eq!(
