@@ -4,7 +4,7 @@ use refund::aoc::{AocClient, AocRefundRequest, ENV_API_KEY, ENV_BASE_URL, ENV_US
 use refund::{Money, RefundReference, TransactionId};
 
 use crate::cli::{AocArgs, AocCommand, AocSettings, Global};
-use crate::error::CliError;
+use crate::error::{CliError, FollowUp};
 use crate::output::Success;
 use crate::settings::{build_error, required};
 
@@ -65,7 +65,14 @@ pub(crate) async fn run(args: AocArgs, global: &Global) -> Result<Success, CliEr
             if global.dry_run {
                 return Ok(Success::dry_run(&client.prepare_refund(&request).map_err(sdk)?));
             }
-            let record = client.refund(&request).await.map_err(sdk)?;
+            let sp = request.sp_trans_id().as_str();
+            let record = client.refund(&request).await.map_err(|e| {
+                sdk(e).with_follow_up(FollowUp {
+                    reference: sp.to_owned(),
+                    status_command: format!("refund aoc status --sp-trans-id {sp}"),
+                    retry_flag: "--sp-trans-id",
+                })
+            })?;
             let mut success = Success::from_record("refund", &record);
             if record.reference.is_none() {
                 success = success.field("reference", Some(request.sp_trans_id().as_str()));

@@ -27,6 +27,7 @@ struct Row {
 pub(crate) async fn run(args: BatchArgs, global: &Global) -> Result<u8, CliError> {
     let bad_file = |reason: String| CliError::Sdk {
         provider: None,
+        follow_up: None,
         error: refund::Error::invalid_input("file", reason),
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -152,6 +153,7 @@ async fn refund_row(row: &Row, global: &Global) -> Result<Success, CliError> {
         }
         other => Err(CliError::Sdk {
             provider: None,
+            follow_up: None,
             error: refund::Error::invalid_input(
                 "provider",
                 format!(

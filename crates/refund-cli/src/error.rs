@@ -16,6 +16,8 @@ pub(crate) enum CliError {
         provider: Option<&'static str>,
         /// The SDK's error.
         error: refund::Error,
+        /// The refund's own reference and how to read its status, once a refund may have been sent.
+        follow_up: Option<Box<FollowUp>>,
     },
     /// A usage error reported by the argument parser.
     #[error("{0}")]
@@ -23,6 +25,19 @@ pub(crate) enum CliError {
     /// Something that is a bug or an environment failure of the CLI itself (exit 1).
     #[error("{0}")]
     Internal(String),
+}
+
+/// What an operator needs after a refund call failed: the reference it went out under, and the
+/// command that reads its status. Without it, an outcome-unknown refund could not be checked, and
+/// running the command again would mint a fresh reference (and could refund twice).
+#[derive(Debug)]
+pub(crate) struct FollowUp {
+    /// Our reference for the refund (AOC `spTransID`).
+    pub(crate) reference: String,
+    /// The command that reads the refund's status.
+    pub(crate) status_command: String,
+    /// The flag that reuses the reference when retrying.
+    pub(crate) retry_flag: &'static str,
 }
 
 /// The stable error kind printed in JSON and mapped to an exit code.
@@ -85,7 +100,23 @@ impl fmt::Display for Kind {
 impl CliError {
     /// An SDK error raised while talking to `provider`.
     pub(crate) fn sdk(provider: &'static str, error: refund::Error) -> Self {
-        CliError::Sdk { provider: Some(provider), error }
+        CliError::Sdk { provider: Some(provider), error, follow_up: None }
+    }
+
+    /// Attaches the refund's reference and status command (see [`FollowUp`]).
+    pub(crate) fn with_follow_up(mut self, follow_up: FollowUp) -> Self {
+        if let CliError::Sdk { follow_up: slot, .. } = &mut self {
+            *slot = Some(Box::new(follow_up));
+        }
+        self
+    }
+
+    /// The follow-up, if one was attached.
+    pub(crate) fn follow_up(&self) -> Option<&FollowUp> {
+        match self {
+            CliError::Sdk { follow_up, .. } => follow_up.as_deref(),
+            _ => None,
+        }
     }
 
     pub(crate) fn kind(&self) -> Kind {
@@ -103,7 +134,9 @@ impl CliError {
     /// The provider, from the SDK's reply when there is one, else from the command.
     pub(crate) fn provider(&self) -> Option<&'static str> {
         match self {
-            CliError::Sdk { provider, error } => error.reply().map(|r| r.provider()).or(*provider),
+            CliError::Sdk { provider, error, .. } => {
+                error.reply().map(|r| r.provider()).or(*provider)
+            }
             _ => None,
         }
     }

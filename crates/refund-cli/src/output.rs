@@ -110,11 +110,21 @@ impl Printer {
             if let Some(hint) = error.hint() {
                 let _ = writeln!(err, "  {hint}");
             }
+            if let Some(f) = error.follow_up() {
+                let _ = writeln!(err, "  refund reference: {}", f.reference);
+                let _ = writeln!(err, "  read its status: {}", f.status_command);
+                let _ = writeln!(
+                    err,
+                    "  to retry, reuse it ({} {}) so the provider can recognise a duplicate",
+                    f.retry_flag, f.reference
+                );
+            }
         }
     }
 }
 
-/// `{"error": {"kind", "message", "provider", "provider_code", "http_status"}}`; unknown values are null.
+/// `{"error": {"kind", "message", "provider", "provider_code", "http_status", "reference"}}`;
+/// unknown values are null. `reference` is the refund's own reference once one may have been sent.
 pub(crate) fn error_json(error: &CliError) -> Value {
     json!({
         "error": {
@@ -123,6 +133,7 @@ pub(crate) fn error_json(error: &CliError) -> Value {
             "provider": error.provider(),
             "provider_code": error.provider_code(),
             "http_status": error.http_status(),
+            "reference": error.follow_up().map(|f| f.reference.as_str()),
         }
     })
 }

@@ -30,6 +30,7 @@ pub(crate) fn check_png_path(path: &Path) -> Result<(), CliError> {
     } else {
         Err(CliError::Sdk {
             provider: Some("bos"),
+            follow_up: None,
             error: refund::Error::invalid_input(
                 "png",
                 format!("folder {} does not exist", parent.display()),

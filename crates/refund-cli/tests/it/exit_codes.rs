@@ -274,6 +274,44 @@ fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
 }
 
 #[test]
+fn aoc_outcome_unknown_reports_the_reference_to_check_and_reuse() {
+    // Every attempt is booked and then never answered: the refund went through once (the same
+    // spTransID deduplicates the retries), but the caller cannot know. It must be told the
+    // generated reference, or it could neither check the refund nor retry it safely.
+    let env = Env::start();
+    env.sandbox.set_fault(
+        Route::AocRefund,
+        FaultSpec::always(Fault::CommitThenTimeout { ms: Some(2000) }),
+    );
+    let args = [
+        "--timeout",
+        "0.3",
+        "aoc",
+        "refund",
+        "--aoc-trans-id",
+        seed::AOC_CHARGE_1002,
+        "--amount",
+        "1.00",
+    ];
+    let out = run(env.cmd().arg("--json").args(args), 6);
+    let json = json_of(&out);
+    assert_error(&json, "outcome_unknown");
+    let reference = json["error"]["reference"].as_str().unwrap().to_owned();
+    assert!(!reference.is_empty());
+    let out = run(env.cmd().args(args), 6);
+    let text = stderr(&out);
+    assert!(text.contains("refund aoc status --sp-trans-id rf"), "{text}");
+    assert!(text.contains("--sp-trans-id"), "{text}");
+    // The printed status command resolves the first refund: it went through, exactly once.
+    env.sandbox.clear_faults();
+    let out = run(env.cmd().args(["--json", "aoc", "status", "--sp-trans-id", &reference]), 0);
+    assert_eq!(json_of(&out)["status"], "succeeded");
+    let entry = env.sandbox.books();
+    let entry = entry.entry(seed::AOC_CHARGE_1002).unwrap();
+    assert_eq!((entry.refund_count, entry.refunded_minor), (2, 200), "one refund per command run");
+}
+
+#[test]
 fn malformed_2xx_is_6() {
     let env = Env::start();
     env.sandbox.set_fault(Route::DigipayRefund, FaultSpec::next(1, Fault::MalformedBody));
