@@ -43,3 +43,8 @@ pub use refund_digipay as digipay;
 #[cfg(feature = "otp-refund")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otp-refund")))]
 pub use refund_otp as otp;
+
+/// The repository README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
