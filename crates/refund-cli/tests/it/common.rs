@@ -6,23 +6,9 @@ use assert_cmd::Command;
 use refund_sandbox::{RunningSandbox, Sandbox, seed};
 use serde_json::Value;
 
-/// Every variable the CLI reads: removed before each run so the developer's shell cannot leak in.
-pub(crate) const ALL_VARS: [&str; 14] = [
-    "AOC_BASE_URL",
-    "AOC_USERNAME",
-    "AOC_API_KEY",
-    "BOS_BASE_URL",
-    "BOS_TOKEN",
-    "BOS_REGISTRATION_ID",
-    "DIGIPAY_BASE_URL",
-    "DIGIPAY_TOKEN",
-    "DIGIPAY_COMPANY_ID",
-    "OTP_REFUND_BASE_URL",
-    "OTP_REFUND_DEVELOPER_KEY",
-    "OTP_REFUND_ACCESS_KEY",
-    "OTP_REFUND_INITIATOR_ID",
-    "OTP_REFUND_USER_CODE",
-];
+#[path = "../shared/cli_env.rs"]
+mod cli_env;
+pub(crate) use cli_env::ALL_VARS;
 
 /// Secret values of the seeded credentials: none may appear in any output.
 pub(crate) const SECRETS: [&str; 5] = [
@@ -108,7 +94,6 @@ pub(crate) fn bare() -> Command {
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
-    cmd.env_remove("RUST_LOG");
     cmd.timeout(std::time::Duration::from_secs(30));
     cmd
 }
