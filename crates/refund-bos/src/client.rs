@@ -483,22 +483,15 @@ impl BosClient {
                 self.send_once(op, path, body, Bearer::Token(token.expose_secret())).await
             }
             Auth::Cached(cache) => {
-                let token = cache.get().await?;
-                let raw = self
-                    .send_once(op, path, body, Bearer::Token(token.secret().expose_secret()))
-                    .await?;
-                if !token_rejected(&raw) {
-                    return Ok(raw);
-                }
-                tracing::info!(
-                    operation = op.name(),
-                    generation = token.generation(),
-                    status = raw.status(),
-                    "bos rejected the token; fetching a new one and repeating once"
-                );
-                cache.invalidate(token.generation());
-                let token = cache.get().await?;
-                self.send_once(op, path, body, Bearer::Token(token.secret().expose_secret())).await
+                cache
+                    .with_token(
+                        |token| async move {
+                            let bearer = Bearer::Token(token.secret().expose_secret());
+                            self.send_once(op, path, body, bearer).await
+                        },
+                        token_rejected,
+                    )
+                    .await
             }
         }
     }

@@ -265,6 +265,43 @@ impl TokenCache {
         }
     }
 
+    /// Runs `call` with a valid token. When `rejected` says the provider refused that token (a 401:
+    /// the request was not processed), drops it, fetches a new one once and runs `call` once more;
+    /// the second answer stands, whatever it is. This is the one place the "repeat once on 401"
+    /// rule lives, so even a money-moving call is repeated only after a definite refusal.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use refund_core::{FetchedToken, TokenCache, TokenFetcher};
+    /// # #[derive(Debug)] struct Vault;
+    /// # #[async_trait::async_trait]
+    /// # impl TokenFetcher for Vault { async fn fetch(&self) -> refund_core::Result<FetchedToken> { Ok(FetchedToken::new("t")) } }
+    /// # async fn run() -> refund_core::Result<()> {
+    /// let cache = TokenCache::new(Arc::new(Vault));
+    /// // `call` would send the request with the token and return the provider's HTTP status.
+    /// let status = cache.with_token(|_token| async { Ok(200u16) }, |status| *status == 401).await?;
+    /// assert_eq!(status, 200);
+    /// # Ok(()) }
+    /// ```
+    pub async fn with_token<T, F, Fut>(&self, call: F, rejected: impl Fn(&T) -> bool) -> Result<T>
+    where
+        F: Fn(CachedToken) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let token = self.get().await?;
+        let generation = token.generation();
+        let answer = call(token).await?;
+        if !rejected(&answer) {
+            return Ok(answer);
+        }
+        tracing::info!(
+            generation,
+            "the provider rejected the token; fetching a new one and repeating once"
+        );
+        self.invalidate(generation);
+        call(self.get().await?).await
+    }
+
     /// Drops the token of `generation` (the provider rejected it). A newer token is kept, so a
     /// burst of 401s for the same old token causes one refetch, not many.
     pub fn invalidate(&self, generation: u64) {

@@ -594,19 +594,17 @@ impl DigiPayClient {
                 self.send_refund(request, &resolved, token.expose_secret()).await?
             }
             Auth::Fetched { cache, .. } => {
-                let token = cache.get().await?;
-                let raw =
-                    self.send_refund(request, &resolved, token.secret().expose_secret()).await?;
-                if raw.status() == 401 {
-                    tracing::info!(
-                        "DigiPay rejected the cached token (HTTP 401, not processed); fetching a new one and repeating once"
-                    );
-                    cache.invalidate(token.generation());
-                    let token = cache.get().await?;
-                    self.send_refund(request, &resolved, token.secret().expose_secret()).await?
-                } else {
-                    raw
-                }
+                // A 401 means not processed: the cache drops the token and repeats once.
+                let resolved = &resolved;
+                cache
+                    .with_token(
+                        |token| async move {
+                            self.send_refund(request, resolved, token.secret().expose_secret())
+                                .await
+                        },
+                        |raw| raw.status() == 401,
+                    )
+                    .await?
             }
         };
         let outcome = decode_refund(&raw, request);

@@ -115,3 +115,28 @@ async fn fetch_errors_reach_the_caller() {
     let cache = TokenCache::new(Arc::new(FailingFetcher));
     assert_eq!(cache.get().await.unwrap_err().kind(), "config");
 }
+
+#[tokio::test]
+async fn with_token_repeats_once_after_a_rejection_and_never_twice() {
+    let fetcher = Arc::new(CountingFetcher::default());
+    let cache = TokenCache::new(fetcher.clone());
+    let calls = AtomicU64::new(0);
+    // The provider refuses every token: one repeat with a fresh token, then the refusal stands.
+    let answer = cache
+        .with_token(
+            |token| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async move { Ok((401u16, token.secret().expose_secret().to_owned())) }
+            },
+            |(status, _)| *status == 401,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, (401, "token-2".to_owned()));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    // An accepted token is used once, from the cache.
+    let answer = cache.with_token(|_| async { Ok(200u16) }, |s| *s == 401).await.unwrap();
+    assert_eq!(answer, 200);
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+}
