@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use refund_core::{
     Capabilities, Currency, DeclineReason, DirectRefund, Error, ExposeSecret, Idempotency,
-    InsecureHttp, MASK, Operation, PreparedBody, PreparedRequest, Provider, ProviderReply,
+    InsecureHttp, MASK, Operation, PreparedBody, PreparedRequest, Provider, ProviderReply, RawJson,
     RawResponse, RefundRecord, RefundReference, RefundRequest, RefundStatus, RefundStatusRead,
     Result, RetryPolicy, SecretString, StatusKey, StatusQuery, Transport, TransportBuilder,
     async_trait, join_path, parse_base_url, redact_json_text, url::Url,
@@ -465,9 +465,9 @@ fn base_reply(raw: &RawResponse, op: &Operation) -> ProviderReply {
     }
 }
 
-fn raw_json(raw: &RawResponse) -> serde_json::Value {
-    // One parse: masking in place, not rendering masked text and parsing that again.
-    refund_core::redact_json(raw.body(), SECRET_FIELDS).unwrap_or(serde_json::Value::Null)
+fn raw_json(raw: &RawResponse) -> RawJson {
+    // The received bytes, shared not copied; masked and parsed only if someone looks.
+    RawJson::new(raw.body().clone(), SECRET_FIELDS)
 }
 
 /// An answer that is not about the refund's outcome, for either operation, or `None`.
@@ -833,7 +833,7 @@ mod tests {
         assert_eq!(record.refund_id.as_deref(), Some("CC-778899"));
         assert_eq!(record.reference.as_deref(), Some("sp-1"));
         assert_eq!(record.amount.map(|m| m.to_fixed_string()).as_deref(), Some("1.00"));
-        assert_eq!(record.raw["data"]["errorCode"], "00");
+        assert_eq!(record.raw.to_value()["data"]["errorCode"], "00");
 
         let denied = r#"{"data":{"transactionOperationStatus":"denied","errorCode":"AOC1012","errorMessage":"Charging denied"}}"#;
         let err = decode_refund(&raw(200, denied), &request(), Currency::Myr).unwrap_err();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use refund_core::{
     Capabilities, Clock, DeclineReason, Error, ExposeSecret, FetchedToken, Idempotency,
     InsecureHttp, MASK, Money, Operation, Otp, OtpChallenge, OtpRefund, OtpRefundTarget,
-    PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord, RefundStatus,
+    PreparedBody, PreparedRequest, Provider, RawJson, RawResponse, RefundRecord, RefundStatus,
     RefundStatusRead, Result, RetryPolicy, SecretString, StatusKey, StatusQuery, TokenCache,
     TokenFetcher, Transport, TransportBuilder, async_trait,
 };
@@ -678,9 +678,9 @@ fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuil
 }
 
 /// The response JSON (BOS never echoes our credentials; the registration id is masked anyway).
-fn raw_json(raw: &RawResponse) -> serde_json::Value {
-    // One parse: masking in place, not rendering masked text and parsing that again.
-    refund_core::redact_json(raw.body(), &["RegistrationID"]).unwrap_or(serde_json::Value::Null)
+fn raw_json(raw: &RawResponse) -> RawJson {
+    // The received bytes, shared not copied; masked and parsed only if someone looks.
+    RawJson::new(raw.body().clone(), &["RegistrationID"])
 }
 
 /// Decodes a `TransactStatus` answer for `referenceid`.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use refund_core::{Currency, Error, Money, RefundRecord, RefundStatus, Result};
+use refund_core::{Currency, Error, Money, RawJson, RefundRecord, RefundStatus, Result};
 
 /// A UPI payment intent (`upi://pay?pa=...&am=10`), parsed into its parameters.
 ///
@@ -136,8 +136,8 @@ pub struct DynamicQr {
     pub virtual_vpa: Option<String>,
     /// BOS's message.
     pub message: Option<String>,
-    /// The response JSON.
-    pub raw: serde_json::Value,
+    /// The response JSON ([`RawJson::to_value`]).
+    pub raw: RawJson,
 }
 
 /// Where an original transfer and its refund stand, from [`crate::BosClient::status`].
@@ -168,8 +168,8 @@ pub struct BosTransaction {
     pub message: Option<String>,
     /// The response code (`1`).
     pub response_code: String,
-    /// The response JSON.
-    pub raw: serde_json::Value,
+    /// The response JSON ([`RawJson::to_value`]).
+    pub raw: RawJson,
 }
 
 impl BosTransaction {

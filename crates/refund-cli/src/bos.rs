@@ -107,7 +107,7 @@ pub(crate) async fn run(args: BosArgs, global: &Global) -> Result<Success, CliEr
                 .field("message", code.message.clone())
                 .field("upi_intent", Some(intent.as_str()))
                 .field("expires_at", code.expires_at.clone())
-                .raw(code.raw.clone());
+                .raw(code.raw.to_value());
             if let Some(path) = &png {
                 qr::write_png(&intent, path)?;
                 success = success.field("png", Some(path.display().to_string()));

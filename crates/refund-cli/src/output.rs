@@ -66,7 +66,7 @@ impl Success {
             .field("currency", record.amount.map(|m| m.currency().code()))
             .field("message", record.message.clone())
             .field("provider_code", record.provider_code.clone())
-            .raw(record.raw.clone())
+            .raw(record.raw.to_value())
     }
 
     /// A dry run: the request that would be sent, secrets masked.

@@ -14,6 +14,7 @@ mod error;
 mod ids;
 mod money;
 mod provider;
+mod raw_json;
 mod request;
 mod token;
 mod transport;
@@ -28,6 +29,7 @@ pub use provider::{
     Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
+pub use raw_json::RawJson;
 pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,

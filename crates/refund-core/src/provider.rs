@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::ids::{Otp, RefundReference, TransactionId};
 use crate::money::Money;
+use crate::raw_json::RawJson;
 
 /// Where a refund stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -138,8 +139,8 @@ pub struct RefundRecord {
     pub message: Option<String>,
     /// The provider's own status or error code.
     pub provider_code: Option<String>,
-    /// The provider's response body as JSON, secrets removed.
-    pub raw: serde_json::Value,
+    /// The provider's response body, shown as JSON with secrets masked ([`RawJson::to_value`]).
+    pub raw: RawJson,
 }
 
 impl RefundRecord {
@@ -154,7 +155,7 @@ impl RefundRecord {
             amount: None,
             message: None,
             provider_code: None,
-            raw: serde_json::Value::Null,
+            raw: RawJson::default(),
         }
     }
     /// Sets the provider's refund id.
@@ -196,9 +197,9 @@ impl RefundRecord {
         self.provider_code = Some(code.into());
         self
     }
-    /// Sets the raw response (already redacted).
+    /// Sets the raw response.
     #[must_use]
-    pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
+    pub fn with_raw(mut self, raw: RawJson) -> Self {
         self.raw = raw;
         self
     }

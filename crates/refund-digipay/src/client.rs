@@ -11,7 +11,7 @@ use refund_core::url::Url;
 use refund_core::{
     Capabilities, Clock, Currency, DEFAULT_TOKEN_LIFETIME, DeclineReason, DirectRefund, Error,
     ExposeSecret, FetchedToken, Idempotency, InsecureHttp, MASK, Operation, PreparedBody,
-    PreparedRequest, Provider, ProviderReply, RawResponse, RefundRecord, RefundRequest,
+    PreparedRequest, Provider, ProviderReply, RawJson, RawResponse, RefundRecord, RefundRequest,
     RefundStatus, Result, RetryPolicy, SecretString, SystemClock, TokenCache, TokenFetcher,
     Transport, TransportBuilder, async_trait, join_path, parse_base_url, redact_json_text,
 };
@@ -779,9 +779,8 @@ fn success(raw: &RawResponse, parsed: &RefundReply, request: &WalletRefundReques
         .and_then(|a| a.to_money(request.amount.currency()).ok())
         .unwrap_or(request.amount);
     let message = parsed.message();
-    // One parse: masking in place, not rendering masked text and parsing that again.
-    let raw_json =
-        refund_core::redact_json(raw.body(), &["access_token"]).unwrap_or(serde_json::Value::Null);
+    // The received bytes, shared not copied; masked and parsed only if someone looks.
+    let raw_json = RawJson::new(raw.body().clone(), &["access_token"]);
     let mut record = RefundRecord::new(PROVIDER, RefundStatus::Succeeded)
         .with_original_transaction_id(request.initial_txn_id.as_str())
         .with_amount(amount)

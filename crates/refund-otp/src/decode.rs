@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use refund_core::{
-    AmountText, Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawResponse,
-    Result, redact_json_text,
+    AmountText, Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawJson,
+    RawResponse, Result, redact_json_text,
 };
 
 use crate::model::{
@@ -41,9 +41,9 @@ fn reply_with(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Provider
     reply
 }
 
-fn redacted_json(raw: &RawResponse) -> serde_json::Value {
-    // One parse: masking in place, not rendering masked text and parsing that again.
-    refund_core::redact_json(raw.body(), RESPONSE_SECRET_FIELDS).unwrap_or(serde_json::Value::Null)
+fn redacted_json(raw: &RawResponse) -> RawJson {
+    // The received bytes, shared not copied; masked and parsed only if someone looks.
+    RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS)
 }
 
 /// An answer we cannot understand: outcome unknown for the refund, "repeat it" for the safe calls.
@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(r.tds.map(|m| m.minor_units()), Some(710));
         assert_eq!(r.commission_reverse.map(|m| m.minor_units()), Some(2838));
         assert_eq!(r.balance.map(|m| m.to_fixed_string()).as_deref(), Some("2222637312.86"));
-        assert_eq!(r.raw["data"]["balance"], "2.22263731286E9");
+        assert_eq!(r.raw.to_value()["data"]["balance"], "2.22263731286E9");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The public request and response types, in the SDK's words.
 
 use refund_core::{
-    Currency, Error, Money, OtpChallenge, OtpRefundTarget, RefundRecord, RefundStatus, Result,
-    TransactionId,
+    Currency, Error, Money, OtpChallenge, OtpRefundTarget, RawJson, RefundRecord, RefundStatus,
+    Result, TransactionId,
 };
 
 use crate::PROVIDER;
@@ -153,8 +153,8 @@ pub struct EkoRefund {
     pub timestamp: Option<String>,
     /// Eko's message (`"Refund done"`).
     pub message: Option<String>,
-    /// The response JSON, secret fields removed.
-    pub raw: serde_json::Value,
+    /// The response JSON, secret fields masked ([`RawJson::to_value`]).
+    pub raw: RawJson,
 }
 
 impl EkoRefund {
@@ -262,8 +262,8 @@ pub struct EkoTransaction {
     pub refund_tid: Option<String>,
     /// Eko's message.
     pub message: Option<String>,
-    /// The response JSON, secret fields removed.
-    pub raw: serde_json::Value,
+    /// The response JSON, secret fields masked ([`RawJson::to_value`]).
+    pub raw: RawJson,
 }
 
 impl EkoTransaction {

@@ -32,7 +32,7 @@ async fn refund_sends_exactly_the_five_form_fields() {
     assert_eq!(record.amount, Some(Money::from_minor_units(100, Currency::Myr)));
     assert_eq!(record.provider_code.as_deref(), Some("00"));
     assert_eq!(record.message, None);
-    assert_eq!(record.raw["data"]["clientCorrelator"], "CC-778899");
+    assert_eq!(record.raw.to_value()["data"]["clientCorrelator"], "CC-778899");
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ async fn example_shape_is_parsed_and_checked() {
     assert_eq!(qr.upi_intent.am(), Some("10"));
     assert_eq!(qr.upi_intent.tr(), Some("RZPOe8y06oN0Kj1cxqrv2"));
     assert!(qr.upi_intent.as_str().starts_with("upi://pay?ver=01&mode=22"));
-    assert_eq!(qr.raw["entity"], json!("qr_code"));
+    assert_eq!(qr.raw.to_value()["entity"], json!("qr_code"));
 }
 
 #[tokio::test]

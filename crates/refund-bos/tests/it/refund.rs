@@ -55,7 +55,7 @@ async fn claim_refund_sends_referenceid_ackno_and_otp_as_numbers() {
     assert_eq!(record.original_transaction_id.as_deref(), Some("12345678931"));
     assert_eq!(record.message.as_deref(), Some("Transaction Successfully Refunded"));
     assert_eq!(record.provider_code.as_deref(), Some("1"));
-    assert_eq!(record.raw["response_code"], json!(1));
+    assert_eq!(record.raw.to_value()["response_code"], json!(1));
 }
 
 /// (body, HTTP status, expected kind, expected decline reason)

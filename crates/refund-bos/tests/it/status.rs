@@ -40,7 +40,7 @@ async fn refunded_transfer_exposes_refund_fields() {
     assert_eq!(record.refund_id.as_deref(), Some("BOSRF00000007"));
     assert_eq!(record.original_transaction_id.as_deref(), Some("12345678931"));
     assert_eq!(record.amount.map(|m| m.minor_units()), Some(50_000));
-    assert_eq!(record.raw["refundtxnid"], json!("BOSRF00000007"));
+    assert_eq!(record.raw.to_value()["refundtxnid"], json!("BOSRF00000007"));
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ async fn documented_success() {
     assert_eq!(record.original_transaction_id.as_deref(), Some(TXN));
     assert_eq!(record.amount, Some(inr("79.10")));
     assert_eq!(record.provider_code.as_deref(), Some("1"));
-    assert_eq!(record.raw["data"]["transaction"]["txn_status"], 1);
+    assert_eq!(record.raw.to_value()["data"]["transaction"]["txn_status"], 1);
 }
 
 #[tokio::test]

@@ -98,7 +98,7 @@ async fn refund_sends_the_documented_json_types() {
     assert_eq!(record.status, RefundStatus::Succeeded);
     assert_eq!(record.refund_id.as_deref(), Some("2147591637"));
     assert_eq!(record.amount.unwrap().minor_units(), 505_000);
-    assert_eq!(record.raw["data"]["balance"], "2.22263731286E9");
+    assert_eq!(record.raw.to_value()["data"]["balance"], "2.22263731286E9");
 }
 
 #[tokio::test]
