@@ -549,14 +549,15 @@ impl Transport {
         request: PreparedRequest,
     ) -> Result<RawResponse, AttemptFailure> {
         // The request is ours (built for this attempt): move its parts into reqwest, no copies.
+        // A `reqwest::Request` assembled from them directly: `RequestBuilder::headers` would copy
+        // every header into a second map (docs/performance.md).
         let (method, url, mut headers, body) = request.into_parts();
         headers.append(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
-        let mut builder =
-            self.inner.client.request(method, url).headers(headers).timeout(self.inner.timeout);
-        if let Some(body) = body {
-            builder = builder.body(body);
-        }
-        let mut response = match builder.send().await {
+        let mut outgoing = reqwest::Request::new(method, url);
+        *outgoing.headers_mut() = headers;
+        *outgoing.timeout_mut() = Some(self.inner.timeout);
+        *outgoing.body_mut() = body.map(reqwest::Body::from);
+        let mut response = match self.inner.client.execute(outgoing).await {
             Ok(response) => response,
             Err(e) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
             Err(e) if e.is_builder() => {
