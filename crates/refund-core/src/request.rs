@@ -72,7 +72,8 @@ impl PreparedBody {
     pub fn form(fields: &[(&str, &str)], secret_fields: &'static [&'static str]) -> Self {
         // Sized once and written directly: the common value (digits, ids, an amount) needs no
         // escaping and is copied as it is; the rest goes through the standard serializer's rules.
-        let capacity = fields.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        // Exact when nothing needs escaping, so the `String` becomes `Bytes` without a reallocation.
+        let capacity = fields.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>().saturating_sub(1);
         let mut real = String::with_capacity(capacity);
         for (name, value) in fields {
             if !real.is_empty() {
