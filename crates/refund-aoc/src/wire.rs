@@ -1,34 +1,40 @@
 //! AOC's own spelling of its answers. The only place that knows the provider's field names.
 
+use std::borrow::Cow;
+
 use refund_core::AmountText;
 use serde::Deserialize;
 
 /// `{"data": {...}}`: every AOC answer, success or not (PROVIDERS.md, AOC section).
 #[derive(Debug, Deserialize)]
-pub(crate) struct Envelope {
-    pub(crate) data: Data,
+pub(crate) struct Envelope<'a> {
+    #[serde(borrow)]
+    pub(crate) data: Data<'a>,
 }
 
 /// The answer's body. Only `errorCode` is required: success is exactly `errorCode == "00"`.
+///
+/// Text borrows from the response body where it can (no escapes in it): decoding is on every
+/// call's path, and these fields are only read to fill the record.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Data {
-    #[serde(rename = "aocTransID", default)]
-    pub(crate) aoc_trans_id: Option<String>,
+pub(crate) struct Data<'a> {
+    #[serde(rename = "aocTransID", default, borrow)]
+    pub(crate) aoc_trans_id: Option<Cow<'a, str>>,
     /// `"refunded"` or `"denied"`; the pages' tables write `"Refunded"`, so compare ignoring case.
-    #[serde(rename = "transactionOperationStatus", default)]
-    pub(crate) transaction_operation_status: Option<String>,
+    #[serde(rename = "transactionOperationStatus", default, borrow)]
+    pub(crate) transaction_operation_status: Option<Cow<'a, str>>,
     /// `"1.00"` or `1`: read from its exact text, never through `f64`.
     #[serde(rename = "amountRefunded", default)]
     pub(crate) amount_refunded: Option<AmountText>,
-    #[serde(rename = "clientCorrelator", default)]
-    pub(crate) client_correlator: Option<String>,
-    #[serde(rename = "errorCode")]
-    pub(crate) error_code: String,
-    #[serde(rename = "errorMessage", default)]
-    pub(crate) error_message: Option<String>,
+    #[serde(rename = "clientCorrelator", default, borrow)]
+    pub(crate) client_correlator: Option<Cow<'a, str>>,
+    #[serde(rename = "errorCode", borrow)]
+    pub(crate) error_code: Cow<'a, str>,
+    #[serde(rename = "errorMessage", default, borrow)]
+    pub(crate) error_message: Option<Cow<'a, str>>,
 }
 
-impl Data {
+impl Data<'_> {
     /// The operation status, trimmed and lower-cased (`""` when absent).
     pub(crate) fn status(&self) -> String {
         self.transaction_operation_status.as_deref().unwrap_or("").trim().to_ascii_lowercase()
@@ -40,20 +46,19 @@ impl Data {
     }
 
     /// A field that is present and not blank.
-    pub(crate) fn non_empty(field: &Option<String>) -> Option<&str> {
+    pub(crate) fn non_empty<'s>(field: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
         field.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 }
 
 /// Why a body is not an AOC answer, in words for the error's detail.
-pub(crate) fn parse(body: &[u8]) -> Result<Data, String> {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err("the response body is empty".into());
-    }
-    if trimmed.starts_with('<') {
-        return Err("the response body is HTML or XML, not AOC's JSON".into());
+pub(crate) fn parse(body: &[u8]) -> Result<Data<'_>, String> {
+    // Looked at as bytes: JSON's whitespace is ASCII, and copying the body into a `String` to
+    // trim it cost more than the rest of the decoding.
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err("the response body is empty".into()),
+        Some(b'<') => return Err("the response body is HTML or XML, not AOC's JSON".into()),
+        Some(_) => {}
     }
     match serde_json::from_slice::<Envelope>(body) {
         Ok(envelope) => Ok(envelope.data),
@@ -101,7 +106,7 @@ mod tests {
         )
         .unwrap();
         assert!(data.aoc_trans_id.is_none() && data.amount_refunded.is_none());
-        assert_eq!(Data::non_empty(&Some("  ".into())), None);
+        assert_eq!(Data::non_empty(&Some(Cow::Borrowed("  "))), None);
     }
 
     #[test]
