@@ -33,10 +33,26 @@ pub const CAPABILITIES: Capabilities = Capabilities::new("bos", "BOS Center")
     .with_status_key(StatusKey::OriginalTransaction)
     .with_qr_code(true);
 
-const PATH_REFUND_OTP: &[&str] = &["api", "BOS", "RefundOTP"];
-const PATH_CLAIM_REFUND: &[&str] = &["api", "BOS", "ClaimRefund"];
-const PATH_STATUS: &[&str] = &["api", "BOS", "TransactStatus"];
-const PATH_DYNAMIC_QR: &[&str] = &["api", "BOS", "V4", "DynamicQRCode"];
+/// BOS's endpoints. Their URLs are joined to the base URL once, when the client is built: joining
+/// per call re-parsed the URL on every request (docs/performance.md).
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    RefundOtp,
+    ClaimRefund,
+    Status,
+    DynamicQr,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::RefundOtp => &["api", "BOS", "RefundOTP"],
+            Endpoint::ClaimRefund => &["api", "BOS", "ClaimRefund"],
+            Endpoint::Status => &["api", "BOS", "TransactStatus"],
+            Endpoint::DynamicQr => &["api", "BOS", "V4", "DynamicQRCode"],
+        }
+    }
+}
 
 /// Sends (or resends) the refund OTP: changes nothing, safe to repeat.
 const SEND_OTP: Operation = Operation::new("bos", "send_refund_otp", Idempotency::Safe);
@@ -271,9 +287,18 @@ impl BosClientBuilder {
                 Auth::Cached(Arc::new(cache))
             }
         };
+        let join = |e: Endpoint| refund_core::join_path(&base_url, e.path());
+        // In declaration order: `Inner::endpoint_urls` is indexed by `Endpoint as usize`.
+        let endpoint_urls = [
+            join(Endpoint::RefundOtp)?,
+            join(Endpoint::ClaimRefund)?,
+            join(Endpoint::Status)?,
+            join(Endpoint::DynamicQr)?,
+        ];
         Ok(BosClient {
             inner: Arc::new(Inner {
                 base_url,
+                endpoint_urls,
                 registration_id: self.registration_id,
                 auth,
                 transport: self.transport.build()?,
@@ -337,6 +362,8 @@ enum Bearer<'a> {
 
 struct Inner {
     base_url: Url,
+    /// Indexed by `Endpoint as usize`.
+    endpoint_urls: [Url; 4],
     registration_id: Option<SecretString>,
     auth: Auth,
     transport: Transport,
@@ -432,12 +459,12 @@ impl BosClient {
 
     fn request(
         &self,
-        path: &[&str],
+        endpoint: Endpoint,
         body: PreparedBody,
         bearer: Bearer<'_>,
     ) -> Result<PreparedRequest> {
-        let url = refund_core::join_path(&self.inner.base_url, path)?;
-        let mut request = PreparedRequest::post(url);
+        let mut request =
+            PreparedRequest::post(self.inner.endpoint_urls[endpoint as usize].clone());
         match bearer {
             Bearer::None => {}
             Bearer::Token(token) => {
@@ -461,11 +488,11 @@ impl BosClient {
     async fn send_once(
         &self,
         op: &Operation,
-        path: &[&str],
+        endpoint: Endpoint,
         body: &PreparedBody,
         bearer: Bearer<'_>,
     ) -> Result<RawResponse> {
-        self.inner.transport.send(op, |_attempt| self.request(path, body.clone(), bearer)).await
+        self.inner.transport.send(op, |_attempt| self.request(endpoint, body.clone(), bearer)).await
     }
 
     /// Sends with the current token; with a fetched token, a rejection (HTTP 401 or an auth code)
@@ -474,20 +501,20 @@ impl BosClient {
     async fn execute(
         &self,
         op: &Operation,
-        path: &[&str],
+        endpoint: Endpoint,
         body: &PreparedBody,
     ) -> Result<RawResponse> {
         match &self.inner.auth {
-            Auth::None => self.send_once(op, path, body, Bearer::None).await,
+            Auth::None => self.send_once(op, endpoint, body, Bearer::None).await,
             Auth::Static(token) => {
-                self.send_once(op, path, body, Bearer::Token(token.expose_secret())).await
+                self.send_once(op, endpoint, body, Bearer::Token(token.expose_secret())).await
             }
             Auth::Cached(cache) => {
                 cache
                     .with_token(
                         |token| async move {
                             let bearer = Bearer::Token(token.secret().expose_secret());
-                            self.send_once(op, path, body, bearer).await
+                            self.send_once(op, endpoint, body, bearer).await
                         },
                         token_rejected,
                     )
@@ -512,7 +539,11 @@ impl BosClient {
         referenceid: &str,
         ackno: &str,
     ) -> Result<PreparedRequest> {
-        self.request(PATH_REFUND_OTP, Self::otp_body(referenceid, ackno)?, self.dry_run_bearer())
+        self.request(
+            Endpoint::RefundOtp,
+            Self::otp_body(referenceid, ackno)?,
+            self.dry_run_bearer(),
+        )
     }
 
     /// Sends (or resends) the refund OTP to the customer of the failed transfer `referenceid`
@@ -520,7 +551,7 @@ impl BosClient {
     /// `POST /api/BOS/RefundOTP`. Safe to repeat.
     pub async fn send_refund_otp(&self, referenceid: &str, ackno: &str) -> Result<OtpChallenge> {
         let body = Self::otp_body(referenceid, ackno)?;
-        let raw = self.execute(&SEND_OTP, PATH_REFUND_OTP, &body).await?;
+        let raw = self.execute(&SEND_OTP, Endpoint::RefundOtp, &body).await?;
         let envelope = decode_envelope(&raw, &SEND_OTP)?;
         let target = OtpRefundTarget::new(refund_core::TransactionId::new(referenceid)?)
             .with_acknowledgement(ackno);
@@ -546,7 +577,7 @@ impl BosClient {
         otp: &Otp,
     ) -> Result<PreparedRequest> {
         self.request(
-            PATH_CLAIM_REFUND,
+            Endpoint::ClaimRefund,
             Self::claim_body(referenceid, ackno, otp)?,
             self.dry_run_bearer(),
         )
@@ -565,7 +596,7 @@ impl BosClient {
         otp: &Otp,
     ) -> Result<RefundRecord> {
         let body = Self::claim_body(referenceid, ackno, otp)?;
-        let raw = self.execute(&CLAIM, PATH_CLAIM_REFUND, &body).await?;
+        let raw = self.execute(&CLAIM, Endpoint::ClaimRefund, &body).await?;
         let envelope = decode_envelope(&raw, &CLAIM)?;
         let mut record = RefundRecord::new("bos", RefundStatus::Succeeded)
             .with_original_transaction_id(referenceid)
@@ -586,13 +617,13 @@ impl BosClient {
 
     /// The `TransactStatus` request, for a dry run.
     pub fn prepare_status(&self, referenceid: &str) -> Result<PreparedRequest> {
-        self.request(PATH_STATUS, Self::status_body(referenceid)?, self.dry_run_bearer())
+        self.request(Endpoint::Status, Self::status_body(referenceid)?, self.dry_run_bearer())
     }
 
     /// Reads the failed transfer `referenceid` and its refund: `POST /api/BOS/TransactStatus`.
     pub async fn status(&self, referenceid: &str) -> Result<BosTransaction> {
         let body = Self::status_body(referenceid)?;
-        let raw = self.execute(&STATUS, PATH_STATUS, &body).await?;
+        let raw = self.execute(&STATUS, Endpoint::Status, &body).await?;
         decode_status(&raw, referenceid)
     }
 
@@ -630,7 +661,7 @@ impl BosClient {
 
     /// The `DynamicQRCode` request, for a dry run (the registration id and token show as `***`).
     pub fn prepare_dynamic_qr(&self, amount: Money) -> Result<PreparedRequest> {
-        self.request(PATH_DYNAMIC_QR, self.qr_body(amount)?, self.dry_run_bearer())
+        self.request(Endpoint::DynamicQr, self.qr_body(amount)?, self.dry_run_bearer())
     }
 
     /// Creates a dynamic UPI QR code for `amount` (INR): `POST /api/BOS/V4/DynamicQRCode` with
@@ -649,7 +680,7 @@ impl BosClient {
     /// ```
     pub async fn dynamic_qr(&self, amount: Money) -> Result<DynamicQr> {
         let body = self.qr_body(amount)?;
-        let raw = self.execute(&DYNAMIC_QR, PATH_DYNAMIC_QR, &body).await?;
+        let raw = self.execute(&DYNAMIC_QR, Endpoint::DynamicQr, &body).await?;
         decode_qr(&raw, amount)
     }
 }
@@ -755,10 +786,13 @@ pub(crate) fn decode_envelope(raw: &RawResponse, op: &Operation) -> Result<wire:
         // A 4xx is a definite rejection even when its body is not JSON.
         Err(_) => return Err(Error::declined(DeclineReason::InvalidRequest, raw.reply(op))),
     };
+    if envelope.code() == Some(1) && raw.is_success() && envelope.status_flag() != Some(false) {
+        // The success path builds no reply: it is only for errors.
+        return Ok(envelope);
+    }
     let reply = with_envelope(raw.reply(op), &envelope);
     let message = envelope.message.as_deref().unwrap_or("").to_ascii_lowercase();
     match envelope.code() {
-        Some(1) if raw.is_success() && envelope.status_flag() != Some(false) => Ok(envelope),
         Some(1) => Err(op.unreadable_answer(
             reply,
             "BOS answered code 1 (success) with a failure status: the outcome is unclear",
