@@ -76,11 +76,13 @@ fn raw_op(
     let mut headers = prepared.headers().clone();
     headers.insert(refund::http::header::USER_AGENT, HeaderValue::from_static(refund::USER_AGENT));
     let body = prepared.body_ref().map(|b| b.bytes().clone()).unwrap_or_default();
+    // Read once, not per call: the raw side must not pay for the bench's own switches.
+    let raw_timeout = std::env::var_os("BENCH_RAW_TIMEOUT").is_some();
     Arc::new(move || {
         let mut headers = headers.clone();
         per_call(&mut headers);
         let mut req = http.request(method.clone(), url.clone()).headers(headers).body(body.clone());
-        if std::env::var_os("BENCH_RAW_TIMEOUT").is_some() {
+        if raw_timeout {
             req = req.timeout(Duration::from_secs(30));
         }
         Box::pin(async move {
@@ -108,6 +110,13 @@ async fn compare(name: &'static str, sdk: Op, raw: Op) -> Row {
         for _ in 0..2_000 {
             op().await;
         }
+        std::process::exit(0);
+    }
+    // `--profile-concurrent sdk|raw`: only that side, 64 in flight, for `perf stat`/`perf record`.
+    if let Some(side) = support::arg("--profile-concurrent") {
+        let op = if side == "sdk" { sdk } else { raw };
+        let per_second = concurrent(60_000, 64, move || op()).await;
+        println!("{side}: {per_second:.0} calls/s");
         std::process::exit(0);
     }
     let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (3_000, 12_000, 7) };
