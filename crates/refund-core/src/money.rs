@@ -247,6 +247,10 @@ impl Money {
         if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
             return Err(MoneyError::Malformed);
         }
+        if exponent == 0 {
+            // The common case (`"5050.00"`, `79.1`): no point to move, no digits to copy.
+            return Self::from_whole_and_fraction(whole, fraction, currency);
+        }
         // Shift the decimal point by the exponent, as text, so nothing is rounded.
         let mut digits = format!("{whole}{fraction}");
         let mut point =
@@ -263,6 +267,16 @@ impl Money {
             digits.push_str(&"0".repeat(point - digits.len()));
         }
         let (whole, fraction) = digits.split_at(point);
+        Self::from_whole_and_fraction(whole, fraction, currency)
+    }
+
+    /// `whole` and `fraction` are ASCII digits; a fraction longer than the currency's decimals
+    /// must end in zeros.
+    fn from_whole_and_fraction(
+        whole: &str,
+        fraction: &str,
+        currency: Currency,
+    ) -> Result<Self, MoneyError> {
         let allowed = currency.exponent() as usize;
         let fraction = if fraction.len() > allowed {
             let (kept, dropped) = fraction.split_at(allowed);
@@ -321,12 +335,12 @@ impl Money {
 
     /// The shortest exact decimal: `"10"`, `"10.5"`, `"10.05"`.
     pub fn to_shortest_string(&self) -> String {
-        let fixed = self.to_fixed_string();
+        let mut fixed = self.to_fixed_string();
         if fixed.contains('.') {
-            fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            fixed
+            let shortest = fixed.trim_end_matches('0').trim_end_matches('.').len();
+            fixed.truncate(shortest);
         }
+        fixed
     }
 
     /// The amount as a JSON number, written from minor units (`100`, `79.1`), never via `f64`.
