@@ -73,7 +73,8 @@ impl PreparedBody {
         // Sized once and written directly: the common value (digits, ids, an amount) needs no
         // escaping and is copied as it is; the rest goes through the standard serializer's rules.
         // Exact when nothing needs escaping, so the `String` becomes `Bytes` without a reallocation.
-        let capacity = fields.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>().saturating_sub(1);
+        let capacity =
+            fields.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>().saturating_sub(1);
         let mut real = String::with_capacity(capacity);
         for (name, value) in fields {
             if !real.is_empty() {
@@ -242,6 +243,25 @@ impl PreparedRequest {
             .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
         self.headers.append(name, value);
         Ok(self)
+    }
+
+    /// Adds a header already validated: a value built once when the client is built (a static
+    /// credential, a fixed id), so the request path skips parsing the name and checking the
+    /// value. Mark secret values with [`HeaderValue::set_sensitive`]; they render as `***`.
+    ///
+    /// ```
+    /// use refund_core::PreparedRequest;
+    /// use refund_core::http::{HeaderName, HeaderValue};
+    /// let mut key = HeaderValue::from_static("s3cret");
+    /// key.set_sensitive(true);
+    /// let req = PreparedRequest::get("https://x.example/".parse().unwrap())
+    ///     .header_value(HeaderName::from_static("developer_key"), key);
+    /// assert!(req.to_curl().contains("developer_key: ***"));
+    /// ```
+    #[must_use]
+    pub fn header_value(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
     }
 
     /// Sets the body (and its `Content-Type` header).
