@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::{
     Capabilities, Clock, Error, ExposeSecret, Idempotency, InsecureHttp, Operation, Otp,
     OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
@@ -51,6 +52,8 @@ pub(crate) const TRANSACTION: Operation =
     Operation::new(PROVIDER, "transaction", Idempotency::Safe);
 
 /// Secret body fields, masked in dry runs.
+const DEVELOPER_KEY: HeaderName = HeaderName::from_static("developer_key");
+
 const BODY_SECRET_FIELDS: &[&str] = &["otp"];
 
 /// A client of Eko's OTP refund API. Cheap to clone (an `Arc` inside), `Send + Sync`.
@@ -73,7 +76,13 @@ pub struct OtpRefundClient {
 
 struct Inner {
     base_url: Url,
-    developer_key: SecretString,
+    /// `base_url` + `customer/payment/refund` and + `tools/reference/transaction`: joined once at
+    /// build, so a call appends only the `tid` (joining all four segments per call cost ~4k
+    /// instructions, docs/performance.md).
+    refund_prefix: Url,
+    transaction_prefix: Url,
+    /// The `developer_key` header, validated and marked sensitive once, at build.
+    developer_key: HeaderValue,
     signer: Signer,
     initiator_id: String,
     user_code: String,
@@ -239,15 +248,22 @@ impl OtpRefundClientBuilder {
             ));
         }
         // Checked here so a bad developer key fails at build time, not on the first call.
-        PreparedRequest::get(base_url.clone()).header(
-            "developer_key",
-            developer_key.expose_secret(),
-            true,
-        )?;
+        let mut developer_key =
+            HeaderValue::from_str(developer_key.expose_secret()).map_err(|_| {
+                Error::invalid_input(
+                    "developer_key",
+                    "contains characters that cannot be sent in an HTTP header",
+                )
+            })?;
+        developer_key.set_sensitive(true);
+        let refund_prefix = join_path(&base_url, &["customer", "payment", "refund"])?;
+        let transaction_prefix = join_path(&base_url, &["tools", "reference", "transaction"])?;
         let signer = Signer::new(&access_key)?;
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
                 base_url,
+                refund_prefix,
+                transaction_prefix,
                 developer_key,
                 signer,
                 initiator_id,
@@ -319,7 +335,7 @@ impl OtpRefundClient {
         let timestamp = self.timestamp_ms().to_string();
         let signature = self.inner.signer.sign(&timestamp);
         request
-            .header("developer_key", self.inner.developer_key.expose_secret(), true)?
+            .header_value(DEVELOPER_KEY, self.inner.developer_key.clone())
             .header("secret-key", signature.expose_secret(), true)?
             .header("secret-key-timestamp", &timestamp, false)
     }
@@ -336,7 +352,7 @@ impl OtpRefundClient {
     /// ```
     pub fn prepare_send_otp(&self, tid: &str) -> Result<PreparedRequest> {
         check_tid(tid)?;
-        let url = join_path(&self.inner.base_url, &["customer", "payment", "refund", tid, "otp"])?;
+        let url = join_path(&self.inner.refund_prefix, &[tid, "otp"])?;
         let body = SendOtpBody { initiator_id: &self.inner.initiator_id };
         self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
     }
@@ -354,7 +370,7 @@ impl OtpRefundClient {
         check_tid(tid)?;
         check_otp_ref_id(otp_ref_id)?;
         let otp = otp_as_integer(otp)?;
-        let url = join_path(&self.inner.base_url, &["customer", "payment", "refund", tid])?;
+        let url = join_path(&self.inner.refund_prefix, &[tid])?;
         let body = RefundBody {
             initiator_id: &self.inner.initiator_id,
             user_code: &self.inner.user_code,
@@ -369,7 +385,7 @@ impl OtpRefundClient {
     /// The signed transaction inquiry, for a dry run.
     pub fn prepare_transaction(&self, tid: &str) -> Result<PreparedRequest> {
         check_tid(tid)?;
-        let mut url = join_path(&self.inner.base_url, &["tools", "reference", "transaction", tid])?;
+        let mut url = join_path(&self.inner.transaction_prefix, &[tid])?;
         url.query_pairs_mut()
             .append_pair("initiator_id", &self.inner.initiator_id)
             .append_pair("user_code", &self.inner.user_code);

@@ -1,6 +1,8 @@
 //! Eko's JSON exactly as it is spelled on the wire. Numbers may arrive as strings and vice versa
 //! (PROVIDERS.md, "OTP refund"), so every scalar here is read leniently; amounts keep their text.
 
+use std::fmt;
+
 use refund_core::AmountText;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -106,31 +108,79 @@ pub(crate) struct TransactionData {
 
 /// An integer sent as a JSON number or as a string of digits (`0`, `"0"`, `" -2 "`); `null` and
 /// `""` are absent.
+/// An integer sent as a number or as text (`0`, `"2133"`, `" 1 "`); `null` and blank text are
+/// absent. Read by a visitor, not through a `serde_json::Value`: it runs on every answer.
 fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("expected an integer, got {n}"))),
-        serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
-        serde_json::Value::String(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected an integer, got {s:?}"))),
-        other => Err(de::Error::custom(format!("expected an integer, got {other}"))),
+    struct LenientI64;
+    impl<'de> de::Visitor<'de> for LenientI64 {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an integer, as a number or as text")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom(format!("expected an integer, got {v}")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Err(E::custom(format!("expected an integer, got {}", number_text(v))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            t.parse().map(Some).map_err(|_| E::custom(format!("expected an integer, got {v:?}")))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
+    deserializer.deserialize_any(LenientI64)
 }
 
-/// Text sent as a JSON string or number (`"2147591637"` or `2147591637`); `null` is absent.
+/// Text sent as a string or as a number (`"13192443"`, `13192443`); `null` is absent.
 fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::String(s) => Ok(Some(s)),
-        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(de::Error::custom(format!("expected a string, got {other}"))),
+    struct LenientString;
+    impl<'de> de::Visitor<'de> for LenientString {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(number_text(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
+    deserializer.deserialize_any(LenientString)
+}
+
+/// A float as `serde_json` writes it (`2222637312.86`), the text `Value::Number` gave before.
+fn number_text(v: f64) -> String {
+    serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())
 }
 
 #[cfg(test)]
