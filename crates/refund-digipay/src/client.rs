@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use refund_core::http::HeaderValue;
+use refund_core::http::header::ACCEPT;
+use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::url::Url;
 use refund_core::{
     Capabilities, Clock, Currency, DEFAULT_TOKEN_LIFETIME, DeclineReason, DirectRefund, Error,
@@ -26,6 +27,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(PROVIDER, "DigiPay")
     .with_partial_refund(true)
     .with_idempotent_refund(false);
 
+/// DigiPay's `CompanyID` header (HTTP header names are case-insensitive; HTTP/1 sends it lower-case).
+const COMPANY_ID: HeaderName = HeaderName::from_static("companyid");
 const PROVIDER: &str = "digipay";
 
 /// The refund moves money and DigiPay has no idempotency key: never repeated once it may have
@@ -284,12 +287,12 @@ impl DigiPayClientBuilder {
                 "company_id is required (the CompanyID header): set .company_id(..) or {ENV_COMPANY_ID}"
             ))
         })?;
-        if HeaderValue::from_str(&company_id).is_err() {
+        let Ok(company_id_header) = HeaderValue::from_str(&company_id) else {
             return Err(Error::invalid_input(
                 "company_id",
                 "contains characters that cannot be sent in an HTTP header",
             ));
-        }
+        };
         let credentials = self.credentials.ok_or_else(|| {
             Error::config(format!(
                 "credentials are required: set .token(..) ({ENV_TOKEN}) or .client_credentials(..) ({ENV_CLIENT_ID} and {ENV_CLIENT_SECRET})"
@@ -349,6 +352,7 @@ impl DigiPayClientBuilder {
                 refund_url: join_path(&base_url, REFUND_MONEY_PATH)?,
                 base_url,
                 company_id,
+                company_id_header,
                 auth,
                 auth_scheme: self.auth_scheme,
                 currency: self.currency,
@@ -382,6 +386,8 @@ struct Inner {
     base_url: Url,
     refund_url: Url,
     company_id: String,
+    /// The `CompanyID` header, validated once at build.
+    company_id_header: HeaderValue,
     auth: Auth,
     auth_scheme: AuthScheme,
     currency: Currency,
@@ -670,10 +676,16 @@ impl DigiPayClient {
             card_info: request.card_info.as_ref(),
             meta_data: request.meta_data.as_ref(),
         };
+        // The fixed headers were validated at build; only the token's is checked per request.
+        let scheme = self.inner.auth_scheme.as_str();
+        let mut authorization = String::with_capacity(scheme.len() + 1 + token.len());
+        authorization.push_str(scheme);
+        authorization.push(' ');
+        authorization.push_str(token);
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
-            .header("Authorization", &format!("{} {token}", self.inner.auth_scheme), true)?
-            .header("CompanyID", &self.inner.company_id, false)?
-            .header("Accept", "application/json", false)?
+            .header("authorization", &authorization, true)?
+            .header_value(COMPANY_ID, self.inner.company_id_header.clone())
+            .header_value(ACCEPT, HeaderValue::from_static("application/json"))
             .body(PreparedBody::json(&body, &[])?))
     }
 

@@ -139,8 +139,10 @@ where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
-    let value = Value::deserialize(deserializer)?;
-    Ok(serde_json::from_value(value).ok())
+    // The field's text, borrowed from the body (every reply is parsed from a slice), parsed once:
+    // going through a `Value` built the subtree, then a second tree for each nested lenient field.
+    let raw: &'de RawValue = Deserialize::deserialize(deserializer)?;
+    Ok(serde_json::from_str(raw.get()).ok())
 }
 
 /// `{"data": {"access_token", "expiry_time": "2024-01-24 18:18:38"}}`.
