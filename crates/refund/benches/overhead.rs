@@ -4,7 +4,8 @@
 //!    sending the byte-identical request (taken from the SDK's own dry run, `prepare_*`) and
 //!    parsing the same JSON, against one fixed-response loopback server. Sequential (latency per
 //!    call) and 64 in flight (calls per second), measured alternately in the same run and reported
-//!    as ratios SDK / raw.
+//!    as ratios SDK / raw; a third side, raw `reqwest` with the SDK's whole-request timeout, shows
+//!    what that one safety feature costs by itself.
 //! 2. Signing: Eko's `secret-key` through the crate's narrowest public path versus a bare
 //!    HMAC-SHA256 + base64 loop with the key derived once, and the naive per-call derivation.
 //! 3. The token cache under contention: 10,000 concurrent BOS claims across a token expiry.
@@ -70,20 +71,19 @@ fn raw_op(
     prepared: &PreparedRequest,
     per_call: fn(&mut HeaderMap),
     check: fn(&serde_json::Value) -> bool,
+    timeout: Option<Duration>,
 ) -> Op {
     let method = prepared.method().clone();
     let url = prepared.url().clone();
     let mut headers = prepared.headers().clone();
     headers.insert(refund::http::header::USER_AGENT, HeaderValue::from_static(refund::USER_AGENT));
     let body = prepared.body_ref().map(|b| b.bytes().clone()).unwrap_or_default();
-    // Read once, not per call: the raw side must not pay for the bench's own switches.
-    let raw_timeout = std::env::var_os("BENCH_RAW_TIMEOUT").is_some();
     Arc::new(move || {
         let mut headers = headers.clone();
         per_call(&mut headers);
         let mut req = http.request(method.clone(), url.clone()).headers(headers).body(body.clone());
-        if raw_timeout {
-            req = req.timeout(Duration::from_secs(30));
+        if let Some(timeout) = timeout {
+            req = req.timeout(timeout);
         }
         Box::pin(async move {
             let bytes = req.send().await.unwrap().bytes().await.unwrap();
@@ -95,64 +95,123 @@ fn raw_op(
 
 fn no_edit(_: &mut HeaderMap) {}
 
+/// The raw reqwest side twice over, on one connection pool: as plain reqwest sends it (no
+/// timeout, reqwest's default) and with the SDK's whole-request timeout (`DEFAULT_TIMEOUT`), the
+/// one safety feature whose cost is reqwest's and tokio's, not the SDK's code.
+struct Raw {
+    plain: Op,
+    timed: Op,
+}
+
+impl Raw {
+    fn new(
+        prepared: &PreparedRequest,
+        per_call: fn(&mut HeaderMap),
+        check: fn(&serde_json::Value) -> bool,
+    ) -> Raw {
+        let http = http_client();
+        Raw {
+            plain: raw_op(http.clone(), prepared, per_call, check, None),
+            timed: raw_op(http, prepared, per_call, check, Some(refund::DEFAULT_TIMEOUT)),
+        }
+    }
+}
+
 struct Row {
     name: &'static str,
     sdk_seq: Latency,
     raw_seq: Latency,
     sdk_tput: f64,
     raw_tput: f64,
+    raw_timed_tput: f64,
+    /// Median over rounds of that round's SDK / raw throughput, with the quartiles.
+    ratio: Spread,
+    /// The same against raw reqwest with the SDK's timeout.
+    ratio_timed: Spread,
 }
 
-async fn compare(name: &'static str, sdk: Op, raw: Op) -> Row {
-    // `--profile sdk|raw`: only that side, sequentially, for `valgrind --tool=callgrind`.
+/// Median and quartiles of per-round ratios: how far one round's ratio strays on this machine.
+struct Spread {
+    median: f64,
+    q1: f64,
+    q3: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        // Nearest-rank quartiles: the index is `(n - 1) * num / 4`, in integers.
+        let at = |num: usize| values[(values.len() - 1) * num / 4];
+        Spread { median: at(2), q1: at(1), q3: at(3) }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3}x ({:.2}–{:.2})", self.median, self.q1, self.q3)
+    }
+}
+
+async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
+    let pick_side = |side: &str| match side {
+        "sdk" => sdk.clone(),
+        "raw-timed" => raw.timed.clone(),
+        _ => raw.plain.clone(),
+    };
+    // `--profile sdk|raw|raw-timed`: only that side, sequentially, for `valgrind --tool=callgrind`.
     if let Some(side) = support::arg("--profile") {
-        let op = if side == "sdk" { sdk } else { raw };
+        let op = pick_side(&side);
         for _ in 0..2_000 {
             op().await;
         }
         std::process::exit(0);
     }
-    // `--profile-concurrent sdk|raw`: only that side, 64 in flight, for `perf stat`/`perf record`.
+    // `--profile-concurrent sdk|raw|raw-timed`: only that side, 64 in flight, for `perf`.
     if let Some(side) = support::arg("--profile-concurrent") {
-        let op = if side == "sdk" { sdk } else { raw };
+        let op = pick_side(&side);
         let per_second = concurrent(60_000, 64, move || op()).await;
         println!("{side}: {per_second:.0} calls/s");
         std::process::exit(0);
     }
-    let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (3_000, 12_000, 7) };
-    // Warm both connection pools.
+    let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (1_000, 4_000, 25) };
+    // Warm the connection pools.
     for _ in 0..(n_seq / 10).max(5) {
         sdk().await;
-        raw().await;
+        (raw.plain)().await;
+        (raw.timed)().await;
     }
     let mut sdk_seq = Vec::new();
     let mut raw_seq = Vec::new();
-    let mut sdk_tput = Vec::new();
-    let mut raw_tput = Vec::new();
-    // Alternate the two sides (call by call when sequential; block by block, in alternating
-    // order, under concurrency), so drift on the shared machine hits both equally.
+    let sides = [&sdk, &raw.plain, &raw.timed];
+    let mut tput: [Vec<f64>; 3] = Default::default();
+    let (mut ratio, mut ratio_timed) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        let order: [(&Op, bool); 2] = if round % 2 == 0 {
-            [(&sdk, true), (&raw, false)]
-        } else {
-            [(&raw, false), (&sdk, true)]
-        };
-        // Sequential: call by call, SDK and raw alternating.
-        let (s, r) = sequential_pair(n_seq, || sdk(), || raw()).await;
+        // Sequential: call by call, SDK and raw alternating, so drift hits both equally.
+        let (s, r) = sequential_pair(n_seq, || sdk(), || (raw.plain)()).await;
         sdk_seq.push(s);
         raw_seq.push(r);
-        for (op, is_sdk) in order {
-            let o = op.clone();
-            let t = concurrent(n_conc, 64, move || o()).await;
-            if is_sdk { sdk_tput.push(t) } else { raw_tput.push(t) }
+        // Under concurrency, one block per side, the order rotated every round; the ratio is
+        // taken within the round (blocks seconds apart), then the median over rounds.
+        let mut got = [0.0; 3];
+        for k in 0..3 {
+            let i = (round + k) % 3;
+            let op = sides[i].clone();
+            got[i] = concurrent(n_conc, 64, move || op()).await;
+            tput[i].push(got[i]);
         }
+        ratio.push(got[0] / got[1]);
+        ratio_timed.push(got[0] / got[2]);
     }
+    let [sdk_tput, raw_tput, raw_timed_tput] = tput.map(median);
     Row {
         name,
         sdk_seq: pick(sdk_seq),
         raw_seq: pick(raw_seq),
-        sdk_tput: median(sdk_tput),
-        raw_tput: median(raw_tput),
+        sdk_tput,
+        raw_tput,
+        raw_timed_tput,
+        ratio: Spread::of(ratio),
+        ratio_timed: Spread::of(ratio_timed),
     }
 }
 
@@ -200,7 +259,7 @@ async fn aoc(base: &str) -> Row {
             client.refund(&*request).await.unwrap();
         }
     });
-    let raw = raw_op(http_client(), &prepared, no_edit, |v| v["data"]["errorCode"] == "00");
+    let raw = Raw::new(&prepared, no_edit, |v| v["data"]["errorCode"] == "00");
     compare("AOC refund", sdk, raw).await
 }
 
@@ -221,7 +280,7 @@ async fn bos(base: &str) -> Row {
             client.claim_refund("12345678931", "133", &otp).await.unwrap();
         }
     });
-    let raw = raw_op(http_client(), &prepared, no_edit, |v| v["response_code"] == 1);
+    let raw = Raw::new(&prepared, no_edit, |v| v["response_code"] == 1);
     compare("BOS claim_refund (static token)", sdk, raw).await
 }
 
@@ -255,7 +314,7 @@ async fn digipay(base: &str) -> Row {
         value.set_sensitive(true);
         headers.insert(refund::http::header::AUTHORIZATION, value);
     }
-    let raw = raw_op(http_client(), &prepared, real_token, |v| v["success"] == 1);
+    let raw = Raw::new(&prepared, real_token, |v| v["success"] == 1);
     compare("DigiPay refund_money (static token)", sdk, raw).await
 }
 
@@ -304,7 +363,7 @@ async fn eko(base: &str) -> Row {
         headers.insert("secret-key", sig);
         headers.insert("secret-key-timestamp", HeaderValue::from_str(&ts).unwrap());
     }
-    let raw = raw_op(http_client(), &prepared, sign, |v| v["status"] == 0);
+    let raw = Raw::new(&prepared, sign, |v| v["status"] == 0);
     compare("Eko refund (signed)", sdk, raw).await
 }
 
@@ -521,12 +580,12 @@ async fn main() {
         }
         println!("\n## 1. Per-call overhead (SDK vs raw reqwest, same server, same run)\n");
         println!(
-            "| operation | SDK median µs | raw median µs | added µs | SDK p99 µs | raw p99 µs | SDK calls/s @64 | raw calls/s @64 | throughput SDK/raw |"
+            "| operation | SDK median µs | raw median µs | added µs | SDK p99 µs | raw p99 µs | SDK calls/s @64 | raw calls/s @64 | throughput SDK/raw (quartiles) | raw + timeout calls/s @64 | SDK/(raw + timeout) (quartiles) |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         for r in &rows {
             println!(
-                "| {} | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.3}x |",
+                "| {} | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {:.0} | {} |",
                 r.name,
                 micros(r.sdk_seq.median),
                 micros(r.raw_seq.median),
@@ -535,7 +594,9 @@ async fn main() {
                 micros(r.raw_seq.p99),
                 r.sdk_tput,
                 r.raw_tput,
-                r.sdk_tput / r.raw_tput,
+                r.ratio,
+                r.raw_timed_tput,
+                r.ratio_timed,
             );
         }
     }
