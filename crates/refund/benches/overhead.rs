@@ -45,8 +45,8 @@ use refund::{
 use sha2::Sha256;
 
 use support::{
-    Latency, concurrent, median, micros, quick, sequential_pair, start_fixed_server,
-    start_fixed_server_h2,
+    Latency, concurrent, concurrent_with_cpu, median, micros, quick, sequential_pair,
+    start_fixed_server, start_fixed_server_h2,
 };
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -128,6 +128,11 @@ struct Row {
     ratio: Spread,
     /// The same against raw reqwest with the SDK's timeout.
     ratio_timed: Spread,
+    /// Median over rounds of raw / SDK process CPU time per call (higher is better, like the
+    /// throughput ratio): what the SDK costs in CPU, whatever else the machine was doing.
+    cpu_ratio: Spread,
+    sdk_cpu_us: f64,
+    raw_cpu_us: f64,
 }
 
 /// Median and quartiles of per-round ratios: how far one round's ratio strays on this machine.
@@ -184,7 +189,8 @@ async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
     let mut raw_seq = Vec::new();
     let sides = [&sdk, &raw.plain, &raw.timed];
     let mut tput: [Vec<f64>; 3] = Default::default();
-    let (mut ratio, mut ratio_timed) = (Vec::new(), Vec::new());
+    let (mut ratio, mut ratio_timed, mut cpu_ratio) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cpu: [Vec<f64>; 3] = Default::default();
     for round in 0..rounds {
         // Sequential: call by call, SDK and raw alternating, so drift hits both equally.
         let (s, r) = sequential_pair(n_seq, || sdk(), || (raw.plain)()).await;
@@ -193,16 +199,22 @@ async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
         // Under concurrency, one block per side, the order rotated every round; the ratio is
         // taken within the round (blocks seconds apart), then the median over rounds.
         let mut got = [0.0; 3];
+        let mut cpu_us = [0.0; 3];
         for k in 0..3 {
             let i = (round + k) % 3;
             let op = sides[i].clone();
-            got[i] = concurrent(n_conc, 64, move || op()).await;
+            let block = concurrent_with_cpu(n_conc, 64, move || op()).await;
+            got[i] = block.calls_per_second;
+            cpu_us[i] = block.cpu_us_per_call;
             tput[i].push(got[i]);
+            cpu[i].push(cpu_us[i]);
         }
         ratio.push(got[0] / got[1]);
         ratio_timed.push(got[0] / got[2]);
+        cpu_ratio.push(cpu_us[1] / cpu_us[0]);
     }
     let [sdk_tput, raw_tput, raw_timed_tput] = tput.map(median);
+    let [sdk_cpu_us, raw_cpu_us, _] = cpu.map(median);
     Row {
         name,
         sdk_seq: pick(sdk_seq),
@@ -212,6 +224,9 @@ async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
         raw_timed_tput,
         ratio: Spread::of(ratio),
         ratio_timed: Spread::of(ratio_timed),
+        cpu_ratio: Spread::of(cpu_ratio),
+        sdk_cpu_us,
+        raw_cpu_us,
     }
 }
 
@@ -580,12 +595,12 @@ async fn main() {
         }
         println!("\n## 1. Per-call overhead (SDK vs raw reqwest, same server, same run)\n");
         println!(
-            "| operation | SDK median µs | raw median µs | added µs | SDK p99 µs | raw p99 µs | SDK calls/s @64 | raw calls/s @64 | throughput SDK/raw (quartiles) | raw + timeout calls/s @64 | SDK/(raw + timeout) (quartiles) |"
+            "| operation | SDK median µs | raw median µs | added µs | SDK p99 µs | raw p99 µs | SDK calls/s @64 | raw calls/s @64 | throughput SDK/raw (quartiles) | raw + timeout calls/s @64 | SDK/(raw + timeout) (quartiles) | CPU µs/call SDK, raw | CPU raw/SDK (quartiles) |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for r in &rows {
             println!(
-                "| {} | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {:.0} | {} |",
+                "| {} | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {:.0} | {} | {:.1}, {:.1} | {} |",
                 r.name,
                 micros(r.sdk_seq.median),
                 micros(r.raw_seq.median),
@@ -597,6 +612,9 @@ async fn main() {
                 r.ratio,
                 r.raw_timed_tput,
                 r.ratio_timed,
+                r.sdk_cpu_us,
+                r.raw_cpu_us,
+                r.cpu_ratio,
             );
         }
     }

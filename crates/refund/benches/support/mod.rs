@@ -136,8 +136,32 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
 {
+    concurrent_with_cpu(total, in_flight, op).await.calls_per_second
+}
+
+/// What a block of concurrent calls measured.
+pub struct Block {
+    pub calls_per_second: f64,
+    /// CPU time of the whole process (client, server and runtime, user and kernel) per call, in
+    /// µs. Unlike calls per second, it does not count time the machine gave to other processes.
+    pub cpu_us_per_call: f64,
+}
+
+/// CPU time consumed so far by this process, all threads.
+pub fn process_cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(u64::try_from(t.tv_sec).unwrap_or(0), u32::try_from(t.tv_nsec).unwrap_or(0))
+}
+
+/// [`concurrent`], also reporting the process's CPU time per call.
+pub async fn concurrent_with_cpu<F, Fut>(total: usize, in_flight: usize, op: F) -> Block
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     let op = Arc::new(op);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_start = process_cpu_time();
     let start = Instant::now();
     let workers: Vec<_> = (0..in_flight)
         .map(|_| {
@@ -153,7 +177,12 @@ where
     for w in workers {
         w.await.unwrap();
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    let wall = start.elapsed();
+    let cpu = process_cpu_time().saturating_sub(cpu_start);
+    Block {
+        calls_per_second: total as f64 / wall.as_secs_f64(),
+        cpu_us_per_call: cpu.as_secs_f64() * 1e6 / total as f64,
+    }
 }
 
 /// Median of a few values.
