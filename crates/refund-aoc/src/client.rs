@@ -299,7 +299,10 @@ impl AocClient {
             .map_err(|e| raw.qualify(&REFUND, e))?
         {
             RefundAnswer::Done(record) => Ok(record),
-            RefundAnswer::Duplicate(reply) => self.resolve_duplicate(&request, reply).await,
+            // Boxed: the duplicate path is rare and its status read would double this future's size.
+            RefundAnswer::Duplicate(reply) => {
+                Box::pin(self.resolve_duplicate(&request, reply)).await
+            }
         }
     }
 

@@ -450,7 +450,6 @@ impl Transport {
         F: Fn(u32) -> Result<PreparedRequest>,
     {
         let started = Instant::now();
-        let policy = self.inner.retry;
         let mut attempt = 1;
         // Whether an earlier attempt may have reached the provider and been processed. A later
         // "not processed" answer (429, 503, connection refused) says nothing about that attempt.
@@ -465,43 +464,65 @@ impl Transport {
                 "latency_ms",
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
             );
-            let failure = match outcome {
-                Ok(mut response) => {
-                    response.earlier_attempt_maybe_processed = maybe_processed;
-                    span.record("status", response.status());
-                    tracing::debug!(status = response.status(), "response received");
-                    return Ok(response);
+            // Decided in a plain function, so that only the delay is held across the backoff's
+            // await, not the 176-byte outcome: every call's future is sized for its largest state.
+            match self.next_step(op, outcome, attempt, started, &mut maybe_processed) {
+                Step::Done(result) => return result,
+                Step::RetryAfter(delay) => {
+                    tracing::info!(
+                        attempt,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "retrying"
+                    );
+                    // Boxed: a retry is rare, and a `Sleep` held inline would grow every call's
+                    // future.
+                    Box::pin(tokio::time::sleep(delay)).await;
+                    attempt += 1;
                 }
-                Err(failure) => failure,
-            };
-            let earlier_maybe_processed = maybe_processed;
-            maybe_processed |= matches!(failure, AttemptFailure::Ambiguous { .. });
-            let may_retry = match &failure {
-                AttemptFailure::NotSent(_) => true,
-                AttemptFailure::NotProcessed { .. } | AttemptFailure::Ambiguous { .. } => {
-                    op.idempotency().may_repeat_after_sending()
-                }
-                AttemptFailure::Final(_) => false,
-            };
-            let retry_after = match &failure {
-                AttemptFailure::NotProcessed { retry_after, .. } => *retry_after,
-                _ => None,
-            };
-            let delay = policy.backoff(attempt - 1).max(retry_after.unwrap_or_default());
-            let within_deadline = started.elapsed() + delay <= policy.deadline;
-            if may_retry && attempt < policy.max_attempts && within_deadline {
-                tracing::info!(
-                    attempt,
-                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    "retrying"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-                continue;
             }
-            let error = self.final_error(op, failure, attempt);
-            return Err(qualify_after_ambiguity(op, error, earlier_maybe_processed));
         }
+    }
+
+    /// What follows an attempt: its result, or a retry after a delay (only when the operation's
+    /// idempotency, the attempt budget and the deadline all allow one).
+    fn next_step(
+        &self,
+        op: &Operation,
+        outcome: Result<RawResponse, AttemptFailure>,
+        attempt: u32,
+        started: Instant,
+        maybe_processed: &mut bool,
+    ) -> Step {
+        let policy = &self.inner.retry;
+        let failure = match outcome {
+            Ok(mut response) => {
+                response.earlier_attempt_maybe_processed = *maybe_processed;
+                tracing::Span::current().record("status", response.status());
+                tracing::debug!(status = response.status(), "response received");
+                return Step::Done(Ok(response));
+            }
+            Err(failure) => failure,
+        };
+        let earlier_maybe_processed = *maybe_processed;
+        *maybe_processed |= matches!(failure, AttemptFailure::Ambiguous { .. });
+        let may_retry = match &failure {
+            AttemptFailure::NotSent(_) => true,
+            AttemptFailure::NotProcessed { .. } | AttemptFailure::Ambiguous { .. } => {
+                op.idempotency().may_repeat_after_sending()
+            }
+            AttemptFailure::Final(_) => false,
+        };
+        let retry_after = match &failure {
+            AttemptFailure::NotProcessed { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let delay = policy.backoff(attempt - 1).max(retry_after.unwrap_or_default());
+        let within_deadline = started.elapsed() + delay <= policy.deadline;
+        if may_retry && attempt < policy.max_attempts && within_deadline {
+            return Step::RetryAfter(delay);
+        }
+        let error = self.final_error(op, failure, attempt);
+        Step::Done(Err(qualify_after_ambiguity(op, error, earlier_maybe_processed)))
     }
 
     fn final_error(&self, op: &Operation, failure: AttemptFailure, attempts: u32) -> Error {
@@ -590,9 +611,10 @@ impl Transport {
             }
         };
         let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
         let cap = self.inner.max_response_bytes;
         let body = read_capped(&mut response, cap).await;
+        // Taken after the body, not before: a map held across that await would grow the future.
+        let headers = std::mem::take(response.headers_mut());
         let (body, body_error) = match body {
             Ok(body) => (body, None),
             Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
@@ -635,6 +657,12 @@ impl Transport {
             _ => Ok(raw),
         }
     }
+}
+
+/// What the retry loop does after an attempt.
+enum Step {
+    Done(Result<RawResponse>),
+    RetryAfter(Duration),
 }
 
 /// An earlier attempt timed out or lost its connection after sending: it may have been processed,
