@@ -533,16 +533,17 @@ impl BosClient {
             Auth::Static(header) => {
                 self.send_once(op, endpoint, body, Bearer::Header(header)).await
             }
+            // Boxed: the token cache's future (a fetch, a call, maybe one repeat) would otherwise
+            // size every call's future, including the static-token ones, past 1 KiB.
             Auth::Cached(cache) => {
-                cache
-                    .with_token(
-                        |token| async move {
-                            let bearer = Bearer::Token(token.secret().expose_secret());
-                            self.send_once(op, endpoint, body, bearer).await
-                        },
-                        token_rejected,
-                    )
-                    .await
+                Box::pin(cache.with_token(
+                    |token| async move {
+                        let bearer = Bearer::Token(token.secret().expose_secret());
+                        self.send_once(op, endpoint, body, bearer).await
+                    },
+                    token_rejected,
+                ))
+                .await
             }
         }
     }

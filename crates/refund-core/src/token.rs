@@ -294,12 +294,15 @@ impl TokenCache {
         if !rejected(&answer) {
             return Ok(answer);
         }
+        drop(answer);
         tracing::info!(
             generation,
             "the provider rejected the token; fetching a new one and repeating once"
         );
         self.invalidate(generation);
-        call(self.get().await?).await
+        // Boxed: a rejected token is rare, and a second call held inline would double the size
+        // of every call's future (which callers box or spawn per call).
+        Box::pin(async { call(self.get().await?).await }).await
     }
 
     /// Drops the token of `generation` (the provider rejected it). A newer token is kept, so a
