@@ -600,17 +600,16 @@ impl DigiPayClient {
                 self.send_refund(request, &resolved, token.expose_secret()).await?
             }
             Auth::Fetched { cache, .. } => {
-                // A 401 means not processed: the cache drops the token and repeats once.
+                // A 401 means not processed: the cache drops the token and repeats once. Boxed:
+                // the cache's future would otherwise size every call's, static tokens included.
                 let resolved = &resolved;
-                cache
-                    .with_token(
-                        |token| async move {
-                            self.send_refund(request, resolved, token.secret().expose_secret())
-                                .await
-                        },
-                        |raw| raw.status() == 401,
-                    )
-                    .await?
+                Box::pin(cache.with_token(
+                    |token| async move {
+                        self.send_refund(request, resolved, token.secret().expose_secret()).await
+                    },
+                    |raw| raw.status() == 401,
+                ))
+                .await?
             }
         };
         let outcome = decode_refund(&raw, request);

@@ -402,7 +402,10 @@ impl OtpRefundClient {
     {
         let raw = self.inner.transport.send(op, |_attempt| build()).await?;
         if raw.status() == 403 && self.correct_clock(&raw) {
-            return self.inner.transport.send(op, |_attempt| build()).await;
+            drop(raw);
+            // Boxed: a clock correction is rare, and a second send held inline would double the
+            // size of every call's future (which callers box or spawn per call).
+            return Box::pin(self.inner.transport.send(op, |_attempt| build())).await;
         }
         Ok(raw)
     }
