@@ -144,8 +144,7 @@ fn push_form_encoded(out: &mut String, text: &str) {
         let mut table = [false; 256];
         let mut c: u8 = 0;
         loop {
-            table[c as usize] =
-                c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+            table[c as usize] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
             if c == u8::MAX {
                 break table;
             }
