@@ -10,6 +10,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod deadline;
 mod error;
 mod ids;
 mod money;

@@ -24,6 +24,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 
+use crate::deadline::{Deadline, Elapsed, within};
 use crate::error::{BoxError, Error, ProviderReply, Result};
 use crate::request::PreparedRequest;
 
@@ -459,7 +460,11 @@ impl Transport {
             let span = tracing::Span::current();
             span.record("attempt", attempt);
             let attempt_started = Instant::now();
-            let outcome = self.attempt(op, self.start(request)).await;
+            // One deadline per attempt, body included. `None` only if the deadline thread could
+            // not be started: then reqwest's own per-request timer keeps the time.
+            let deadline = Deadline::start(attempt_started + self.inner.timeout);
+            let sent = self.start(request, deadline.is_none());
+            let outcome = self.attempt(op, sent, deadline).await;
             span.record(
                 "latency_ms",
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -567,9 +572,13 @@ impl Transport {
     /// Hands the request to reqwest. Not `async`: the request (≈ 300 bytes) is moved into
     /// reqwest's own boxed future here, instead of being stored in every caller's future, which
     /// callers box or spawn per call (docs/performance.md).
+    ///
+    /// `reqwest_timeout`: give reqwest the whole-request timeout, when no [`Deadline`] could be
+    /// armed. Otherwise the deadline keeps the time, without a tokio timer per call.
     fn start(
         &self,
         request: PreparedRequest,
+        reqwest_timeout: bool,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
         // The request is ours (built for this attempt): move its parts into reqwest, no copies.
         // A `reqwest::Request` assembled from them directly: `RequestBuilder::headers` would copy
@@ -578,7 +587,9 @@ impl Transport {
         headers.append(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
-        *outgoing.timeout_mut() = Some(self.inner.timeout);
+        if reqwest_timeout {
+            *outgoing.timeout_mut() = Some(self.inner.timeout);
+        }
         *outgoing.body_mut() = body.map(reqwest::Body::from);
         self.inner.client.execute(outgoing)
     }
@@ -587,17 +598,27 @@ impl Transport {
         &self,
         op: &Operation,
         sent: impl Future<Output = reqwest::Result<reqwest::Response>>,
+        deadline: Option<Deadline>,
     ) -> Result<RawResponse, AttemptFailure> {
-        let mut response = match sent.await {
-            Ok(response) => response,
-            Err(e) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
-            Err(e) if e.is_builder() => {
+        // One match, no named intermediate: a binding here would be kept across the body read
+        // below and grow every call's future.
+        let mut response = match within(deadline.as_ref(), sent).await {
+            Ok(Ok(response)) => response,
+            Err(Elapsed) => {
+                return Err(AttemptFailure::Ambiguous {
+                    detail: "timed out waiting for the response after sending".into(),
+                    response: None,
+                    source: Some(TimedOut::boxed(self.inner.timeout)),
+                });
+            }
+            Ok(Err(e)) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
+            Ok(Err(e)) if e.is_builder() => {
                 return Err(AttemptFailure::Final(Error::Config {
                     message: "the request could not be built".into(),
                     source: Some(e.into()),
                 }));
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 let detail = if e.is_timeout() {
                     "timed out waiting for the response after sending"
                 } else {
@@ -612,13 +633,14 @@ impl Transport {
         };
         let status = response.status();
         let cap = self.inner.max_response_bytes;
-        let body = read_capped(&mut response, cap).await;
+        let body = read_capped(&mut response, cap, deadline.as_ref()).await;
         // Taken after the body, not before: a map held across that await would grow the future.
         let headers = std::mem::take(response.headers_mut());
         let (body, body_error) = match body {
             Ok(body) => (body, None),
             Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
             Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
+            Err(BodyError::TimedOut(partial)) => (partial, Some(BodyError::TimedOut(Bytes::new()))),
         };
         let raw = RawResponse { status, headers, body, earlier_attempt_maybe_processed: false };
         match status.as_u16() {
@@ -651,6 +673,11 @@ impl Transport {
                     },
                     response: Some(raw),
                     source: Some(e.into()),
+                }),
+                Some(BodyError::TimedOut(_)) => Err(AttemptFailure::Ambiguous {
+                    detail: "timed out reading the response body".into(),
+                    response: Some(raw),
+                    source: Some(TimedOut::boxed(self.inner.timeout)),
                 }),
             },
             // Any other status is a definite answer; a body cut short still carries the status.
@@ -689,9 +716,26 @@ fn qualify_after_ambiguity(op: &Operation, error: Error, earlier_maybe_processed
 enum BodyError {
     TooLarge(Bytes),
     Read(Bytes, reqwest::Error),
+    /// The attempt's deadline passed mid-body.
+    TimedOut(Bytes),
 }
 
-async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+/// The source of a timeout error: the whole-request timeout that passed.
+#[derive(Debug, thiserror::Error)]
+#[error("no complete answer within the {0:?} whole-request timeout")]
+struct TimedOut(Duration);
+
+impl TimedOut {
+    fn boxed(timeout: Duration) -> BoxError {
+        Box::new(TimedOut(timeout))
+    }
+}
+
+async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+    deadline: Option<&Deadline>,
+) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|len| len > cap as u64) {
         return Err(BodyError::TooLarge(Bytes::new()));
     }
@@ -700,7 +744,10 @@ async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Byt
     let mut buf = BytesMut::new();
     let done = |first: Option<Bytes>, buf: BytesMut| first.unwrap_or_else(|| buf.freeze());
     loop {
-        match response.chunk().await {
+        let Ok(chunk) = within(deadline, response.chunk()).await else {
+            return Err(BodyError::TimedOut(done(first, buf)));
+        };
+        match chunk {
             Ok(Some(chunk)) => {
                 let held = first.as_ref().map_or(buf.len(), Bytes::len);
                 if held + chunk.len() > cap {

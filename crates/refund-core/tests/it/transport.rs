@@ -68,6 +68,9 @@ async fn timeout_after_sending_depends_on_declared_safety() {
     let err = send(&t, &UNSAFE, server.url("/api")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert!(err.to_string().contains("check the refund's status"), "{err}");
+    // The cause says which limit passed, so an operator knows what to raise.
+    let cause = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
+    assert!(cause.contains("whole-request timeout"), "{cause}");
     slow.assert_calls_async(1).await;
 
     slow.delete_async().await;
