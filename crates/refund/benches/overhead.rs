@@ -157,7 +157,12 @@ impl std::fmt::Display for Spread {
     }
 }
 
-async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
+/// Compares the SDK with raw reqwest. `sides` builds both afresh (new clients, new connection
+/// pools): each round gets its own, so that where one client's objects and connections happen
+/// to land (heap addresses, which worker serves which connection) is noise that varies from
+/// round to round, not a bias fixed for the whole run.
+async fn compare(name: &'static str, sides: impl Fn() -> (Op, Raw)) -> Row {
+    let (sdk, raw) = sides();
     let pick_side = |side: &str| match side {
         "sdk" => sdk.clone(),
         "raw-timed" => raw.timed.clone(),
@@ -179,19 +184,20 @@ async fn compare(name: &'static str, sdk: Op, raw: Raw) -> Row {
         std::process::exit(0);
     }
     let (n_seq, n_conc, rounds) = if quick() { (20, 200, 1) } else { (1_000, 4_000, 25) };
-    // Warm the connection pools.
-    for _ in 0..(n_seq / 10).max(5) {
-        sdk().await;
-        (raw.plain)().await;
-        (raw.timed)().await;
-    }
+    drop((sdk, raw));
     let mut sdk_seq = Vec::new();
     let mut raw_seq = Vec::new();
-    let sides = [&sdk, &raw.plain, &raw.timed];
     let mut tput: [Vec<f64>; 3] = Default::default();
     let (mut ratio, mut ratio_timed, mut cpu_ratio) = (Vec::new(), Vec::new(), Vec::new());
     let mut cpu: [Vec<f64>; 3] = Default::default();
     for round in 0..rounds {
+        let (sdk, raw) = sides();
+        // Warm the new pools: 64 connections each, and the code paths.
+        for side in [&sdk, &raw.plain, &raw.timed] {
+            let op = side.clone();
+            concurrent(256, 64, move || op()).await;
+        }
+        let sides = [&sdk, &raw.plain, &raw.timed];
         // Sequential: call by call, SDK and raw alternating, so drift hits both equally.
         let (s, r) = sequential_pair(n_seq, || sdk(), || (raw.plain)()).await;
         sdk_seq.push(s);
@@ -252,76 +258,66 @@ where
 // ---------------------------------------------------------------- 1. per-call overhead
 
 async fn aoc(base: &str) -> Row {
-    let client = AocClient::builder()
-        .base_url(format!("{base}/aoc"))
-        .username("bench")
-        .api_key("bench-api-key")
-        .http_client(http_client())
-        .build()
-        .unwrap();
     let request = AocRefundRequest::new(
         TransactionId::new("12345").unwrap(),
         Money::parse("1.00", Currency::Myr).unwrap(),
     )
     .with_sp_trans_id(RefundReference::new("bench-sp-1").unwrap());
-    let prepared = client.prepare_refund(&request).unwrap();
     // Shared, not cloned per call: the raw side does not copy its inputs either.
     let request = Arc::new(request);
-    let sdk = op(move || {
-        let client = client.clone();
+    compare("AOC refund", || {
+        let client = AocClient::builder()
+            .base_url(format!("{base}/aoc"))
+            .username("bench")
+            .api_key("bench-api-key")
+            .http_client(http_client())
+            .build()
+            .unwrap();
+        let prepared = client.prepare_refund(&*request).unwrap();
         let request = request.clone();
-        async move {
-            client.refund(&*request).await.unwrap();
-        }
-    });
-    let raw = Raw::new(&prepared, no_edit, |v| v["data"]["errorCode"] == "00");
-    compare("AOC refund", sdk, raw).await
+        let sdk = op(move || {
+            let client = client.clone();
+            let request = request.clone();
+            async move {
+                client.refund(&*request).await.unwrap();
+            }
+        });
+        (sdk, Raw::new(&prepared, no_edit, |v| v["data"]["errorCode"] == "00"))
+    })
+    .await
 }
 
 async fn bos(base: &str) -> Row {
-    let client = BosClient::builder()
-        .base_url(format!("{base}/bos"))
-        .token(TOKEN)
-        .http_client(http_client())
-        .build()
-        .unwrap();
-    let otp = Otp::new("576719").unwrap();
-    let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
-    let otp = Arc::new(otp);
-    let sdk = op(move || {
-        let client = client.clone();
+    let otp = Arc::new(Otp::new("576719").unwrap());
+    compare("BOS claim_refund (static token)", || {
+        let client = BosClient::builder()
+            .base_url(format!("{base}/bos"))
+            .token(TOKEN)
+            .http_client(http_client())
+            .build()
+            .unwrap();
+        let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
         let otp = otp.clone();
-        async move {
-            client.claim_refund("12345678931", "133", &otp).await.unwrap();
-        }
-    });
-    let raw = Raw::new(&prepared, no_edit, |v| v["response_code"] == 1);
-    compare("BOS claim_refund (static token)", sdk, raw).await
+        let sdk = op(move || {
+            let client = client.clone();
+            let otp = otp.clone();
+            async move {
+                client.claim_refund("12345678931", "133", &otp).await.unwrap();
+            }
+        });
+        (sdk, Raw::new(&prepared, no_edit, |v| v["response_code"] == 1))
+    })
+    .await
 }
 
 async fn digipay(base: &str) -> Row {
-    let client = DigiPayClient::builder()
-        .base_url(base)
-        .company_id("c-1")
-        .token(TOKEN)
-        .http_client(http_client())
-        .build()
-        .unwrap();
     let request =
         WalletRefundRequest::builder("T-1", Money::parse("79.10", Currency::Inr).unwrap())
             .txn_code("CIB")
             .payment_mode(2)
             .build()
             .unwrap();
-    let prepared = client.prepare_refund_money(&request).unwrap();
     let request = Arc::new(request);
-    let sdk = op(move || {
-        let client = client.clone();
-        let request = request.clone();
-        async move {
-            client.refund_money(&request).await.unwrap();
-        }
-    });
     // The dry run masks even a static token; the raw side sends the real one, same length as
     // the SDK's header.
     fn real_token(headers: &mut HeaderMap) {
@@ -329,8 +325,26 @@ async fn digipay(base: &str) -> Row {
         value.set_sensitive(true);
         headers.insert(refund::http::header::AUTHORIZATION, value);
     }
-    let raw = Raw::new(&prepared, real_token, |v| v["success"] == 1);
-    compare("DigiPay refund_money (static token)", sdk, raw).await
+    compare("DigiPay refund_money (static token)", || {
+        let client = DigiPayClient::builder()
+            .base_url(base)
+            .company_id("c-1")
+            .token(TOKEN)
+            .http_client(http_client())
+            .build()
+            .unwrap();
+        let prepared = client.prepare_refund_money(&request).unwrap();
+        let request = request.clone();
+        let sdk = op(move || {
+            let client = client.clone();
+            let request = request.clone();
+            async move {
+                client.refund_money(&request).await.unwrap();
+            }
+        });
+        (sdk, Raw::new(&prepared, real_token, |v| v["success"] == 1))
+    })
+    .await
 }
 
 fn eko_client(base: &str) -> OtpRefundClient {
@@ -355,17 +369,7 @@ fn unix_ms() -> u128 {
 }
 
 async fn eko(base: &str) -> Row {
-    let client = eko_client(base);
-    let otp = Otp::new("576719").unwrap();
-    let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
-    let otp = Arc::new(otp);
-    let sdk = op(move || {
-        let client = client.clone();
-        let otp = otp.clone();
-        async move {
-            client.refund("13192443", "ref-1", &otp).await.unwrap();
-        }
-    });
+    let otp = Arc::new(Otp::new("576719").unwrap());
     // Signed per request like the SDK: a fresh millisecond timestamp and its signature.
     fn sign(headers: &mut HeaderMap) {
         thread_local! { static MAC: Hmac<Sha256> = eko_mac(); }
@@ -378,8 +382,20 @@ async fn eko(base: &str) -> Row {
         headers.insert("secret-key", sig);
         headers.insert("secret-key-timestamp", HeaderValue::from_str(&ts).unwrap());
     }
-    let raw = Raw::new(&prepared, sign, |v| v["status"] == 0);
-    compare("Eko refund (signed)", sdk, raw).await
+    compare("Eko refund (signed)", || {
+        let client = eko_client(base);
+        let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
+        let otp = otp.clone();
+        let sdk = op(move || {
+            let client = client.clone();
+            let otp = otp.clone();
+            async move {
+                client.refund("13192443", "ref-1", &otp).await.unwrap();
+            }
+        });
+        (sdk, Raw::new(&prepared, sign, |v| v["status"] == 0))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- 2. signing
