@@ -345,7 +345,10 @@ impl TransportBuilder {
         self.client = Some(client);
         self
     }
-    /// Whole-request timeout, body included (default 30 s).
+    /// Whole-request timeout, body included (default 30 s), per attempt.
+    ///
+    /// Kept by one process-wide thread, `refund-deadlines`, not by a tokio timer per call, so
+    /// it runs on real time: a paused tokio clock (`tokio::time::pause`) does not advance it.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
