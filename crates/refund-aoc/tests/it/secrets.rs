@@ -79,9 +79,29 @@ async fn key_absent_from_debug_errors_and_logs() {
     shown.push(prepared.to_redacted_json().to_string());
     let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(logged.contains("refund_call"), "logs were captured: {logged}");
+    // With a subscriber listening, the call's span carries what the transport records into it.
+    let plain = without_ansi_colours(&logged);
+    for field in ["attempt=1", "latency_ms=", "status=200"] {
+        assert!(plain.contains(field), "{field} not recorded: {plain}");
+    }
     shown.push(logged);
     for text in &shown {
         assert!(!text.contains(API_KEY), "leaked: {text}");
     }
     assert!(refund_err.reply().and_then(|r| r.body_excerpt()).unwrap().contains("***"));
+}
+
+/// The log text without the terminal colour codes the formatter puts around field names.
+fn without_ansi_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut in_escape = false;
+    for c in text.chars() {
+        match c {
+            '\u{1b}' => in_escape = true,
+            'm' if in_escape => in_escape = false,
+            _ if !in_escape => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
 }
