@@ -215,7 +215,8 @@ fn shard_of_this_thread() -> usize {
     thread_local! {
         static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
     }
-    SHARD.with(|shard| *shard)
+    // `try_with`: a call made while this thread's locals are being torn down still gets a list.
+    SHARD.try_with(|shard| *shard).unwrap_or(0)
 }
 
 /// A poisoned list is still a valid list (no code panics while holding one): keep using it.
