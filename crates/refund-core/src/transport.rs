@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 
 use crate::deadline::{Deadline, Elapsed, within};
@@ -240,7 +240,9 @@ impl RawResponse {
     pub fn is_success(&self) -> bool {
         self.status.is_success()
     }
-    /// The response headers.
+    /// The response headers. Their values share the connection's read buffer with hyper, which
+    /// is fine for the one call's decoding a `RawResponse` is for; copy a value you keep longer
+    /// (the body is already a copy of its own).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -651,19 +653,15 @@ impl Transport {
         };
         let status = response.status();
         let cap = self.inner.max_response_bytes;
-        // Room for the header values after the body: both are copied into one buffer (`detach`).
-        let header_bytes = response.headers().values().map(HeaderValue::len).sum();
-        let body = read_capped(&mut response, cap, header_bytes, deadline.as_ref()).await;
+        let body = read_capped(&mut response, cap, deadline.as_ref()).await;
         // Taken after the body, not before: a map held across that await would grow the future.
-        let mut headers = std::mem::take(response.headers_mut());
-        drop(response);
+        let headers = std::mem::take(response.headers_mut());
         let (body, body_error) = match body {
             Ok(body) => (body, None),
-            Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(empty()))),
-            Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(empty(), e))),
-            Err(BodyError::TimedOut(partial)) => (partial, Some(BodyError::TimedOut(empty()))),
+            Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
+            Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
+            Err(BodyError::TimedOut(partial)) => (partial, Some(BodyError::TimedOut(Bytes::new()))),
         };
-        let body = detach(&mut headers, body);
         let raw = RawResponse { status, headers, body, earlier_attempt_maybe_processed: false };
         match status.as_u16() {
             429 | 503 => {
@@ -737,14 +735,10 @@ fn qualify_after_ambiguity(op: &Operation, error: Error, earlier_maybe_processed
 
 /// Why a body was not read in full; each carries what had arrived, in our own buffer.
 enum BodyError {
-    TooLarge(BytesMut),
-    Read(BytesMut, reqwest::Error),
+    TooLarge(Bytes),
+    Read(Bytes, reqwest::Error),
     /// The attempt's deadline passed mid-body.
-    TimedOut(BytesMut),
-}
-
-fn empty() -> BytesMut {
-    BytesMut::new()
+    TimedOut(Bytes),
 }
 
 /// The source of a timeout error: the whole-request timeout that passed.
@@ -758,32 +752,30 @@ impl TimedOut {
     }
 }
 
-/// Reads the body, at most `cap` bytes, into a buffer of ours with `spare` bytes of room after
-/// it (for [`detach`]).
+/// Reads the body, at most `cap` bytes, into a buffer of our own.
+///
+/// hyper hands out the body as a slice of the connection's read buffer (8 KiB and more), and a
+/// slice pins that whole buffer. A record keeps its body (its raw JSON): kept, each record held
+/// 8 KiB or more, and the record's copy of the slice put a second owner on a buffer that the
+/// connection, often on another thread, goes on reading into. A copy of the few hundred bytes we
+/// keep costs less (docs/performance.md, "Fourth pass"; tests/retained_memory.rs). The headers
+/// stay slices: a `RawResponse` lives for one call's decoding.
 async fn read_capped(
     response: &mut reqwest::Response,
     cap: usize,
-    spare: usize,
     deadline: Option<&Deadline>,
-) -> Result<BytesMut, BodyError> {
+) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(BodyError::TooLarge(empty()));
+        return Err(BodyError::TooLarge(Bytes::new()));
     }
     // A small answer arrives in one chunk: it is copied once, when the body ends. A second chunk
-    // starts the buffer, sized for the whole body when its length was announced.
+    // starts a buffer, sized for the whole body when its length was announced.
     let expected = response.content_length().map_or(0, |len| usize::try_from(len).unwrap_or(cap));
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
-    let done = |first: Option<Bytes>, mut buf: BytesMut| match first {
-        Some(only) => {
-            let mut own = BytesMut::with_capacity(only.len() + spare);
-            own.extend_from_slice(&only);
-            own
-        }
-        None => {
-            buf.reserve(spare);
-            buf
-        }
+    let done = |first: Option<Bytes>, buf: BytesMut| match first {
+        Some(only) => Bytes::copy_from_slice(&only),
+        None => buf.freeze(),
     };
     loop {
         let Ok(chunk) = within(deadline, response.chunk()).await else {
@@ -799,7 +791,7 @@ async fn read_capped(
                     None if buf.is_empty() => first = Some(chunk),
                     earlier => {
                         if let Some(earlier) = earlier {
-                            buf.reserve(expected.max(earlier.len() + chunk.len()) + spare);
+                            buf.reserve(expected.max(earlier.len() + chunk.len()));
                             buf.extend_from_slice(&earlier);
                         }
                         buf.extend_from_slice(&chunk);
@@ -810,35 +802,6 @@ async fn read_capped(
             Err(e) => return Err(BodyError::Read(done(first, buf), e)),
         }
     }
-}
-
-/// Moves the header values next to the body in `buf`, one allocation of ours, and returns the
-/// body.
-///
-/// hyper hands out the body and every header value as slices of the connection's read buffer
-/// (8 KiB and more). Kept, a slice pins that whole buffer: a `RawResponse` or a record (whose raw
-/// JSON is the body) held by the caller held 8 KiB or more each, and every call made hyper
-/// allocate a fresh buffer for the connection's next read while the old one was freed later, on
-/// whichever thread dropped the last slice. Copying the few hundred bytes we keep costs less than
-/// that (docs/performance.md, "Fourth pass"; tests/retained_memory.rs).
-fn detach(headers: &mut HeaderMap, mut buf: BytesMut) -> Bytes {
-    let body_len = buf.len();
-    for value in headers.values() {
-        buf.extend_from_slice(value.as_bytes());
-    }
-    let mut all = buf.freeze();
-    let mut at = body_len;
-    for value in headers.values_mut() {
-        let end = at + value.len();
-        // Always valid: these are the bytes of a value hyper already accepted.
-        if let Ok(mut own) = HeaderValue::from_maybe_shared(all.slice(at..end)) {
-            own.set_sensitive(value.is_sensitive());
-            *value = own;
-        }
-        at = end;
-    }
-    all.truncate(body_len);
-    all
 }
 
 /// Reads `Retry-After` as delta-seconds or as an HTTP-date (relative to the local clock).
