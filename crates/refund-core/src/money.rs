@@ -391,30 +391,63 @@ impl fmt::Display for Money {
 /// let w: Wire = serde_json::from_str(r#"{"amount": "5050.00"}"#).unwrap();
 /// assert_eq!(w.amount.as_str(), "5050.00");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AmountText(String);
+#[derive(Clone)]
+pub struct AmountText(AmountRepr);
+
+/// How the text is kept: the JSON value itself when its text is the amount's (a number, or a
+/// string without escapes: the quotes are skipped when read), decoded only when it had escapes.
+/// Every answer carries amounts, so this is on every call's path: one allocation and no second
+/// parse, where decoding every string cost both.
+#[derive(Clone)]
+enum AmountRepr {
+    Json(Box<RawValue>),
+    Decoded(String),
+}
 
 impl AmountText {
     /// The text, without JSON quotes.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            AmountRepr::Json(raw) => {
+                let text = raw.get();
+                text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
+            }
+            AmountRepr::Decoded(text) => text,
+        }
     }
 
     /// Exact conversion to money ([`Money::from_provider_text`]).
     pub fn to_money(&self, currency: Currency) -> Result<Money, MoneyError> {
-        Money::from_provider_text(&self.0, currency)
+        Money::from_provider_text(self.as_str(), currency)
     }
 }
+
+impl fmt::Debug for AmountText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AmountText").field(&self.as_str()).finish()
+    }
+}
+
+impl PartialEq for AmountText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for AmountText {}
 
 impl<'de> Deserialize<'de> for AmountText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
         let text = raw.get();
         if text.starts_with('"') {
-            let s: String = serde_json::from_str(text).map_err(de::Error::custom)?;
-            Ok(AmountText(s))
+            if text.contains('\\') {
+                let s: String = serde_json::from_str(text).map_err(de::Error::custom)?;
+                return Ok(AmountText(AmountRepr::Decoded(s)));
+            }
+            Ok(AmountText(AmountRepr::Json(raw)))
         } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            Ok(AmountText(text.to_owned()))
+            Ok(AmountText(AmountRepr::Json(raw)))
         } else {
             Err(de::Error::custom("expected an amount as a JSON string or number"))
         }
@@ -423,7 +456,7 @@ impl<'de> Deserialize<'de> for AmountText {
 
 impl Serialize for AmountText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -537,6 +570,19 @@ mod tests {
         assert_eq!(w.a.as_str(), "1.00");
         assert!(serde_json::from_str::<W>(r#"{"a": true}"#).is_err());
         assert!(serde_json::from_str::<W>(r#"{"a": null}"#).is_err());
+        // Escapes are decoded; text without them is read in place, quotes skipped.
+        let w: W = serde_json::from_str(r#"{"a": "\u0031.5\u0030"}"#).unwrap();
+        assert_eq!(w.a.as_str(), "1.50");
+        assert_eq!(w.a.to_money(Currency::Myr).unwrap().minor_units(), 150);
+        let plain: W = serde_json::from_str(r#"{"a": "1.50"}"#).unwrap();
+        assert_eq!(plain.a, w.a);
+        assert_eq!(format!("{:?}", plain.a), r#"AmountText("1.50")"#);
+        assert_eq!(serde_json::to_string(&plain.a).unwrap(), r#""1.50""#);
+        let w: W = serde_json::from_str(r#"{"a": 2.22263731286E9}"#).unwrap();
+        assert_eq!(w.a.as_str(), "2.22263731286E9");
+        // From a `Value` too (no borrowing deserializer): the same text.
+        let w: W = serde_json::from_value(serde_json::json!({"a": "5050.00"})).unwrap();
+        assert_eq!(w.a.as_str(), "5050.00");
     }
 
     mod props {
