@@ -1,5 +1,6 @@
 //! The AOC client, its builder, and the decoding of AOC's answers.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -264,7 +265,10 @@ impl AocClient {
         &self,
         request: &R,
     ) -> Result<PreparedRequest> {
-        let request = request.to_aoc_refund()?;
+        let request = match request.as_aoc_refund() {
+            Some(request) => Cow::Borrowed(request),
+            None => Cow::Owned(request.to_aoc_refund()?),
+        };
         self.check_amount(&request)?;
         self.build_refund(&request)
     }
@@ -285,7 +289,10 @@ impl AocClient {
     /// [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`] (`AOC1020`, 429/503, unreachable),
     /// or [`Error::OutcomeUnknown`] (read the status before anything else).
     pub async fn refund<R: AocRefundInput + ?Sized>(&self, request: &R) -> Result<RefundRecord> {
-        let request = request.to_aoc_refund()?;
+        let request = match request.as_aoc_refund() {
+            Some(request) => Cow::Borrowed(request),
+            None => Cow::Owned(request.to_aoc_refund()?),
+        };
         self.check_amount(&request)?;
         tracing::debug!(
             sp_trans_id = request.sp_trans_id().as_str(),
@@ -648,7 +655,7 @@ pub(crate) fn decode_status(
             reply,
         ));
     }
-    let record = match (&code, op_status.as_str()) {
+    let record = match (&code, &*op_status) {
         (AocErrorCode::Success, "refunded") => {
             success_record(raw, &data, sp_trans_id, currency).map_err(unreadable)?
         }

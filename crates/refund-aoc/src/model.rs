@@ -89,11 +89,21 @@ impl TryFrom<&RefundRequest> for AocRefundRequest {
 pub trait AocRefundInput {
     /// The AOC refund this input describes, or [`Error::InvalidInput`].
     fn to_aoc_refund(&self) -> Result<AocRefundRequest>;
+
+    /// The input itself when it already is an [`AocRefundRequest`], so that a call borrows it
+    /// instead of copying its ids ([`AocRefundInput::to_aoc_refund`] otherwise).
+    fn as_aoc_refund(&self) -> Option<&AocRefundRequest> {
+        None
+    }
 }
 
 impl AocRefundInput for AocRefundRequest {
     fn to_aoc_refund(&self) -> Result<AocRefundRequest> {
         Ok(self.clone())
+    }
+
+    fn as_aoc_refund(&self) -> Option<&AocRefundRequest> {
+        Some(self)
     }
 }
 
@@ -152,21 +162,31 @@ impl AocErrorCode {
     /// Reads a code; surrounding spaces and letter case are ignored (`"aoc1007"` is `AOC1007`).
     pub fn parse(code: &str) -> Self {
         let trimmed = code.trim();
-        match trimmed.to_ascii_uppercase().as_str() {
-            "00" => AocErrorCode::Success,
-            "AOC0001" => AocErrorCode::InvalidParameter,
-            "AOC0002" => AocErrorCode::InvalidState,
-            "AOC0003" => AocErrorCode::InvalidToken,
-            "AOC1001" => AocErrorCode::DuplicateSpTransId,
-            "AOC1003" => AocErrorCode::InvalidOtp,
-            "AOC1007" => AocErrorCode::ChargingFailed,
-            "AOC1012" => AocErrorCode::ChargingDenied,
-            "AOC1014" => AocErrorCode::CountLimitExceeded,
-            "AOC1015" => AocErrorCode::AmountLimitExceeded,
-            "AOC1016" => AocErrorCode::DailyLimitExceeded,
-            "AOC1017" => AocErrorCode::MonthlyLimitExceeded,
-            "AOC1019" => AocErrorCode::TransactionExpired,
-            "AOC1020" => AocErrorCode::TransactionInProgress,
+        if trimmed == "00" {
+            return AocErrorCode::Success;
+        }
+        // `AOC` and four digits, the letters in any case; compared in place (every answer is
+        // read through this, success or not).
+        let digits = match trimmed.get(..3) {
+            Some(prefix) if trimmed.len() == 7 && prefix.eq_ignore_ascii_case("AOC") => {
+                &trimmed[3..]
+            }
+            _ => "",
+        };
+        match digits {
+            "0001" => AocErrorCode::InvalidParameter,
+            "0002" => AocErrorCode::InvalidState,
+            "0003" => AocErrorCode::InvalidToken,
+            "1001" => AocErrorCode::DuplicateSpTransId,
+            "1003" => AocErrorCode::InvalidOtp,
+            "1007" => AocErrorCode::ChargingFailed,
+            "1012" => AocErrorCode::ChargingDenied,
+            "1014" => AocErrorCode::CountLimitExceeded,
+            "1015" => AocErrorCode::AmountLimitExceeded,
+            "1016" => AocErrorCode::DailyLimitExceeded,
+            "1017" => AocErrorCode::MonthlyLimitExceeded,
+            "1019" => AocErrorCode::TransactionExpired,
+            "1020" => AocErrorCode::TransactionInProgress,
             _ => AocErrorCode::Unknown(trimmed.to_owned()),
         }
     }
@@ -238,6 +258,10 @@ mod tests {
             assert_eq!(AocErrorCode::parse(&code.to_ascii_lowercase()), parsed);
         }
         assert_eq!(AocErrorCode::parse(" AOC9 "), AocErrorCode::Unknown("AOC9".into()));
+        assert_eq!(AocErrorCode::parse(" aOc1020\n"), AocErrorCode::TransactionInProgress);
+        for unknown in ["AOC10150", "XOC1020", "1020", "AOC 1020", "ÀOC1020", ""] {
+            assert_eq!(AocErrorCode::parse(unknown), AocErrorCode::Unknown(unknown.trim().into()));
+        }
         assert_eq!(
             AocErrorCode::parse("AOC9").decline_reason(),
             DeclineReason::Other("AOC9".into())

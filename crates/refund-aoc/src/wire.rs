@@ -35,9 +35,15 @@ pub(crate) struct Data<'a> {
 }
 
 impl Data<'_> {
-    /// The operation status, trimmed and lower-cased (`""` when absent).
-    pub(crate) fn status(&self) -> String {
-        self.transaction_operation_status.as_deref().unwrap_or("").trim().to_ascii_lowercase()
+    /// The operation status, trimmed and lower-cased (`""` when absent); copied only when it
+    /// has upper-case letters.
+    pub(crate) fn status(&self) -> Cow<'_, str> {
+        let status = self.transaction_operation_status.as_deref().unwrap_or("").trim();
+        if status.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(status.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(status)
+        }
     }
 
     /// The error message, `""` when absent.
