@@ -1,8 +1,12 @@
 //! DigiPay's wire format: the only place that knows its field spelling.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use refund_core::AmountText;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -45,7 +49,7 @@ pub(crate) struct RefundReply {
     pub(crate) success: Option<Value>,
     #[serde(default)]
     pub(crate) error: Option<Value>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub(crate) data: Option<ReplyData>,
 }
 
@@ -53,7 +57,7 @@ pub(crate) struct RefundReply {
 pub(crate) struct ReplyData {
     #[serde(default)]
     pub(crate) message: Option<Value>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub(crate) transaction: Option<ReplyTransaction>,
 }
 
@@ -143,6 +147,57 @@ where
     // going through a `Value` built the subtree, then a second tree for each nested lenient field.
     let raw: &'de RawValue = Deserialize::deserialize(deserializer)?;
     Ok(serde_json::from_str(raw.get()).ok())
+}
+
+/// An object read as `T` where it stands, or `None` for any other JSON value (DigiPay sends `[]`
+/// for empty objects on some paths), in the one pass over the body: the refund answer's `data`
+/// and `transaction` were each captured as text and parsed again, three passes over the
+/// transaction on every refund. Only for types whose every field reads any JSON value (`Value`,
+/// or lenient itself), so that reading one never fails half-way through the answer.
+fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOrNothing<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrNothing<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(ObjectOrNothing(PhantomData))
 }
 
 /// `{"data": {"access_token", "expiry_time": "2024-01-24 18:18:38"}}`.
@@ -303,6 +358,33 @@ mod tests {
         assert_eq!(reply.transaction().unwrap().txn_status_code(), Some(3));
         let reply: RefundReply = serde_json::from_str(r#"{"success":"yes"}"#).unwrap();
         assert_eq!(reply.success(), Success::Unreadable);
+    }
+
+    #[test]
+    fn data_and_transaction_read_in_one_pass_whatever_their_shape() {
+        let read = |text: &str| serde_json::from_str::<RefundReply>(text).unwrap();
+        let reply = read(r#"{"success":1,"data":{"message":"m","transaction":"x"}}"#);
+        assert_eq!(reply.message().as_deref(), Some("m"));
+        assert!(reply.transaction().is_none());
+        for data in ["[1, {\"a\": 2}, [3]]", "null", "\"\"", "0", "true", "{}"] {
+            let reply = read(&format!(r#"{{"success":1,"data":{data},"error":[]}}"#));
+            assert!(reply.transaction().is_none(), "{data}");
+            assert_eq!(reply.success(), Success::Yes, "{data}");
+        }
+        // Unknown and oddly typed fields inside the objects change nothing else.
+        let reply = read(
+            r#"{"data":{"extra":{"deep":[1,2]},"transaction":{"txn_id":"T","txn_amount":true,"x":null}},"success":"1"}"#,
+        );
+        let txn = reply.transaction().unwrap();
+        assert_eq!(text_of(txn.txn_id.as_ref().unwrap()).as_deref(), Some("T"));
+        assert!(txn.txn_amount.is_none());
+        assert_eq!(reply.success(), Success::Yes);
+        let reply = read(r#"{"success":1,"data":{"transaction":{"txn_amount":"79.10"}}}"#);
+        assert_eq!(reply.transaction().unwrap().txn_amount.as_ref().unwrap().as_str(), "79.10");
+        // Not JSON is still not JSON.
+        assert!(
+            serde_json::from_str::<RefundReply>(r#"{"success":1,"data":{"transaction":}"#).is_err()
+        );
     }
 
     #[test]
