@@ -10,7 +10,7 @@ use refund_core::{
 use crate::model::{
     EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
 };
-use crate::wire::{Envelope, OtpData, RefundData, TransactionData};
+use crate::wire::{Envelope, OtpData, RefundData, TransactionData, TypedEnvelope};
 
 /// Fields removed from any answer before it is kept in a record or an error.
 pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
@@ -167,6 +167,14 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
     if !raw.is_success() {
         return Err(decode_failure(op, raw));
     }
+    // A success in one pass, `data` read where it stands: capturing it as text and parsing that
+    // again cost a second pass over most of the body on every refund. Whatever does not read
+    // this way (a failure, another shape) takes the two-step reading below, with its reasons.
+    if let Ok(TypedEnvelope { status: Some(0), message, data: Some(data) }) =
+        serde_json::from_slice::<TypedEnvelope<RefundData>>(raw.body())
+    {
+        return refund_from(op, raw, tid, message, data);
+    }
     let env = envelope(op, raw)?;
     match env.status {
         Some(0) => {}
@@ -187,6 +195,17 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
         None => return Err(unknown(op, raw, "the answer has no status")),
     }
     let data: RefundData = env.data_strict().map_err(|e| unknown(op, raw, e))?;
+    refund_from(op, raw, tid, env.message, data)
+}
+
+/// The refund a `status: 0` answer describes: it needs a `refund_tid`.
+fn refund_from(
+    op: &Operation,
+    raw: &RawResponse,
+    tid: &str,
+    message: Option<String>,
+    data: RefundData,
+) -> Result<EkoRefund> {
     let refund_tid = data
         .refund_tid
         .as_deref()
@@ -209,7 +228,7 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
         balance: money(data.balance.as_ref(), currency, "balance"),
         currency: currency.unwrap_or(Currency::Inr),
         timestamp: data.timestamp,
-        message: env.message,
+        message,
         raw: redacted_json(raw),
     })
 }
@@ -279,6 +298,34 @@ mod tests {
         assert_eq!(r.commission_reverse.map(|m| m.minor_units()), Some(2838));
         assert_eq!(r.balance.map(|m| m.to_fixed_string()).as_deref(), Some("2222637312.86"));
         assert_eq!(r.raw.to_value()["data"]["balance"], "2.22263731286E9");
+    }
+
+    #[test]
+    fn status_zero_answers_the_one_pass_cannot_read_keep_their_reasons() {
+        // Read in one pass: numbers as text, the status as a string.
+        let ok = r#"{"status":"0","message":"Refund done","data":{"refund_tid":2147591637,"amount":5000}}"#;
+        let r = decode_refund(&REFUND, &raw(200, ok), "13192443").unwrap();
+        assert_eq!((r.refund_tid.as_str(), r.tid.as_str()), ("2147591637", "13192443"));
+        assert_eq!(r.amount.map(|m| m.minor_units()), Some(500_000));
+        assert_eq!(r.message.as_deref(), Some("Refund done"));
+        // Not readable as a refund: the two-step reading says why, and the refund's outcome is
+        // unknown.
+        for (body, reason) in [
+            (r#"{"status":0,"data":{"refund_tid":"1","amount":true}}"#, "unexpected data"),
+            (r#"{"status":0,"data":null}"#, "no data object"),
+            (r#"{"status":0}"#, "no data object"),
+            (r#"{"status":0,"data":{"tid":"1"}}"#, "without data.refund_tid"),
+        ] {
+            let err = decode_refund(&REFUND, &raw(200, body), "13192443").unwrap_err();
+            assert_eq!(err.kind(), "outcome_unknown", "{body}");
+            assert!(err.to_string().contains(reason), "{body}: {err}");
+        }
+        // A failure status is never read as a refund, whatever data holds.
+        let wrong_otp = r#"{"status":302,"message":"Wrong OTP","data":{"refund_tid":"1"}}"#;
+        assert_eq!(
+            decode_refund(&REFUND, &raw(200, wrong_otp), "1").unwrap_err().kind(),
+            "declined"
+        );
     }
 
     #[test]

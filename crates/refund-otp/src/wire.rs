@@ -42,6 +42,20 @@ pub(crate) struct Envelope<'a> {
     pub(crate) data: Option<&'a RawValue>,
 }
 
+/// The same answer with `data` read as `T` where it stands: the success path's one pass over the
+/// body. [`Envelope`] is the two-step reading (the envelope, then `data`) for everything else,
+/// whose errors say which part is wrong.
+#[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub(crate) struct TypedEnvelope<T> {
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub(crate) status: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) message: Option<String>,
+    #[serde(default)]
+    pub(crate) data: Option<T>,
+}
+
 impl Envelope<'_> {
     /// `data` read as `T`, or `None` when it is absent, `null` or not of that shape.
     pub(crate) fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Option<T> {
