@@ -12,6 +12,8 @@
 //! /usr/bin/time -v target/release/deps/memory-<hash> --client <URL> --total 10000 --in-flight 256
 //! ```
 //!
+//! `--keep` keeps every record, to show what kept records hold.
+//!
 //! `-- --quick` for a smoke run.
 
 #![allow(missing_docs, clippy::unwrap_used)] // reason: a benchmark binary
@@ -58,7 +60,7 @@ async fn serve() {
 
 /// One measurement: `total` refunds at `in_flight`, SDK or raw; prints
 /// `peak_rss_kib bytes_per_call allocs_per_call`.
-async fn client(base: String, total: usize, in_flight: usize, raw: bool) {
+async fn client(base: String, total: usize, in_flight: usize, raw: bool, keep: bool) {
     let http = reqwest::Client::builder().build().unwrap();
     let client = AocClient::builder()
         .base_url(format!("{base}/aoc"))
@@ -74,7 +76,12 @@ async fn client(base: String, total: usize, in_flight: usize, raw: bool) {
     .with_sp_trans_id(RefundReference::new("bench-sp-1").unwrap());
     let prepared = Arc::new(client.prepare_refund(&request).unwrap());
     let request = Arc::new(request);
+    // `--keep`: every record is kept, as a batch that reports at the end would keep them; what
+    // is still allocated at the end is then what the records hold.
+    let kept = Arc::new(std::sync::Mutex::new(Vec::with_capacity(if keep { total } else { 0 })));
+    let keeper = kept.clone();
     let call = move || {
+        let kept = keeper.clone();
         let client = client.clone();
         let request = request.clone();
         let prepared = prepared.clone();
@@ -96,7 +103,10 @@ async fn client(base: String, total: usize, in_flight: usize, raw: bool) {
                 let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
                 assert_eq!(v["data"]["errorCode"], "00");
             } else {
-                client.refund(&*request).await.unwrap();
+                let record = client.refund(&*request).await.unwrap();
+                if keep {
+                    kept.lock().unwrap().push(record);
+                }
             }
         }
     };
@@ -113,7 +123,7 @@ async fn client(base: String, total: usize, in_flight: usize, raw: bool) {
     );
 }
 
-fn measure(base: &str, total: usize, in_flight: usize, raw: bool) -> Vec<String> {
+fn measure(base: &str, total: usize, in_flight: usize, raw: bool, keep: bool) -> Vec<String> {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -126,6 +136,9 @@ fn measure(base: &str, total: usize, in_flight: usize, raw: bool) -> Vec<String>
     ]);
     if raw {
         cmd.arg("--raw");
+    }
+    if keep {
+        cmd.arg("--keep");
     }
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -141,7 +154,8 @@ async fn main() {
         let total = arg("--total").map_or(10_000, |t| t.parse().unwrap());
         let in_flight = arg("--in-flight").map_or(256, |t| t.parse().unwrap());
         let raw = std::env::args().any(|a| a == "--raw");
-        return client(base, total, in_flight, raw).await;
+        let keep = std::env::args().any(|a| a == "--keep");
+        return client(base, total, in_flight, raw, keep).await;
     }
     // The server in its own process, so the client's figures are the client's alone.
     let mut server = Command::new(std::env::current_exe().unwrap())
@@ -162,7 +176,7 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|");
     for raw in [false, true] {
         for (total, in_flight) in runs {
-            let f = measure(&base, total, in_flight, raw);
+            let f = measure(&base, total, in_flight, raw, false);
             println!(
                 "| {} | {total} | {in_flight} | {} | {} | {} | {} |",
                 if raw { "raw reqwest" } else { "SDK" },
@@ -173,6 +187,17 @@ async fn main() {
             );
         }
     }
+    // Kept records must cost what they hold (their fields and the body's own bytes), not the
+    // connection buffers hyper reads into (crates/refund-core/tests/retained_memory.rs).
+    // At 16 in flight, so that the pool's own memory (the row above with 16) stays small.
+    let f = measure(&base, large, 16, false, true);
+    let still: f64 = f[3].parse().unwrap();
+    println!(
+        "\nSDK, {large} records kept (`--keep`, 16 in flight): peak RSS {} KiB, still allocated at the end {} bytes, {:.0} bytes per kept record",
+        f[0],
+        f[3],
+        still / large as f64
+    );
     drop(server.stdin.take());
     let _ = server.kill();
     let _ = server.wait();

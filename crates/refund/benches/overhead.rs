@@ -168,18 +168,22 @@ async fn compare(name: &'static str, sides: impl Fn() -> (Op, Raw)) -> Row {
         "raw-timed" => raw.timed.clone(),
         _ => raw.plain.clone(),
     };
+    // `--calls N` sets how many calls the two profiling modes make.
+    let calls =
+        |default: usize| support::arg("--calls").and_then(|n| n.parse().ok()).unwrap_or(default);
     // `--profile sdk|raw|raw-timed`: only that side, sequentially, for `valgrind --tool=callgrind`.
     if let Some(side) = support::arg("--profile") {
         let op = pick_side(&side);
-        for _ in 0..2_000 {
+        for _ in 0..calls(2_000) {
             op().await;
         }
         std::process::exit(0);
     }
-    // `--profile-concurrent sdk|raw|raw-timed`: only that side, 64 in flight, for `perf`.
+    // `--profile-concurrent sdk|raw|raw-timed`: only that side, 64 in flight, for `perf` or
+    // `valgrind --tool=callgrind --cache-sim=yes`.
     if let Some(side) = support::arg("--profile-concurrent") {
         let op = pick_side(&side);
-        let per_second = concurrent(60_000, 64, move || op()).await;
+        let per_second = concurrent(calls(60_000), 64, move || op()).await;
         println!("{side}: {per_second:.0} calls/s");
         std::process::exit(0);
     }
