@@ -10,8 +10,9 @@ use crate::request::redact_json;
 /// The provider's response body behind a record (`RefundRecord::raw` and the provider models'
 /// `raw` fields), shown as JSON with the provider's secret fields masked as `"***"`.
 ///
-/// It holds the received bytes (a reference-counted view of the transport's buffer, not a copy)
-/// and parses them only when asked: [`RawJson::to_value`], `Serialize`, `Display` or `Debug`.
+/// It holds the received bytes (a reference-counted view of the body the transport read into its
+/// own buffer, exactly the answer's size, not of the connection's) and parses them only when
+/// asked: [`RawJson::to_value`], `Serialize`, `Display` or `Debug`.
 /// Most callers never look at the raw answer, and building a masked `serde_json::Value` on every
 /// call was the largest single cost the SDK added to a refund (docs/performance.md).
 ///
