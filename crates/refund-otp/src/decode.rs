@@ -170,7 +170,7 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
     // A success in one pass, `data` read where it stands: capturing it as text and parsing that
     // again cost a second pass over most of the body on every refund. Whatever does not read
     // this way (a failure, another shape) takes the two-step reading below, with its reasons.
-    if let Ok(TypedEnvelope { status: Some(0), message, data: Some(data) }) =
+    if let Ok(TypedEnvelope { status: Some(0), message, data: Some(data), .. }) =
         serde_json::from_slice::<TypedEnvelope<RefundData>>(raw.body())
     {
         return refund_from(op, raw, tid, message, data);

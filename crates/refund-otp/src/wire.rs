@@ -27,34 +27,28 @@ pub(crate) struct RefundBody<'a> {
 }
 
 /// Every answer: `{"status", "message", "response_status_id", "response_type_id", "data"}`
-/// (`response_type_id` is not needed to decide anything and is left to `raw`).
-/// `data` is kept raw: error answers send `{}`, `[]`, `""` or nothing, and amounts inside it
-/// must be read from their exact text.
+/// (`response_type_id` is not needed to decide anything and is left to `raw`), with `data` read
+/// as `D`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Envelope<'a> {
+#[serde(bound(deserialize = "D: Deserialize<'de>"))]
+pub(crate) struct Answer<D> {
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) status: Option<i64>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub(crate) message: Option<String>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) response_status_id: Option<i64>,
-    #[serde(default, borrow)]
-    pub(crate) data: Option<&'a RawValue>,
+    #[serde(default)]
+    pub(crate) data: Option<D>,
 }
 
-/// The same answer with `data` read as `T` where it stands: the success path's one pass over the
-/// body. [`Envelope`] is the two-step reading (the envelope, then `data`) for everything else,
-/// whose errors say which part is wrong.
-#[derive(Debug, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
-pub(crate) struct TypedEnvelope<T> {
-    #[serde(default, deserialize_with = "lenient_i64")]
-    pub(crate) status: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) message: Option<String>,
-    #[serde(default)]
-    pub(crate) data: Option<T>,
-}
+/// The two-step reading, for any answer: `data` kept raw (error answers send `{}`, `[]`, `""` or
+/// nothing, and amounts inside it must be read from their exact text), read by
+/// [`Envelope::data_as`] or [`Envelope::data_strict`], whose errors say which part is wrong.
+pub(crate) type Envelope<'a> = Answer<&'a RawValue>;
+
+/// The success path's one pass over the body: `data` read as `T` where it stands.
+pub(crate) type TypedEnvelope<T> = Answer<T>;
 
 impl Envelope<'_> {
     /// `data` read as `T`, or `None` when it is absent, `null` or not of that shape.
