@@ -265,10 +265,7 @@ impl AocClient {
         &self,
         request: &R,
     ) -> Result<PreparedRequest> {
-        let request = match request.as_aoc_refund() {
-            Some(request) => Cow::Borrowed(request),
-            None => Cow::Owned(request.to_aoc_refund()?),
-        };
+        let request = aoc_request(request)?;
         self.check_amount(&request)?;
         self.build_refund(&request)
     }
@@ -289,10 +286,7 @@ impl AocClient {
     /// [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`] (`AOC1020`, 429/503, unreachable),
     /// or [`Error::OutcomeUnknown`] (read the status before anything else).
     pub async fn refund<R: AocRefundInput + ?Sized>(&self, request: &R) -> Result<RefundRecord> {
-        let request = match request.as_aoc_refund() {
-            Some(request) => Cow::Borrowed(request),
-            None => Cow::Owned(request.to_aoc_refund()?),
-        };
+        let request = aoc_request(request)?;
         self.check_amount(&request)?;
         tracing::debug!(
             sp_trans_id = request.sp_trans_id().as_str(),
@@ -447,6 +441,14 @@ impl AocClient {
         ];
         Ok(PreparedRequest::post(self.inner.status_url.clone())
             .body(PreparedBody::form(&fields, SECRET_FIELDS)))
+    }
+}
+
+/// The input as an [`AocRefundRequest`]: borrowed when it is one, converted otherwise.
+fn aoc_request<R: AocRefundInput + ?Sized>(request: &R) -> Result<Cow<'_, AocRefundRequest>> {
+    match request.as_aoc_refund() {
+        Some(request) => Ok(Cow::Borrowed(request)),
+        None => request.to_aoc_refund().map(Cow::Owned),
     }
 }
 

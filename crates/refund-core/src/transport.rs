@@ -765,41 +765,27 @@ async fn read_capped(
     cap: usize,
     deadline: Option<&Deadline>,
 ) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|len| len > cap as u64) {
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > cap as u64) {
         return Err(BodyError::TooLarge(Bytes::new()));
     }
-    // A small answer arrives in one chunk: it is copied once, when the body ends. A second chunk
-    // starts a buffer, sized for the whole body when its length was announced.
-    let expected = response.content_length().map_or(0, |len| usize::try_from(len).unwrap_or(cap));
-    let mut first: Option<Bytes> = None;
-    let mut buf = BytesMut::new();
-    let done = |first: Option<Bytes>, buf: BytesMut| match first {
-        Some(only) => Bytes::copy_from_slice(&only),
-        None => buf.freeze(),
-    };
+    // Sized once when the length is announced, at most 64 KiB up front: a length is a claim, and
+    // a body that is longer still grows the buffer up to the cap.
+    let up_front = announced.map_or(0, |len| usize::try_from(len).unwrap_or(cap).min(64 * 1024));
+    let mut body = BytesMut::with_capacity(up_front);
     loop {
         let Ok(chunk) = within(deadline, response.chunk()).await else {
-            return Err(BodyError::TimedOut(done(first, buf)));
+            return Err(BodyError::TimedOut(body.freeze()));
         };
         match chunk {
             Ok(Some(chunk)) => {
-                let held = first.as_ref().map_or(buf.len(), Bytes::len);
-                if held + chunk.len() > cap {
-                    return Err(BodyError::TooLarge(done(first, buf)));
+                if body.len() + chunk.len() > cap {
+                    return Err(BodyError::TooLarge(body.freeze()));
                 }
-                match first.take() {
-                    None if buf.is_empty() => first = Some(chunk),
-                    earlier => {
-                        if let Some(earlier) = earlier {
-                            buf.reserve(expected.max(earlier.len() + chunk.len()));
-                            buf.extend_from_slice(&earlier);
-                        }
-                        buf.extend_from_slice(&chunk);
-                    }
-                }
+                body.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(done(first, buf)),
-            Err(e) => return Err(BodyError::Read(done(first, buf), e)),
+            Ok(None) => return Ok(body.freeze()),
+            Err(e) => return Err(BodyError::Read(body.freeze(), e)),
         }
     }
 }

@@ -10,7 +10,7 @@ use refund_core::{
 use crate::model::{
     EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
 };
-use crate::wire::{Envelope, OtpData, RefundData, TransactionData, TypedEnvelope};
+use crate::wire::{Answer, Envelope, OtpData, RefundData, TransactionData};
 
 /// Fields removed from any answer before it is kept in a record or an error.
 pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
@@ -170,8 +170,8 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
     // A success in one pass, `data` read where it stands: capturing it as text and parsing that
     // again cost a second pass over most of the body on every refund. Whatever does not read
     // this way (a failure, another shape) takes the two-step reading below, with its reasons.
-    if let Ok(TypedEnvelope { status: Some(0), message, data: Some(data), .. }) =
-        serde_json::from_slice::<TypedEnvelope<RefundData>>(raw.body())
+    if let Ok(Answer { status: Some(0), message, data: Some(data), .. }) =
+        serde_json::from_slice::<Answer<RefundData>>(raw.body())
     {
         return refund_from(op, raw, tid, message, data);
     }

@@ -47,9 +47,6 @@ pub(crate) struct Answer<D> {
 /// [`Envelope::data_as`] or [`Envelope::data_strict`], whose errors say which part is wrong.
 pub(crate) type Envelope<'a> = Answer<&'a RawValue>;
 
-/// The success path's one pass over the body: `data` read as `T` where it stands.
-pub(crate) type TypedEnvelope<T> = Answer<T>;
-
 impl Envelope<'_> {
     /// `data` read as `T`, or `None` when it is absent, `null` or not of that shape.
     pub(crate) fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Option<T> {
