@@ -135,6 +135,19 @@ impl fmt::Debug for PreparedBody {
     }
 }
 
+/// A provider's header name. One in lower case, digits, `-` and `_` (every name the providers
+/// use) is valid as it is and taken without a copy: parsing a name that is not a standard one
+/// (`secret-key`) allocated it again on every request. Any other is parsed, and refused when it
+/// is not a header name.
+fn static_header_name(name: &'static str) -> Result<HeaderName> {
+    let plain = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_';
+    if !name.is_empty() && name.as_bytes().iter().all(plain) {
+        return Ok(HeaderName::from_static(name));
+    }
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))
+}
+
 /// Appends `text` encoded as `application/x-www-form-urlencoded` does it (the WHATWG rules of
 /// `url::form_urlencoded::byte_serialize`: `*-._` and alphanumerics as they are, space as `+`,
 /// every other byte percent-encoded), with a fast path for text that needs no escaping.
@@ -250,9 +263,7 @@ impl PreparedRequest {
             Error::invalid_input(name, "contains characters that cannot be sent in an HTTP header")
         })?;
         value.set_sensitive(sensitive);
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
-        self.headers.append(name, value);
+        self.headers.append(static_header_name(name)?, value);
         Ok(self)
     }
 
@@ -438,6 +449,26 @@ mod tests {
             err.err().and_then(|e| e.field().map(str::to_owned)).as_deref(),
             Some("developer_key")
         );
+    }
+
+    #[test]
+    fn header_names_as_the_providers_write_them() {
+        let req = PreparedRequest::get("https://x.example".parse().unwrap())
+            .header("secret-key", "sig", true)
+            .unwrap()
+            .header("CompanyID", "c-1", false)
+            .unwrap()
+            .header("developer_key", "d", true)
+            .unwrap();
+        let names: Vec<&str> = req.headers().keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["secret-key", "companyid", "developer_key"]);
+        assert!(req.headers()["secret-key"].is_sensitive());
+        for bad in ["", "bad name", "x:y", "é"] {
+            let err = PreparedRequest::get("https://x.example".parse().unwrap())
+                .header(bad, "v", false)
+                .unwrap_err();
+            assert_eq!(err.kind(), "config", "{bad:?}");
+        }
     }
 
     #[test]
