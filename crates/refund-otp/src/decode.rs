@@ -1,16 +1,18 @@
 //! Turning Eko's answers into typed results and errors (decisions: README "Decisions").
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use refund_core::{
     AmountText, Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawJson,
     RawResponse, Result, redact_json_text,
 };
+use serde_json::value::RawValue;
 
 use crate::model::{
     EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
 };
-use crate::wire::{Answer, Envelope, OtpData, RefundData, TransactionData};
+use crate::wire::{Answer, Envelope, OtpData, RefundData, TransactionData, json_text};
 
 /// Fields removed from any answer before it is kept in a record or an error.
 pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
@@ -151,9 +153,9 @@ fn currency_of(text: Option<&str>) -> Option<Currency> {
     }
 }
 
-fn money(text: Option<&AmountText>, currency: Option<Currency>, field: &str) -> Option<Money> {
+fn money(text: Option<&str>, currency: Option<Currency>, field: &str) -> Option<Money> {
     let (text, currency) = (text?, currency?);
-    match text.to_money(currency) {
+    match Money::from_provider_text(text, currency) {
         Ok(m) => Some(m),
         Err(e) => {
             tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only");
@@ -171,7 +173,7 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
     // again cost a second pass over most of the body on every refund. Whatever does not read
     // this way (a failure, another shape) takes the two-step reading below, with its reasons.
     if let Ok(Answer { status: Some(0), message, data: Some(data), .. }) =
-        serde_json::from_slice::<Answer<RefundData>>(raw.body())
+        serde_json::from_slice::<Answer<RefundData<'_>>>(raw.body())
     {
         return refund_from(op, raw, tid, message, data);
     }
@@ -194,40 +196,73 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
         }
         None => return Err(unknown(op, raw, "the answer has no status")),
     }
-    let data: RefundData = env.data_strict().map_err(|e| unknown(op, raw, e))?;
+    let data: RefundData<'_> = env.data_strict().map_err(|e| unknown(op, raw, e))?;
     refund_from(op, raw, tid, env.message, data)
 }
 
-/// The refund a `status: 0` answer describes: it needs a `refund_tid`.
+/// A `data` field's text ([`json_text`]); a value that is not a string or a number leaves the
+/// outcome unknown, naming the field.
+#[inline(never)]
+fn field_text<'d>(
+    op: &Operation,
+    raw: &RawResponse,
+    field: &str,
+    value: Option<&'d RawValue>,
+) -> Result<Option<Cow<'d, str>>> {
+    value
+        .map(json_text)
+        .transpose()
+        .map_err(|e| unknown(op, raw, format!("unexpected data: {field}: {e}")))
+}
+
+/// A `data` amount as money ([`money`]), or the error of [`field_text`]. Out of line: the six
+/// amounts of a refund share this code.
+#[inline(never)]
+fn amount_field(
+    op: &Operation,
+    raw: &RawResponse,
+    field: &str,
+    value: Option<&RawValue>,
+    currency: Option<Currency>,
+) -> Result<Option<Money>> {
+    Ok(money(field_text(op, raw, field, value)?.as_deref(), currency, field))
+}
+
+/// The refund a `status: 0` answer describes: it needs a `refund_tid`, and every field must be
+/// a string or a number (anything else leaves the outcome unknown, with the field named).
 fn refund_from(
     op: &Operation,
     raw: &RawResponse,
     tid: &str,
     message: Option<String>,
-    data: RefundData,
+    data: RefundData<'_>,
 ) -> Result<EkoRefund> {
-    let refund_tid = data
-        .refund_tid
+    let text = |field, value| field_text(op, raw, field, value);
+    let refund_tid = text("refund_tid", data.refund_tid)?;
+    let eko_tid = text("tid", data.tid)?;
+    let currency = currency_of(text("currency", data.currency)?.as_deref());
+    let timestamp = text("timestamp", data.timestamp)?;
+    let refund_tid = refund_tid
         .as_deref()
         .map(str::trim)
         .filter(|id| !id.is_empty())
         .ok_or_else(|| unknown(op, raw, "status 0 without data.refund_tid"))?
         .to_owned();
-    let currency = currency_of(data.currency.as_deref());
     if currency.is_none() {
         tracing::warn!("Eko sent an unknown currency; amounts kept in raw only");
     }
+    let amount = |field, value| amount_field(op, raw, field, value, currency);
     Ok(EkoRefund {
         refund_tid,
-        tid: data.tid.filter(|t| !t.is_empty()).unwrap_or_else(|| tid.to_owned()),
-        amount: money(data.amount.as_ref(), currency, "amount"),
-        refunded_amount: money(data.refunded_amount.as_ref(), currency, "refunded_amount"),
-        fee: money(data.fee.as_ref(), currency, "fee"),
-        tds: money(data.tds.as_ref(), currency, "tds"),
-        commission_reverse: money(data.commission_reverse.as_ref(), currency, "commission_reverse"),
-        balance: money(data.balance.as_ref(), currency, "balance"),
+        tid: eko_tid.filter(|t| !t.is_empty()).map_or_else(|| tid.to_owned(), Cow::into_owned),
+        amount: amount("amount", data.amount)?,
+        refunded_amount: amount("refunded_amount", data.refunded_amount)?,
+        fee: amount("fee", data.fee)?,
+        tds: amount("tds", data.tds)?,
+        commission_reverse: amount("commission_reverse", data.commission_reverse)?,
+        balance: amount("balance", data.balance)?,
         currency: currency.unwrap_or(Currency::Inr),
-        timestamp: data.timestamp,
+        timestamp: timestamp.map(Cow::into_owned),
         message,
         raw: redacted_json(raw),
     })
@@ -262,7 +297,7 @@ pub(crate) fn decode_transaction(
         tid: data.tid.filter(|t| !t.is_empty()).unwrap_or_else(|| tid.to_owned()),
         tx_status,
         status_text: data.txstatus_desc.filter(|t| !t.is_empty()),
-        amount: money(data.amount.as_ref(), currency, "amount"),
+        amount: money(data.amount.as_ref().map(AmountText::as_str), currency, "amount"),
         refund_tid: data.refund_tid.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
         message: env.message,
         raw: redacted_json(raw),

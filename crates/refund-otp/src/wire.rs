@@ -1,6 +1,7 @@
 //! Eko's JSON exactly as it is spelled on the wire. Numbers may arrive as strings and vice versa
 //! (PROVIDERS.md, "OTP refund"), so every scalar here is read leniently; amounts keep their text.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use refund_core::AmountText;
@@ -47,14 +48,14 @@ pub(crate) struct Answer<D> {
 /// [`Envelope::data_as`] or [`Envelope::data_strict`], whose errors say which part is wrong.
 pub(crate) type Envelope<'a> = Answer<&'a RawValue>;
 
-impl Envelope<'_> {
+impl<'a> Envelope<'a> {
     /// `data` read as `T`, or `None` when it is absent, `null` or not of that shape.
-    pub(crate) fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Option<T> {
+    pub(crate) fn data_as<T: Deserialize<'a>>(&self) -> Option<T> {
         self.data.and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 
     /// `data` read as `T`, with the reason when it is not of that shape.
-    pub(crate) fn data_strict<T: for<'de> Deserialize<'de>>(&self) -> Result<T, String> {
+    pub(crate) fn data_strict<T: Deserialize<'a>>(&self) -> Result<T, String> {
         let raw = self.data.ok_or_else(|| "the answer has no data object".to_owned())?;
         serde_json::from_str(raw.get()).map_err(|e| format!("unexpected data: {e}"))
     }
@@ -68,30 +69,52 @@ pub(crate) struct OtpData {
 }
 
 /// `data` of the refund answer: `{"refund_tid", "tid", "amount", "refunded_amount", "fee", "tds",
-/// "commission_reverse", "currency", "balance", "timestamp"}`. `balance` comes in exponent form
-/// (`"2.22263731286E9"`), which [`AmountText`] keeps verbatim.
+/// "commission_reverse", "currency", "balance", "timestamp"}`, each value borrowed as its JSON
+/// text and read by [`json_text`]. `balance` comes in exponent form (`"2.22263731286E9"`), which
+/// stays verbatim.
+///
+/// Borrowed, and of one type, on purpose: this is read on every refund. Owned fields cost an
+/// allocation each (a `String`, or the boxed text of an [`AmountText`]) that the caller mostly
+/// never sees, since amounts become [`refund_core::Money`]; borrowing them took Eko to the
+/// throughput budget (docs/performance.md, "Fifth pass"). The leniency is unchanged: a string or
+/// a number, `null` being absent, anything else refused, naming the field, when it is read.
 #[derive(Debug, Deserialize)]
-pub(crate) struct RefundData {
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) refund_tid: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) tid: Option<String>,
-    #[serde(default)]
-    pub(crate) amount: Option<AmountText>,
-    #[serde(default)]
-    pub(crate) refunded_amount: Option<AmountText>,
-    #[serde(default)]
-    pub(crate) fee: Option<AmountText>,
-    #[serde(default)]
-    pub(crate) tds: Option<AmountText>,
-    #[serde(default)]
-    pub(crate) commission_reverse: Option<AmountText>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) currency: Option<String>,
-    #[serde(default)]
-    pub(crate) balance: Option<AmountText>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) timestamp: Option<String>,
+pub(crate) struct RefundData<'a> {
+    #[serde(default, borrow)]
+    pub(crate) refund_tid: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) tid: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) amount: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) refunded_amount: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) fee: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) tds: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) commission_reverse: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) currency: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) balance: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) timestamp: Option<&'a RawValue>,
+}
+
+/// The text of a JSON scalar sent as a string or a number: a string's content (borrowed unless
+/// it had escapes), a number's exact text (`5000.00` stays `5000.00`). `Err` names what it was
+/// instead (an object, an array, a boolean), for the caller's error.
+pub(crate) fn json_text(raw: &RawValue) -> Result<Cow<'_, str>, String> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => match text.get(1..text.len() - 1) {
+            Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
+            _ => serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|e| e.to_string()),
+        },
+        Some(b'-' | b'0'..=b'9') => Ok(Cow::Borrowed(text)),
+        _ => Err(format!("expected a string or a number, got {text}")),
+    }
 }
 
 /// `data` of the transaction inquiry; `tx_status` arrives as `"4"` as often as `4`.
@@ -111,8 +134,6 @@ pub(crate) struct TransactionData {
     pub(crate) refund_tid: Option<String>,
 }
 
-/// An integer sent as a JSON number or as a string of digits (`0`, `"0"`, `" -2 "`); `null` and
-/// `""` are absent.
 /// An integer sent as a number or as text (`0`, `"2133"`, `" 1 "`); `null` and blank text are
 /// absent. Read by a visitor, not through a `serde_json::Value`: it runs on every answer.
 fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
@@ -235,19 +256,40 @@ mod tests {
         assert!(serde_json::from_str::<Envelope<'_>>(r#"{"status":1.5}"#).is_err());
     }
 
+    fn text(raw: Option<&RawValue>) -> Option<String> {
+        raw.map(|r| json_text(r).unwrap().into_owned())
+    }
+
     #[test]
     fn refund_data_keeps_amount_text() {
-        let data: RefundData =
-            serde_json::from_str(include_str!("../tests/fixtures/refund_done.json"))
-                .map(|env: serde_json::Value| env["data"].to_string())
-                .and_then(|d| serde_json::from_str(&d))
+        let answer: Answer<RefundData<'_>> =
+            serde_json::from_str(include_str!("../tests/fixtures/refund_done.json")).unwrap();
+        let data = answer.data.unwrap();
+        assert_eq!(text(data.refund_tid).as_deref(), Some("2147591637"));
+        assert_eq!(text(data.balance).as_deref(), Some("2.22263731286E9"));
+        assert_eq!(text(data.refunded_amount).as_deref(), Some("5050.00"));
+        let numeric: RefundData<'_> =
+            serde_json::from_str(r#"{"refund_tid":2147591637,"amount":5000.10,"tid":null}"#)
                 .unwrap();
-        assert_eq!(data.refund_tid.as_deref(), Some("2147591637"));
-        assert_eq!(data.balance.as_ref().map(AmountText::as_str), Some("2.22263731286E9"));
-        assert_eq!(data.refunded_amount.as_ref().map(AmountText::as_str), Some("5050.00"));
-        let numeric: RefundData =
-            serde_json::from_str(r#"{"refund_tid":2147591637,"amount":5000}"#).unwrap();
-        assert_eq!(numeric.refund_tid.as_deref(), Some("2147591637"));
-        assert_eq!(numeric.amount.as_ref().map(AmountText::as_str), Some("5000"));
+        assert_eq!(text(numeric.refund_tid).as_deref(), Some("2147591637"));
+        assert_eq!(text(numeric.amount).as_deref(), Some("5000.10"));
+        assert!(numeric.tid.is_none() && numeric.fee.is_none());
+    }
+
+    #[test]
+    fn json_text_reads_strings_and_numbers_only() {
+        let read = |json: &str| {
+            let raw: &RawValue = serde_json::from_str(json).unwrap();
+            json_text(raw).map(Cow::into_owned)
+        };
+        assert_eq!(read(r#""INR""#).as_deref(), Ok("INR"));
+        assert_eq!(read(r#""""#).as_deref(), Ok(""));
+        assert_eq!(read(r#""a\"b\u0041""#).as_deref(), Ok("a\"bA"));
+        assert_eq!(read("-12.50").as_deref(), Ok("-12.50"));
+        assert_eq!(read("2.2E9").as_deref(), Ok("2.2E9"));
+        for odd in ["true", "false", "{}", r#"{"a":1}"#, "[1]"] {
+            let err = read(odd).unwrap_err();
+            assert!(err.contains("expected a string or a number"), "{odd}: {err}");
+        }
     }
 }
