@@ -52,6 +52,19 @@ impl PreparedBody {
         Ok(PreparedBody::new(JSON, bytes.into(), secret_fields))
     }
 
+    /// A JSON body already encoded by the caller, such as a template filled in per call. The bytes
+    /// are sent as they are, not checked: the caller's tests hold them to the JSON they stand for.
+    /// `secret_fields` as for [`PreparedBody::json`].
+    ///
+    /// ```
+    /// use refund_core::PreparedBody;
+    /// let body = PreparedBody::json_encoded(br#"{"otp":1234,"tid":"1"}"#.to_vec(), &["otp"]);
+    /// assert_eq!(body.redacted(), r#"{"otp":"***","tid":"1"}"#);
+    /// ```
+    pub fn json_encoded(bytes: Vec<u8>, secret_fields: &'static [&'static str]) -> Self {
+        PreparedBody::new(JSON, bytes.into(), secret_fields)
+    }
+
     fn new(
         content_type: &'static str,
         bytes: Bytes,

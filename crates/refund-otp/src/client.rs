@@ -1,6 +1,7 @@
 //! [`OtpRefundClient`] and its builder.
 
 use std::fmt;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,7 +18,7 @@ use url::Url;
 use crate::decode::{decode_refund, decode_send_otp, decode_transaction};
 use crate::model::{EkoRefund, EkoTransaction, RefundOtpChallenge, check_otp_ref_id, check_tid};
 use crate::sign::Signer;
-use crate::wire::{RefundBody, SendOtpBody};
+use crate::wire::{RefundBodyTemplate, SendOtpBody};
 use crate::{CAPABILITIES, PROVIDER};
 
 /// Eko's UAT (staging) base URL, the default.
@@ -51,9 +52,11 @@ pub(crate) const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempote
 pub(crate) const TRANSACTION: Operation =
     Operation::new(PROVIDER, "transaction", Idempotency::Safe);
 
-/// Secret body fields, masked in dry runs.
 const DEVELOPER_KEY: HeaderName = HeaderName::from_static("developer_key");
+const SECRET_KEY: HeaderName = HeaderName::from_static("secret-key");
+const SECRET_KEY_TIMESTAMP: HeaderName = HeaderName::from_static("secret-key-timestamp");
 
+/// Secret body fields, masked in dry runs.
 const BODY_SECRET_FIELDS: &[&str] = &["otp"];
 
 /// A client of Eko's OTP refund API. Cheap to clone (an `Arc` inside), `Send + Sync`.
@@ -87,6 +90,8 @@ struct Inner {
     initiator_id: String,
     user_code: String,
     service_code: u32,
+    /// The refund body with `initiator_id`, `user_code` and `service_code` encoded at build.
+    refund_body: RefundBodyTemplate,
     clock: Arc<dyn Clock>,
     /// Milliseconds added to our clock for `secret-key-timestamp`, learned from a 403's `Date`.
     offset_ms: AtomicI64,
@@ -259,6 +264,8 @@ impl OtpRefundClientBuilder {
         let refund_prefix = join_path(&base_url, &["customer", "payment", "refund"])?;
         let transaction_prefix = join_path(&base_url, &["tools", "reference", "transaction"])?;
         let signer = Signer::new(&access_key)?;
+        let service_code = self.service_code.unwrap_or(DEFAULT_SERVICE_CODE);
+        let refund_body = RefundBodyTemplate::new(&initiator_id, &user_code, service_code);
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
                 base_url,
@@ -268,13 +275,24 @@ impl OtpRefundClientBuilder {
                 signer,
                 initiator_id,
                 user_code,
-                service_code: self.service_code.unwrap_or(DEFAULT_SERVICE_CODE),
+                service_code,
+                refund_body,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 offset_ms: AtomicI64::new(0),
                 transport: self.transport.build()?,
             }),
         })
     }
+}
+
+/// `n` as decimal text, written into `buf` (an `i64` takes at most 20 characters): the
+/// timestamp's header value is then its one allocation, where `to_string` made a second.
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut rest = &mut buf[..];
+    // Cannot fail: 20 bytes hold any i64.
+    let _ = write!(rest, "{n}");
+    let len = 20 - rest.len();
+    &buf[..len]
 }
 
 fn unix_ms(time: SystemTime) -> i64 {
@@ -331,13 +349,18 @@ impl OtpRefundClient {
     }
 
     /// Adds `developer_key`, `secret-key` and `secret-key-timestamp`, signed now.
+    ///
+    /// The signature is over the timestamp header's own text, so the two cannot differ; both
+    /// values are made in place, not copied from a string.
     fn signed(&self, request: PreparedRequest) -> Result<PreparedRequest> {
-        let timestamp = self.timestamp_ms().to_string();
-        let signature = self.inner.signer.sign(&timestamp);
-        request
+        let mut digits = [0; 20];
+        let timestamp = HeaderValue::from_bytes(decimal(self.timestamp_ms(), &mut digits))
+            .map_err(|_| Error::config("the timestamp is not a valid header value"))?;
+        let signature = self.inner.signer.sign_header(timestamp.as_bytes())?;
+        Ok(request
             .header_value(DEVELOPER_KEY, self.inner.developer_key.clone())
-            .header("secret-key", signature.expose_secret(), true)?
-            .header("secret-key-timestamp", &timestamp, false)
+            .header_value(SECRET_KEY, signature)
+            .header_value(SECRET_KEY_TIMESTAMP, timestamp))
     }
 
     /// The signed get-OTP request for `tid`, for a dry run (secrets render as `***`).
@@ -369,17 +392,12 @@ impl OtpRefundClient {
     ) -> Result<PreparedRequest> {
         check_tid(tid)?;
         check_otp_ref_id(otp_ref_id)?;
-        let otp = otp_as_integer(otp)?;
+        let otp = otp_json_integer(otp)?;
         let url = join_path(&self.inner.refund_prefix, &[tid])?;
-        let body = RefundBody {
-            initiator_id: &self.inner.initiator_id,
-            user_code: &self.inner.user_code,
-            otp,
-            otp_ref_id,
-            service_code: self.inner.service_code,
-            state: "1",
-        };
-        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+        let body = self.inner.refund_body.render(otp, otp_ref_id);
+        self.signed(
+            PreparedRequest::post(url).body(PreparedBody::json_encoded(body, BODY_SECRET_FIELDS)),
+        )
     }
 
     /// The signed transaction inquiry, for a dry run.
@@ -466,8 +484,9 @@ impl OtpRefundClient {
     }
 }
 
-/// The OTP as the JSON integer Eko expects; a leading zero cannot survive that and is refused.
-fn otp_as_integer(otp: &Otp) -> Result<u64> {
+/// The OTP's digits, as the text of the JSON integer Eko expects; a leading zero cannot survive
+/// that and is refused.
+fn otp_json_integer(otp: &Otp) -> Result<&str> {
     let digits = otp.expose();
     if digits.starts_with('0') {
         return Err(Error::invalid_input(
@@ -475,7 +494,10 @@ fn otp_as_integer(otp: &Otp) -> Result<u64> {
             "starts with 0, which Eko's integer otp field cannot carry; request a new OTP",
         ));
     }
-    digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid_input("otp", "must be 4 to 8 digits"));
+    }
+    Ok(digits)
 }
 
 impl Provider for OtpRefundClient {
@@ -523,6 +545,14 @@ mod tests {
             .access_key("access-key-SECRET")
             .initiator_id("9962981729")
             .user_code("20810200")
+    }
+
+    #[test]
+    fn decimal_writes_any_i64() {
+        let mut buf = [0; 20];
+        for n in [0, 7, 1_700_000_000_000, -1, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
     }
 
     #[test]
@@ -591,8 +621,8 @@ mod tests {
 
     #[test]
     fn otp_must_survive_as_an_integer() {
-        assert_eq!(otp_as_integer(&Otp::new("576719").unwrap()).unwrap(), 576_719);
-        let err = otp_as_integer(&Otp::new("076123").unwrap()).unwrap_err();
+        assert_eq!(otp_json_integer(&Otp::new("576719").unwrap()).unwrap(), "576719");
+        let err = otp_json_integer(&Otp::new("076123").unwrap()).unwrap_err();
         assert_eq!(err.field(), Some("otp"));
         assert!(!err.to_string().contains("76123"));
     }

@@ -6,6 +6,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use refund_core::http::HeaderValue;
 use refund_core::{Error, ExposeSecret, Result, SecretString};
 use sha2::Sha256;
 
@@ -30,11 +31,25 @@ impl Signer {
         Ok(Signer { mac })
     }
 
-    /// The `secret-key` header value for `timestamp` (milliseconds since the epoch, decimal text).
+    /// The `secret-key` for `timestamp` (milliseconds since the epoch, decimal text).
+    #[cfg(test)]
     pub(crate) fn sign(&self, timestamp: &str) -> SecretString {
+        SecretString::from(self.encoded_signature(timestamp.as_bytes()))
+    }
+
+    /// The `secret-key` header value for `timestamp`, marked sensitive. The encoded text becomes
+    /// the header's bytes, not copied: the header is the one place the signature is kept.
+    pub(crate) fn sign_header(&self, timestamp: &[u8]) -> Result<HeaderValue> {
+        let mut value = HeaderValue::try_from(self.encoded_signature(timestamp))
+            .map_err(|_| Error::config("the signature is not a valid header value"))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    fn encoded_signature(&self, timestamp: &[u8]) -> String {
         let mut mac = self.mac.clone();
-        mac.update(timestamp.as_bytes());
-        SecretString::from(STANDARD.encode(mac.finalize().into_bytes()))
+        mac.update(timestamp);
+        STANDARD.encode(mac.finalize().into_bytes())
     }
 }
 
