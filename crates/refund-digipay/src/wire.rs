@@ -83,17 +83,23 @@ pub(crate) enum Success {
 }
 
 impl RefundReply {
-    /// `1`, `true` or `"1"` is success; `0`, `false` or `"0"` is failure.
+    /// `1`, `true` or `"1"` is success; `0`, `false` or `"0"` is failure. Read in place: this
+    /// runs on every reply, and rendering the flag as text to compare it cost an allocation.
     pub(crate) fn success(&self) -> Success {
         match &self.success {
             Some(Value::Bool(true)) => Success::Yes,
             Some(Value::Bool(false)) => Success::No,
-            Some(v) => match text_of(v).as_deref() {
-                Some("1") => Success::Yes,
-                Some("0") => Success::No,
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(1) => Success::Yes,
+                Some(0) => Success::No,
                 _ => Success::Unreadable,
             },
-            None => Success::Unreadable,
+            Some(Value::String(s)) => match s.trim() {
+                "1" => Success::Yes,
+                "0" => Success::No,
+                _ => Success::Unreadable,
+            },
+            _ => Success::Unreadable,
         }
     }
 
@@ -116,8 +122,13 @@ impl RefundReply {
 }
 
 impl ReplyTransaction {
+    /// `txn_status` as a number, sent as one or as text (`1`, `"1"`, `" 1 "`), read in place.
     pub(crate) fn txn_status_code(&self) -> Option<i64> {
-        text_of(self.txn_status.as_ref()?)?.parse().ok()
+        match self.txn_status.as_ref()? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
     }
 }
 
@@ -276,6 +287,51 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 mod tests {
     use super::*;
     use refund_core::{Currency, Money};
+
+    /// The in-place readings of `success` and `txn_status` say what reading their text did.
+    #[test]
+    fn flags_read_in_place_agree_with_their_text() {
+        let values = [
+            "1",
+            "0",
+            "2",
+            "-1",
+            "1.0",
+            "0.0",
+            "-0.0",
+            "18446744073709551615",
+            "true",
+            "false",
+            "null",
+            r#""1""#,
+            r#"" 0 ""#,
+            r#""""#,
+            r#""x""#,
+            r#""-3""#,
+            "[1]",
+            "[]",
+            "{}",
+            r#"{"a":1}"#,
+        ];
+        for json in values {
+            let value: Value = serde_json::from_str(json).unwrap();
+            let by_text = match (&value, text_of(&value).as_deref()) {
+                (Value::Bool(true), _) | (_, Some("1")) => Success::Yes,
+                (Value::Bool(false), _) | (_, Some("0")) => Success::No,
+                _ => Success::Unreadable,
+            };
+            let reply = RefundReply { success: Some(value.clone()), error: None, data: None };
+            assert_eq!(reply.success(), by_text, "{json}");
+            let txn = ReplyTransaction {
+                txn_id: None,
+                txn_number: None,
+                txn_status: Some(value.clone()),
+                txn_amount: None,
+            };
+            let parsed = text_of(&value).and_then(|t| t.parse::<i64>().ok());
+            assert_eq!(txn.txn_status_code(), parsed, "{json}");
+        }
+    }
 
     #[test]
     fn expiry_time_reads_as_utc() {
