@@ -1,5 +1,8 @@
 //! BOS's own spelling of requests and responses. Nothing outside this crate sees these types.
 
+use std::fmt;
+
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use refund_core::AmountText;
@@ -65,11 +68,16 @@ impl Envelope {
 }
 
 pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
-    let status = status?.trim().to_ascii_lowercase();
-    match status.as_str() {
-        "true" | "success" | "successful" | "1" => Some(true),
-        "false" | "error" | "failed" | "failure" | "fail" | "0" => Some(false),
-        _ => None,
+    const TRUE: [&str; 4] = ["true", "success", "successful", "1"];
+    const FALSE: [&str; 6] = ["false", "error", "failed", "failure", "fail", "0"];
+    // Compared without case, in place: lower-casing a copy cost an allocation per answer.
+    let status = status?.trim();
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(status)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(status)) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -128,33 +136,137 @@ pub(crate) struct QrWire {
 }
 
 /// Reads a JSON string, number or bool as text; `null` and `""` (after trimming) as `None`.
+///
+/// A visitor, not a `serde_json::Value` first: every field of every answer comes through here,
+/// and the `Value` cost two allocations per field (the value, then its trimmed copy).
 pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    use serde::de::Error as _;
-    let value = serde_json::Value::deserialize(deserializer)?;
-    let text = match value {
-        serde_json::Value::Null => return Ok(None),
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::Bool(b) => b.to_string(),
-        other => {
-            return Err(D::Error::custom(format!(
-                "expected a string, number or bool, found {}",
-                match other {
-                    serde_json::Value::Array(_) => "an array",
-                    _ => "an object",
-                }
-            )));
+    struct Text;
+    impl<'de> de::Visitor<'de> for Text {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string, number or bool")
         }
-    };
-    let trimmed = text.trim();
-    Ok(if trimmed.is_empty() { None } else { Some(trimmed.to_owned()) })
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let trimmed = v.trim();
+            Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            if v.trim().len() == v.len() {
+                Ok((!v.is_empty()).then_some(v))
+            } else {
+                self.visit_str(&v)
+            }
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // As `serde_json::Value` renders a float (`2.5`, `1.0`, `1e300`).
+            Ok(Some(
+                serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
+            ))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom("expected a string, number or bool, found an array"))
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom("expected a string, number or bool, found an object"))
+        }
+    }
+    deserializer.deserialize_any(Text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reading `opt_text` replaced: through a `serde_json::Value`.
+    fn opt_text_by_value(json: &str) -> Result<Option<String>, String> {
+        match serde_json::from_str::<serde_json::Value>(json).map_err(|e| e.to_string())? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Array(_) => Err("an array".into()),
+            serde_json::Value::Object(_) => Err("an object".into()),
+            value => {
+                let text = match value {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let trimmed = text.trim();
+                Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+            }
+        }
+    }
+
+    #[test]
+    fn opt_text_reads_as_the_value_reading_did() {
+        #[derive(Deserialize)]
+        struct One {
+            #[serde(default, deserialize_with = "opt_text")]
+            v: Option<String>,
+        }
+        for json in [
+            r#""a""#,
+            r#"" a ""#,
+            r#""""#,
+            r#""  ""#,
+            r#""\u0020x\t""#,
+            r#""é""#,
+            "0",
+            "-7",
+            "18446744073709551615",
+            "2.5",
+            "1.0",
+            "1e300",
+            "-0.0",
+            "true",
+            "false",
+            "null",
+            "[]",
+            "[1]",
+            "{}",
+            r#"{"a":1}"#,
+        ] {
+            let new = serde_json::from_str::<One>(&format!(r#"{{"v":{json}}}"#))
+                .map(|o| o.v)
+                .map_err(|e| e.to_string());
+            match opt_text_by_value(json) {
+                Ok(old) => assert_eq!(new, Ok(old), "{json}"),
+                Err(kind) => assert!(new.unwrap_err().contains(&format!("found {kind}")), "{json}"),
+            }
+        }
+    }
+
+    #[test]
+    fn status_flag_ignores_case_and_padding() {
+        for (text, flag) in [
+            ("True", Some(true)),
+            (" SUCCESS ", Some(true)),
+            ("Successful", Some(true)),
+            ("1", Some(true)),
+            ("ERROR", Some(false)),
+            ("Fail", Some(false)),
+            ("0", Some(false)),
+            ("truthy", None),
+            ("", None),
+        ] {
+            assert_eq!(status_flag(Some(text)), flag, "{text:?}");
+        }
+        assert_eq!(status_flag(None), None);
+    }
 
     #[test]
     fn envelope_reads_both_spellings_and_status_kinds() {
