@@ -717,7 +717,17 @@ pub(crate) fn decode_refund(
     request: &WalletRefundRequest,
 ) -> Result<WalletRefund> {
     let status = raw.status();
-    let parsed = serde_json::from_slice::<RefundReply>(raw.body());
+    let parsed = match serde_json::from_slice::<RefundReply>(raw.body()) {
+        // The success, first and by value: its ids and message move into the result.
+        Ok(parsed)
+            if raw.is_success()
+                && parsed.success() == Success::Yes
+                && parsed.error_codes().is_empty() =>
+        {
+            return Ok(success(raw, parsed, request));
+        }
+        other => other,
+    };
     let reply = || {
         let mut reply = raw.reply(&REFUND_MONEY);
         if let Ok(parsed) = &parsed {
@@ -747,9 +757,7 @@ pub(crate) fn decode_refund(
                 }
             };
             match parsed.success() {
-                Success::Yes if parsed.error_codes().is_empty() => {
-                    Ok(success(raw, parsed, request))
-                }
+                // A success without errors returned above.
                 Success::Yes => Err(Error::outcome_unknown(
                     reply(),
                     format!("the reply says success 1 but also lists errors; {RECONCILE_HINT}"),
@@ -780,16 +788,19 @@ pub(crate) fn decode_refund(
     }
 }
 
-fn success(raw: &RawResponse, parsed: &RefundReply, request: &WalletRefundRequest) -> WalletRefund {
-    let txn = parsed.transaction();
-    let txn_id = txn.and_then(|t| t.txn_id.as_ref()).and_then(wire::text_of);
-    let txn_number = txn.and_then(|t| t.txn_number.as_ref()).and_then(wire::text_of);
+fn success(raw: &RawResponse, parsed: RefundReply, request: &WalletRefundRequest) -> WalletRefund {
+    let (message, txn) = parsed
+        .data
+        .map_or((None, None), |data| (data.message.and_then(wire::into_text), data.transaction));
+    let mut txn = txn;
+    let txn_id = txn.as_mut().and_then(|t| t.txn_id.take()).and_then(wire::into_text);
+    let txn_number = txn.as_mut().and_then(|t| t.txn_number.take()).and_then(wire::into_text);
+    let txn = txn.as_ref();
     let txn_status = txn.and_then(|t| t.txn_status_code()).map(TxnStatus::from_code);
     let amount = txn
         .and_then(|t| t.txn_amount.as_ref())
         .and_then(|a| a.to_money(request.amount.currency()).ok())
         .unwrap_or(request.amount);
-    let message = parsed.message();
     // The received bytes, shared not copied; masked and parsed only if someone looks.
     let raw_json = RawJson::new(raw.body().clone(), &["access_token"]);
     let mut record = RefundRecord::new(PROVIDER, RefundStatus::Succeeded)

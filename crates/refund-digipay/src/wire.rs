@@ -116,6 +116,8 @@ impl RefundReply {
         self.data.as_ref()?.message.as_ref().and_then(text_of)
     }
 
+    /// The transaction, borrowed (the decoder takes it by value).
+    #[cfg(test)]
     pub(crate) fn transaction(&self) -> Option<&ReplyTransaction> {
         self.data.as_ref()?.transaction.as_ref()
     }
@@ -144,6 +146,15 @@ pub(crate) fn text_of(value: &Value) -> Option<String> {
         Value::Array(a) if a.is_empty() => None,
         Value::Object(o) if o.is_empty() => None,
         other => Some(other.to_string()),
+    }
+}
+
+/// [`text_of`] for a value the caller owns: a string that needs no trimming is moved, not
+/// copied (a reply's ids and message are read this way on every refund).
+pub(crate) fn into_text(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() && s.trim().len() == s.len() => Some(s),
+        other => text_of(&other),
     }
 }
 
@@ -289,6 +300,16 @@ mod tests {
     use refund_core::{Currency, Money};
 
     /// The in-place readings of `success` and `txn_status` say what reading their text did.
+    #[test]
+    fn into_text_reads_as_text_of() {
+        for json in [
+            r#""a""#, r#"" a ""#, r#""""#, r#"" ""#, "12", "1.5", "true", "null", "[]", "[1]", "{}",
+        ] {
+            let value: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(into_text(value.clone()), text_of(&value), "{json}");
+        }
+    }
+
     #[test]
     fn flags_read_in_place_agree_with_their_text() {
         let values = [
