@@ -789,10 +789,9 @@ pub(crate) fn decode_refund(
 }
 
 fn success(raw: &RawResponse, parsed: RefundReply, request: &WalletRefundRequest) -> WalletRefund {
-    let (message, txn) = parsed
+    let (message, mut txn) = parsed
         .data
         .map_or((None, None), |data| (data.message.and_then(wire::into_text), data.transaction));
-    let mut txn = txn;
     let txn_id = txn.as_mut().and_then(|t| t.txn_id.take()).and_then(wire::into_text);
     let txn_number = txn.as_mut().and_then(|t| t.txn_number.take()).and_then(wire::into_text);
     let txn = txn.as_ref();

@@ -16,9 +16,10 @@ pub(crate) struct SendOtpBody<'a> {
 }
 
 /// Body of `POST /customer/payment/refund/{tid}`. `otp` and `service_code` are JSON integers,
-/// `state` the string `"1"`, as documented. The definition of the body: the client sends it
-/// through [`RefundBodyTemplate`], which the tests hold to this serialization byte for byte.
-#[cfg_attr(not(test), allow(dead_code))]
+/// `state` the string `"1"`, as documented. The definition of the body, kept for the tests: the
+/// client sends it through [`RefundBodyTemplate`], which they hold to this serialization byte
+/// for byte.
+#[cfg(test)]
 #[derive(Serialize)]
 pub(crate) struct RefundBody<'a> {
     pub(crate) initiator_id: &'a str,
@@ -29,9 +30,10 @@ pub(crate) struct RefundBody<'a> {
     pub(crate) state: &'static str,
 }
 
-/// [`RefundBody`] with the client's own fields encoded once, when the client is built: a refund
-/// writes only its `otp` and `otp_ref_id` between the two halves, instead of running the JSON
-/// serializer over all six fields on every call.
+/// The refund body (`RefundBody`, the tests' definition of it) with the client's own fields
+/// encoded once, when the client is built: a refund writes only its `otp` and `otp_ref_id`
+/// between the two halves, instead of running the JSON serializer over all six fields on every
+/// call.
 #[derive(Debug)]
 pub(crate) struct RefundBodyTemplate {
     /// `{"initiator_id":…,"user_code":…,"otp":`
@@ -55,8 +57,7 @@ impl RefundBodyTemplate {
     /// The body for `otp`, given as its digits (the text of a JSON integer: no sign, no leading
     /// zero, which the caller has checked), and `otp_ref_id`.
     ///
-    /// Sized exactly, so that the `Bytes` made from it keeps this one allocation: a vector with
-    /// spare room costs `Bytes` a second one.
+    /// Sized up front (checked in debug builds), so the vector never grows while it is written.
     pub(crate) fn render(&self, otp_digits: &str, otp_ref_id: &str) -> Vec<u8> {
         const REF_KEY: &str = r#","otp_ref_id":"#;
         // An id needing no escapes (every id Eko sends, and `check_otp_ref_id` allows only
@@ -174,7 +175,11 @@ pub(crate) fn json_text(raw: &RawValue) -> Result<Cow<'_, str>, String> {
             _ => serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|e| e.to_string()),
         },
         Some(b'-' | b'0'..=b'9') => Ok(Cow::Borrowed(text)),
-        _ => Err(format!("expected a string or a number, got {text}")),
+        // The kind only, never the value: an object here could carry anything, an OTP included,
+        // and this text goes into an error.
+        Some(b'{') => Err("expected a string or a number, got an object".to_owned()),
+        Some(b'[') => Err("expected a string or a number, got an array".to_owned()),
+        _ => Err("expected a string or a number, got a boolean".to_owned()),
     }
 }
 
@@ -379,5 +384,12 @@ mod tests {
             let err = read(odd).unwrap_err();
             assert!(err.contains("expected a string or a number"), "{odd}: {err}");
         }
+        // What the value held never reaches the error.
+        let err = read(r#"{"otp":"576719"}"#).unwrap_err();
+        assert_eq!(err, "expected a string or a number, got an object");
+        assert_eq!(
+            read(r#"["576719"]"#).unwrap_err(),
+            "expected a string or a number, got an array"
+        );
     }
 }
