@@ -25,7 +25,7 @@ pub use ids::{
     InsecureHttp, MAX_ID_LEN, Otp, RefundReference, TransactionId, check_digits, join_path,
     parse_base_url,
 };
-pub use money::{AmountText, Currency, MAX_MINOR_UNITS, Money, MoneyError};
+pub use money::{AmountText, Currency, DecimalText, MAX_MINOR_UNITS, Money, MoneyError};
 pub use provider::{
     Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,

@@ -357,29 +357,41 @@ impl Money {
 
     /// The amount with exactly the currency's decimals: `"1.00"`, `"6.50"`, `"10.00"`.
     pub fn to_fixed_string(&self) -> String {
-        let exp = self.currency.exponent() as usize;
-        // The digits of the minor units with the point put in: `format!` with a padded width
-        // cost four times as much, on every refund request.
-        let mut text = self.minor_units.to_string();
-        if exp == 0 {
-            return text;
-        }
-        if text.len() <= exp {
-            let zeros = exp + 1 - text.len();
-            text.insert_str(0, &"0".repeat(zeros));
-        }
-        text.insert(text.len() - exp, '.');
-        text
+        self.fixed_decimal().as_str().to_owned()
     }
 
     /// The shortest exact decimal: `"10"`, `"10.5"`, `"10.05"`.
     pub fn to_shortest_string(&self) -> String {
-        let mut fixed = self.to_fixed_string();
-        if fixed.contains('.') {
-            let shortest = fixed.trim_end_matches('0').trim_end_matches('.').len();
-            fixed.truncate(shortest);
+        self.shortest_decimal().as_str().to_owned()
+    }
+
+    /// [`Money::to_fixed_string`]'s text, held on the stack: for writing into a request without
+    /// an allocation of its own.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// let amount = Money::from_minor_units(5, Currency::Inr);
+    /// assert_eq!(amount.fixed_decimal().as_str(), "0.05");
+    /// ```
+    pub fn fixed_decimal(&self) -> DecimalText {
+        DecimalText::fixed(self.minor_units, self.currency.exponent() as usize)
+    }
+
+    /// [`Money::to_shortest_string`]'s text, held on the stack: for writing into a request
+    /// without an allocation of its own.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// let amount = Money::parse("79.10", Currency::Inr).unwrap();
+    /// assert_eq!(amount.shortest_decimal().as_str(), "79.1");
+    /// assert_eq!(format!("{{\"txn_amount\":{}}}", amount.shortest_decimal()), r#"{"txn_amount":79.1}"#);
+    /// ```
+    pub fn shortest_decimal(&self) -> DecimalText {
+        let mut text = self.fixed_decimal();
+        if text.as_str().contains('.') {
+            text.len = text.as_str().trim_end_matches('0').trim_end_matches('.').len();
         }
-        fixed
+        text
     }
 
     /// The amount as a JSON number, written from minor units (`100`, `79.1`), never via `f64`.
@@ -387,7 +399,7 @@ impl Money {
     /// Serialize the returned value in place of a number field: `#[serde(serialize_with = ...)]` is not
     /// needed, it is a [`RawValue`].
     pub fn to_json_number(&self) -> Box<RawValue> {
-        // The shortest decimal string is a valid JSON number by construction.
+        // The shortest decimal is a valid JSON number by construction.
         RawValue::from_string(self.to_shortest_string())
             .unwrap_or_else(|_| unreachable_json_number())
     }
@@ -403,6 +415,107 @@ fn unreachable_json_number() -> Box<RawValue> {
 /// Largest amount the SDK accepts: 2^53 - 1 minor units, so that every amount survives any JSON
 /// parser on the provider's side, including ones that read numbers as doubles.
 pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
+
+/// An amount's decimal text (`"79.10"`, `"79.1"`), kept in a fixed buffer on the stack: what
+/// [`Money::fixed_decimal`] and [`Money::shortest_decimal`] return. Request bodies are written
+/// on every call, and a `String` per amount was an allocation per call.
+///
+/// ```
+/// use refund_core::{Currency, Money};
+/// let text = Money::parse("1.5", Currency::Myr).unwrap().fixed_decimal();
+/// assert_eq!(&*text, "1.50");
+/// assert_eq!(text.to_string(), "1.50");
+/// ```
+#[derive(Clone, Copy)]
+pub struct DecimalText {
+    /// Room for `u64::MAX` (20 digits), a point and a leading `0.`, and padding for
+    /// exponents up to 6 (every currency here has 2).
+    buf: [u8; DECIMAL_TEXT_CAPACITY],
+    len: usize,
+}
+
+const DECIMAL_TEXT_CAPACITY: usize = 28;
+
+impl DecimalText {
+    /// `minor_units` with the point put in `exponent` digits from the right.
+    fn fixed(minor_units: u64, exponent: usize) -> DecimalText {
+        debug_assert!(exponent <= 6, "no currency here has more than 6 decimals");
+        // The digits, written from the right end of a scratch buffer.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut n = minor_units;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + u8::try_from(n % 10).unwrap_or_default();
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = &digits[start..];
+        let mut text = DecimalText { buf: [0; DECIMAL_TEXT_CAPACITY], len: 0 };
+        if exponent == 0 {
+            text.push(digits);
+        } else if digits.len() <= exponent {
+            // At least one whole digit: 5 paise is "0.05".
+            text.push(b"0.");
+            for _ in digits.len()..exponent {
+                text.push(b"0");
+            }
+            text.push(digits);
+        } else {
+            let (whole, fraction) = digits.split_at(digits.len() - exponent);
+            text.push(whole);
+            text.push(b".");
+            text.push(fraction);
+        }
+        text
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// The text: ASCII digits with at most one `.`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and '.' are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for DecimalText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for DecimalText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for DecimalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for DecimalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for DecimalText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for DecimalText {}
 
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -624,6 +737,33 @@ mod tests {
         assert_eq!(w.a.as_str(), "5050.00");
     }
 
+    /// The stack-held text says what formatting the number with `format!` says, for every
+    /// exponent a currency could have and the extremes of `u64`.
+    #[test]
+    fn decimal_text_agrees_with_format() {
+        let by_format = |minor: u64, exponent: u32| {
+            if exponent == 0 {
+                return minor.to_string();
+            }
+            let scale = 10u64.pow(exponent);
+            format!("{}.{:0width$}", minor / scale, minor % scale, width = exponent as usize)
+        };
+        let values =
+            [0, 1, 5, 9, 10, 99, 100, 101, 7910, 123_456, MAX_MINOR_UNITS, u64::MAX - 1, u64::MAX];
+        for exponent in 0..=6 {
+            for minor in values {
+                let text = DecimalText::fixed(minor, exponent as usize);
+                assert_eq!(text.as_str(), by_format(minor, exponent), "{minor} e{exponent}");
+            }
+        }
+        let m = |text: &str| Money::parse(text, Currency::Inr).unwrap();
+        assert_eq!(m("79.10").shortest_decimal().as_str(), "79.1");
+        assert_eq!(m("10.00").shortest_decimal().as_str(), "10");
+        assert_eq!(m("0.05").shortest_decimal().as_str(), "0.05");
+        assert_eq!(Money::from_minor_units(0, Currency::Inr).shortest_decimal().as_str(), "0");
+        assert_eq!(m("100").fixed_decimal().as_str(), "100.00");
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -635,6 +775,8 @@ mod tests {
                 prop_assert_eq!(Money::parse(&m.to_fixed_string(), Currency::Inr), Ok(m));
                 prop_assert_eq!(Money::parse(&m.to_shortest_string(), Currency::Inr), Ok(m));
                 prop_assert_eq!(Money::from_provider_text(m.to_json_number().get(), Currency::Inr), Ok(m));
+                let scale = Currency::Inr.scale();
+                prop_assert_eq!(m.to_fixed_string(), format!("{}.{:02}", minor / scale, minor % scale));
             }
 
             #[test]
