@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use refund_core::http::header::ACCEPT;
+use refund_core::http::header::{ACCEPT, AUTHORIZATION};
 use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::url::Url;
 use refund_core::{
@@ -662,7 +662,7 @@ impl DigiPayClient {
     ) -> Result<PreparedRequest> {
         let body = RefundBody {
             initial_txn_id: request.initial_txn_id.as_str(),
-            txn_amount: request.amount.to_json_number(),
+            txn_amount: request.amount,
             txn_code: resolved.txn_code,
             payment_mode: resolved.payment_mode,
             note: request.note.as_deref(),
@@ -675,17 +675,29 @@ impl DigiPayClient {
             card_info: request.card_info.as_ref(),
             meta_data: request.meta_data.as_ref(),
         };
+        let body = body.to_json().map_err(|e| Error::Config {
+            message: "the refund body could not be encoded as JSON".into(),
+            source: Some(e.into()),
+        })?;
         // The fixed headers were validated at build; only the token's is checked per request.
         let scheme = self.inner.auth_scheme.as_str();
         let mut authorization = String::with_capacity(scheme.len() + 1 + token.len());
         authorization.push_str(scheme);
         authorization.push(' ');
         authorization.push_str(token);
+        // Moved into the header, not copied (`PreparedRequest::header` takes text and copies it).
+        let mut authorization = HeaderValue::try_from(authorization).map_err(|_| {
+            Error::invalid_input(
+                "authorization",
+                "contains characters that cannot be sent in an HTTP header",
+            )
+        })?;
+        authorization.set_sensitive(true);
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
-            .header("authorization", &authorization, true)?
+            .header_value(AUTHORIZATION, authorization)
             .header_value(COMPANY_ID, self.inner.company_id_header.clone())
             .header_value(ACCEPT, HeaderValue::from_static("application/json"))
-            .body(PreparedBody::json(&body, &[])?))
+            .body(PreparedBody::json_encoded(body, &[])))
     }
 
     async fn send_refund(
