@@ -421,7 +421,8 @@ impl AocClient {
     }
 
     fn build_refund(&self, request: &AocRefundRequest) -> Result<PreparedRequest> {
-        let amount = request.amount().to_fixed_string();
+        // On the stack: the form body copies it once, where it is written.
+        let amount = request.amount().fixed_decimal();
         let fields = [
             ("apiKey", self.inner.api_key.expose_secret()),
             ("username", self.inner.username.as_str()),
