@@ -388,8 +388,13 @@ impl Money {
     /// ```
     pub fn shortest_decimal(&self) -> DecimalText {
         let mut text = self.fixed_decimal();
-        if text.as_str().contains('.') {
-            text.len = text.as_str().trim_end_matches('0').trim_end_matches('.').len();
+        if text.as_bytes().contains(&b'.') {
+            while text.as_bytes().last() == Some(&b'0') {
+                text.len -= 1;
+            }
+            if text.as_bytes().last() == Some(&b'.') {
+                text.len -= 1;
+            }
         }
         text
     }
@@ -416,9 +421,10 @@ fn unreachable_json_number() -> Box<RawValue> {
 /// parser on the provider's side, including ones that read numbers as doubles.
 pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
 
-/// An amount's decimal text (`"79.10"`, `"79.1"`), kept in a fixed buffer on the stack: what
-/// [`Money::fixed_decimal`] and [`Money::shortest_decimal`] return. Request bodies are written
-/// on every call, and a `String` per amount was an allocation per call.
+/// An amount's decimal text (`"79.10"`, `"79.1"`), or a whole number's (`From<u64>`), kept in
+/// a fixed buffer on the stack: what [`Money::fixed_decimal`] and [`Money::shortest_decimal`]
+/// return. Request bodies are written on every call, and a `String` per number was an
+/// allocation per call.
 ///
 /// ```
 /// use refund_core::{Currency, Money};
@@ -440,19 +446,8 @@ impl DecimalText {
     /// `minor_units` with the point put in `exponent` digits from the right.
     fn fixed(minor_units: u64, exponent: usize) -> DecimalText {
         debug_assert!(exponent <= 6, "no currency here has more than 6 decimals");
-        // The digits, written from the right end of a scratch buffer.
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut n = minor_units;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + u8::try_from(n % 10).unwrap_or_default();
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let digits = &digits[start..];
+        let mut itoa = itoa::Buffer::new();
+        let digits = itoa.format(minor_units).as_bytes();
         let mut text = DecimalText { buf: [0; DECIMAL_TEXT_CAPACITY], len: 0 };
         if exponent == 0 {
             text.push(digits);
@@ -477,10 +472,40 @@ impl DecimalText {
         self.len += bytes.len();
     }
 
+    /// The text's bytes (ASCII), as written into a request body.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
     /// The text: ASCII digits with at most one `.`.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and '.' are ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// A whole number's digits, for writing integer fields of a request body.
+///
+/// ```
+/// use refund_core::DecimalText;
+/// assert_eq!(DecimalText::from(12_345_678_931_u64).as_str(), "12345678931");
+/// assert_eq!(DecimalText::from(u64::MAX).as_str(), u64::MAX.to_string());
+/// ```
+impl From<u64> for DecimalText {
+    fn from(n: u64) -> Self {
+        DecimalText::fixed(n, 0)
+    }
+}
+
+/// As for `u64`.
+///
+/// ```
+/// use refund_core::DecimalText;
+/// assert_eq!(DecimalText::from(2_u32).as_str(), "2");
+/// ```
+impl From<u32> for DecimalText {
+    fn from(n: u32) -> Self {
+        DecimalText::fixed(u64::from(n), 0)
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use refund_core::{AmountText, Money};
+use refund_core::{AmountText, DecimalText, Money};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -66,7 +66,7 @@ impl RefundBody<'_> {
         out.extend_from_slice(br#","txn_code":"#);
         push_json_str(&mut out, self.txn_code)?;
         out.extend_from_slice(br#","payment_mode":"#);
-        out.extend_from_slice(u32_digits(self.payment_mode, &mut [0; 10]));
+        out.extend_from_slice(DecimalText::from(self.payment_mode).as_bytes());
         if let Some(note) = self.note {
             out.extend_from_slice(br#","note":"#);
             push_json_str(&mut out, note)?;
@@ -107,20 +107,6 @@ fn push_object<T: Serialize>(
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
     serde_json::to_writer(out, value)
-}
-
-/// The decimal digits of `n`, written into `buf` (`u32::MAX` has 10).
-fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + u8::try_from(n % 10).unwrap_or_default();
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[start..]
 }
 
 /// `{"success": 1, "error": [], "data": {"message", "transaction": {...}}}`. Every field is read
