@@ -591,7 +591,7 @@ impl BosClient {
             ackno: parse_number("ackno", ackno)?,
             otp: parse_otp(otp)?,
         };
-        PreparedBody::json(&wire, &["otp"])
+        Ok(PreparedBody::json_encoded(wire.to_json(), &["otp"]))
     }
 
     /// The `ClaimRefund` request, for a dry run (the OTP and token show as `***`).
