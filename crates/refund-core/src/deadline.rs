@@ -12,7 +12,10 @@
 //! chosen per thread, so two worker threads rarely touch the same lock; a completed call just
 //! drops its handle, with no lock at all. One process-wide thread, `refund-deadlines`, sleeps
 //! until the earliest deadline it knows of (at most [`MAX_NAP`]), fires the entries whose
-//! deadline has passed, and prunes the completed ones. It needs no tokio runtime, so it works
+//! deadline has passed, and moves the completed ones to their shard's spares, which the next
+//! deadlines armed there reuse. Freed by the watchdog instead, every call's entry was memory
+//! allocated on one thread and freed on another, which cost 4-5 points of throughput at 64 in
+//! flight (docs/performance.md, "Sixth pass"). It needs no tokio runtime, so it works
 //! the same under any runtime, several runtimes, or a runtime being shut down.
 //!
 //! If the thread cannot be started (a process out of threads), [`Deadline::start`] returns
@@ -47,12 +50,22 @@ pub(crate) struct Deadline {
     entry: Arc<Entry>,
 }
 
-/// What an attempt shares with the watchdog.
+/// What an attempt shares with the watchdog. Entries are recycled: one whose attempt is over
+/// goes back to its shard's spares, and the next deadline on that shard reuses it.
 #[derive(Debug)]
 struct Entry {
-    at: Instant,
+    /// Nanoseconds after the watchdog's epoch; written only under the shard's lock, while no
+    /// attempt holds the entry.
+    at: AtomicU64,
     fired: AtomicBool,
     waker: AtomicWaker,
+}
+
+/// One shard: the armed entries, and finished ones kept for reuse.
+#[derive(Debug, Default)]
+struct Shard {
+    armed: Vec<Arc<Entry>>,
+    spare: Vec<Arc<Entry>>,
 }
 
 /// The deadline passed before the future completed.
@@ -63,10 +76,7 @@ impl Deadline {
     /// Arms a deadline at `at`. `None` only if the watchdog thread could not be started.
     pub(crate) fn start(at: Instant) -> Option<Deadline> {
         let watchdog = Watchdog::get()?;
-        let entry =
-            Arc::new(Entry { at, fired: AtomicBool::new(false), waker: AtomicWaker::new() });
-        watchdog.register(entry.clone());
-        Some(Deadline { entry })
+        Some(Deadline { entry: watchdog.register(at) })
     }
 }
 
@@ -109,7 +119,7 @@ impl<F: Future> Future for Within<'_, F> {
 
 /// The process-wide watchdog: the sharded entry lists and the thread that fires them.
 struct Watchdog {
-    shards: [Mutex<Vec<Arc<Entry>>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
     /// Nanoseconds after `epoch` at which the thread will next look, or [`WAKE_ON_ANY`]. An entry
     /// due earlier than this wakes the thread.
     next_wake: AtomicU64,
@@ -134,24 +144,54 @@ impl Watchdog {
                         }
                     })
                     .ok()?;
-                Some(Watchdog {
-                    shards: std::array::from_fn(|_| Mutex::new(Vec::new())),
-                    next_wake: AtomicU64::new(WAKE_ON_ANY),
-                    epoch: Instant::now(),
-                    thread: handle.thread().clone(),
-                })
+                Some(Watchdog::new(handle.thread().clone()))
             })
             .as_ref()
     }
 
-    fn register(&self, entry: Arc<Entry>) {
-        let due = self.nanos_since_epoch(entry.at);
-        lock(&self.shards[shard_of_this_thread()]).push(entry);
+    /// A watchdog whose passes run on `thread` (unparked when an earlier deadline arrives).
+    fn new(thread: Thread) -> Watchdog {
+        Watchdog {
+            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            next_wake: AtomicU64::new(WAKE_ON_ANY),
+            epoch: Instant::now(),
+            thread,
+        }
+    }
+
+    /// Arms an entry due at `at`: a spare of this thread's shard, or a new one.
+    ///
+    /// Reusing entries keeps their memory on the thread that made them. Before, the watchdog
+    /// dropped each finished entry, so every call's allocation was freed on another thread:
+    /// the workers' per-thread malloc caches never got those chunks back, and each call
+    /// went to the shared arena, under its lock, against the watchdog's frees (docs/performance.md,
+    /// "Sixth pass").
+    fn register(&self, at: Instant) -> Arc<Entry> {
+        let due = self.nanos_since_epoch(at);
+        let entry = {
+            let mut shard = lock(&self.shards[shard_of_this_thread()]);
+            let entry = match shard.spare.pop() {
+                // A spare is held by its shard alone: no attempt can see these writes.
+                Some(entry) => {
+                    entry.fired.store(false, Ordering::Relaxed);
+                    entry
+                }
+                None => Arc::new(Entry {
+                    at: AtomicU64::new(0),
+                    fired: AtomicBool::new(false),
+                    waker: AtomicWaker::new(),
+                }),
+            };
+            entry.at.store(due, Ordering::Relaxed);
+            shard.armed.push(entry.clone());
+            entry
+        };
         // After the push: a pass that began before it stored WAKE_ON_ANY first (and the lock
         // orders that store before this load), so an entry it did not see always wakes it.
         if due < self.next_wake.load(Ordering::Acquire) {
             self.thread.unpark();
         }
+        entry
     }
 
     /// One pass: fire what is due, drop what completed, then sleep until the earliest deadline
@@ -159,36 +199,14 @@ impl Watchdog {
     fn pass(&self) {
         self.next_wake.store(WAKE_ON_ANY, Ordering::Release);
         let now = Instant::now();
-        let mut earliest: Option<Instant> = None;
-        let mut due: Vec<Arc<Entry>> = Vec::new();
-        for shard in &self.shards {
-            lock(shard).retain(|entry| {
-                // Only the list holds it: the attempt finished or was dropped.
-                if Arc::strong_count(entry) == 1 {
-                    return false;
-                }
-                if entry.at <= now {
-                    due.push(entry.clone());
-                    return false;
-                }
-                earliest = Some(earliest.map_or(entry.at, |e| e.min(entry.at)));
-                true
-            });
-        }
-        // Woken outside the locks: a waker may run scheduler code.
-        for entry in due {
-            entry.fired.store(true, Ordering::Release);
-            if let Some(waker) = entry.waker.take() {
-                Waker::wake(waker);
-            }
-        }
-        let Some(earliest) = earliest else {
+        let Some(earliest) = self.sweep(now) else {
             // Nothing to wait for: give the lists' memory back and sleep until an entry
             // arrives (next_wake stays WAKE_ON_ANY, so the first one wakes this thread).
             for shard in &self.shards {
-                let mut list = lock(shard);
-                if list.is_empty() {
-                    list.shrink_to_fit();
+                let mut shard = lock(shard);
+                if shard.armed.is_empty() {
+                    shard.armed.shrink_to_fit();
+                    shard.spare = Vec::new();
                 }
             }
             std::thread::park();
@@ -199,13 +217,67 @@ impl Watchdog {
         std::thread::park_timeout(wake_at.saturating_duration_since(Instant::now()));
     }
 
+    /// Fires the entries due by `now`, moves the finished ones to the spares, and returns the
+    /// earliest deadline still armed.
+    fn sweep(&self, now: Instant) -> Option<Instant> {
+        let now_nanos = self.nanos_since_epoch(now);
+        let mut earliest: Option<u64> = None;
+        let mut due: Vec<Arc<Entry>> = Vec::new();
+        let mut finished: Vec<Arc<Entry>> = Vec::new();
+        let mut stale_wakers: Vec<Waker> = Vec::new();
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            shard.armed.retain(|entry| {
+                // Only the list holds it: the attempt finished or was dropped.
+                if Arc::strong_count(entry) == 1 {
+                    // Taken before the entry can be reused; not kept, as it would keep its
+                    // task alive.
+                    stale_wakers.extend(entry.waker.take());
+                    finished.push(entry.clone());
+                    return false;
+                }
+                let at = entry.at.load(Ordering::Relaxed);
+                if at <= now_nanos {
+                    due.push(entry.clone());
+                    return false;
+                }
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                true
+            });
+            // Kept for reuse: at least what this pass found finished (the calls completed since
+            // the last pass), and half of any surplus, so that spares follow the call rate and
+            // decay when it falls (all go when nothing is armed, below). The clones in
+            // `finished` are dropped outside the lock, leaving each spare held by its shard
+            // alone; so are the wakers, whose drop may run scheduler code.
+            let total = shard.spare.len() + finished.len();
+            shard.spare.extend(finished.iter().cloned());
+            shard.spare.truncate(finished.len().max(total / 2));
+            drop(shard);
+            finished.clear();
+            stale_wakers.clear();
+        }
+        // Woken outside the locks: a waker may run scheduler code.
+        for entry in due {
+            entry.fired.store(true, Ordering::Release);
+            if let Some(waker) = entry.waker.take() {
+                Waker::wake(waker);
+            }
+        }
+        earliest.map(|nanos| self.epoch + Duration::from_nanos(nanos))
+    }
+
     fn nanos_since_epoch(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX - 1)
     }
 
     #[cfg(test)]
     fn entries(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).len()).sum()
+        self.shards.iter().map(|shard| lock(shard).armed.len()).sum()
+    }
+
+    #[cfg(test)]
+    fn spares(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).spare.len()).sum()
     }
 }
 
@@ -286,6 +358,46 @@ mod tests {
             drop(rt);
             std::thread::sleep(Duration::from_millis(20));
             drop(orphan);
+        }
+    }
+
+    /// Finished entries are kept and reused, and a reused one carries nothing of its last
+    /// attempt. On a watchdog of the test's own, swept by hand, so that no other test's
+    /// deadlines take or add spares.
+    #[test]
+    fn finished_entries_are_reused_clean() {
+        let watchdog = Watchdog::new(std::thread::current());
+        let batch: Vec<_> = (0..8).map(|_| watchdog.register(in_ms(60_000))).collect();
+        let first: Vec<*const Entry> = batch.iter().map(Arc::as_ptr).collect();
+        // A waker left by the last attempt must not survive into the next.
+        batch[0].waker.register(std::task::Waker::noop());
+        drop(batch);
+        assert!(watchdog.sweep(Instant::now()).is_none(), "nothing is armed");
+        assert_eq!(watchdog.spares(), 8);
+        // Reused, from this thread's shard, clean.
+        let reused = watchdog.register(in_ms(10));
+        assert!(first.contains(&Arc::as_ptr(&reused)));
+        assert_eq!(watchdog.spares(), 7);
+        assert!(!reused.fired.load(Ordering::Acquire) && reused.waker.take().is_none());
+        // It fires at its new deadline.
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(watchdog.sweep(Instant::now()).is_none());
+        assert!(reused.fired.load(Ordering::Acquire));
+        // A fired entry is not reused while its attempt still holds it.
+        let next = watchdog.register(in_ms(60_000));
+        assert!(!Arc::ptr_eq(&next, &reused) && !next.fired.load(Ordering::Acquire));
+    }
+
+    /// A sweep keeps what it found finished, and half of any surplus: the spares follow the
+    /// call rate and decay when it falls.
+    #[test]
+    fn spares_decay_when_calls_stop() {
+        let watchdog = Watchdog::new(std::thread::current());
+        let _armed = watchdog.register(in_ms(60_000));
+        drop((0..8).map(|_| watchdog.register(in_ms(60_000))).collect::<Vec<_>>());
+        for expected in [8, 4, 2, 1, 0] {
+            assert!(watchdog.sweep(Instant::now()).is_some(), "one stays armed");
+            assert_eq!(watchdog.spares(), expected);
         }
     }
 
