@@ -473,11 +473,24 @@ impl DecimalText {
     }
 
     /// The text's bytes (ASCII), as written into a request body.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// let mut body = br#"{"amount":"#.to_vec();
+    /// body.extend_from_slice(Money::from_minor_units(7910, Currency::Inr).shortest_decimal().as_bytes());
+    /// body.push(b'}');
+    /// assert_eq!(body, br#"{"amount":79.1}"#);
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// The text: ASCII digits with at most one `.`.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// assert_eq!(Money::from_minor_units(100, Currency::Myr).fixed_decimal().as_str(), "1.00");
+    /// ```
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and '.' are ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
