@@ -31,7 +31,9 @@ pub use provider::{
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
 pub use raw_json::RawJson;
-pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
+pub use request::{
+    MASK, PreparedBody, PreparedRequest, push_json_string, redact_json, redact_json_text,
+};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,
     SystemClock, TokenCache, TokenFetcher,

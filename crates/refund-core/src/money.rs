@@ -421,9 +421,9 @@ fn unreachable_json_number() -> Box<RawValue> {
 /// parser on the provider's side, including ones that read numbers as doubles.
 pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
 
-/// An amount's decimal text (`"79.10"`, `"79.1"`), or a whole number's (`From<u64>`), kept in
-/// a fixed buffer on the stack: what [`Money::fixed_decimal`] and [`Money::shortest_decimal`]
-/// return. Request bodies are written on every call, and a `String` per number was an
+/// An amount's decimal text (`"79.10"`, `"79.1"`), or a whole number's (`From<u64>`,
+/// `From<i64>`), kept in a fixed buffer on the stack: what [`Money::fixed_decimal`] and
+/// [`Money::shortest_decimal`] return. Request bodies are written on every call, and a `String` per number was an
 /// allocation per call.
 ///
 /// ```
@@ -434,8 +434,8 @@ pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
 /// ```
 #[derive(Clone, Copy)]
 pub struct DecimalText {
-    /// Room for `u64::MAX` (20 digits), a point and a leading `0.`, and padding for
-    /// exponents up to 6 (every currency here has 2).
+    /// Room for `u64::MAX` or `i64::MIN` (20 characters), a point and a leading `0.`, and
+    /// padding for exponents up to 6 (every currency here has 2).
     buf: [u8; DECIMAL_TEXT_CAPACITY],
     len: usize,
 }
@@ -507,6 +507,21 @@ impl DecimalText {
 impl From<u64> for DecimalText {
     fn from(n: u64) -> Self {
         DecimalText::fixed(n, 0)
+    }
+}
+
+/// A signed whole number's digits, with its `-`.
+///
+/// ```
+/// use refund_core::DecimalText;
+/// assert_eq!(DecimalText::from(1_700_000_000_000_i64).as_str(), "1700000000000");
+/// assert_eq!(DecimalText::from(i64::MIN).as_str(), i64::MIN.to_string());
+/// ```
+impl From<i64> for DecimalText {
+    fn from(n: i64) -> Self {
+        let mut text = DecimalText { buf: [0; DECIMAL_TEXT_CAPACITY], len: 0 };
+        text.push(itoa::Buffer::new().format(n).as_bytes());
+        text
     }
 }
 
@@ -793,6 +808,13 @@ mod tests {
                 let text = DecimalText::fixed(minor, exponent as usize);
                 assert_eq!(text.as_str(), by_format(minor, exponent), "{minor} e{exponent}");
             }
+        }
+        // Whole numbers, signed and not (Eko's timestamp header is an i64).
+        for n in [0, 7, 1_700_000_000_000, -1, i64::MAX, i64::MIN] {
+            assert_eq!(DecimalText::from(n).as_str(), n.to_string());
+        }
+        for n in [0, 1, 2, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(DecimalText::from(n).as_str(), n.to_string());
         }
         let m = |text: &str| Money::parse(text, Currency::Inr).unwrap();
         assert_eq!(m("79.10").shortest_decimal().as_str(), "79.1");

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use refund_core::{AmountText, DecimalText, Money};
+use refund_core::{AmountText, DecimalText, Money, push_json_string};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -60,16 +60,16 @@ impl RefundBody<'_> {
             96 + self.initial_txn_id.len() + self.txn_code.len() + self.note.map_or(0, str::len),
         );
         out.extend_from_slice(br#"{"initial_txn_id":"#);
-        push_json_str(&mut out, self.initial_txn_id)?;
+        push_json_string(&mut out, self.initial_txn_id);
         out.extend_from_slice(br#","txn_amount":"#);
         out.extend_from_slice(self.txn_amount.shortest_decimal().as_bytes());
         out.extend_from_slice(br#","txn_code":"#);
-        push_json_str(&mut out, self.txn_code)?;
+        push_json_string(&mut out, self.txn_code);
         out.extend_from_slice(br#","payment_mode":"#);
         out.extend_from_slice(DecimalText::from(self.payment_mode).as_bytes());
         if let Some(note) = self.note {
             out.extend_from_slice(br#","note":"#);
-            push_json_str(&mut out, note)?;
+            push_json_string(&mut out, note);
         }
         push_object(&mut out, "charges_info", self.charges_info)?;
         push_object(&mut out, "debit_user_info", self.debit_user_info)?;
@@ -82,18 +82,6 @@ impl RefundBody<'_> {
         out.push(b'}');
         Ok(out)
     }
-}
-
-/// `text` as a JSON string. serde_json escapes only `"`, `\` and control characters (it writes
-/// other UTF-8 as it is), so text without them is copied between quotes.
-fn push_json_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        return serde_json::to_writer(out, text);
-    }
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
-    Ok(())
 }
 
 /// `,"key":<value>` through serde_json, when there is a value.

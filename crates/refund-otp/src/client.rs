@@ -1,17 +1,16 @@
 //! [`OtpRefundClient`] and its builder.
 
 use std::fmt;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::{
-    Capabilities, Clock, Error, ExposeSecret, Idempotency, InsecureHttp, Operation, Otp,
-    OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
-    RefundRecord, RefundStatusRead, Result, RetryPolicy, SecretString, StatusQuery, SystemClock,
-    Transport, TransportBuilder, async_trait, join_path, parse_base_url,
+    Capabilities, Clock, DecimalText, Error, ExposeSecret, Idempotency, InsecureHttp, Operation,
+    Otp, OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider,
+    RawResponse, RefundRecord, RefundStatusRead, Result, RetryPolicy, SecretString, StatusQuery,
+    SystemClock, Transport, TransportBuilder, async_trait, join_path, parse_base_url,
 };
 use url::Url;
 
@@ -285,16 +284,6 @@ impl OtpRefundClientBuilder {
     }
 }
 
-/// `n` as decimal text, written into `buf` (an `i64` takes at most 20 characters): the
-/// timestamp's header value is then its one allocation, where `to_string` made a second.
-fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut rest = &mut buf[..];
-    // Cannot fail: 20 bytes hold any i64.
-    let _ = write!(rest, "{n}");
-    let len = 20 - rest.len();
-    &buf[..len]
-}
-
 fn unix_ms(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
@@ -353,8 +342,7 @@ impl OtpRefundClient {
     /// The signature is over the timestamp header's own text, so the two cannot differ; both
     /// values are made in place, not copied from a string.
     fn signed(&self, request: PreparedRequest) -> Result<PreparedRequest> {
-        let mut digits = [0; 20];
-        let timestamp = HeaderValue::from_bytes(decimal(self.timestamp_ms(), &mut digits))
+        let timestamp = HeaderValue::from_bytes(DecimalText::from(self.timestamp_ms()).as_bytes())
             .map_err(|_| Error::config("the timestamp is not a valid header value"))?;
         let signature = self.inner.signer.sign_header(timestamp.as_bytes())?;
         Ok(request
@@ -545,14 +533,6 @@ mod tests {
             .access_key("access-key-SECRET")
             .initiator_id("9962981729")
             .user_code("20810200")
-    }
-
-    #[test]
-    fn decimal_writes_any_i64() {
-        let mut buf = [0; 20];
-        for n in [0, 7, 1_700_000_000_000, -1, i64::MAX, i64::MIN] {
-            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
-        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use refund_core::AmountText;
+use refund_core::{AmountText, push_json_string};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -37,56 +37,43 @@ pub(crate) struct RefundBody<'a> {
 #[derive(Debug)]
 pub(crate) struct RefundBodyTemplate {
     /// `{"initiator_id":…,"user_code":…,"otp":`
-    head: String,
+    head: Vec<u8>,
     /// `,"service_code":…,"state":"1"}`
-    tail: String,
+    tail: Vec<u8>,
 }
 
 impl RefundBodyTemplate {
     pub(crate) fn new(initiator_id: &str, user_code: &str, service_code: u32) -> Self {
-        RefundBodyTemplate {
-            head: format!(
-                r#"{{"initiator_id":{},"user_code":{},"otp":"#,
-                json_string(initiator_id),
-                json_string(user_code)
-            ),
-            tail: format!(r#","service_code":{service_code},"state":"1"}}"#),
-        }
+        let mut head = br#"{"initiator_id":"#.to_vec();
+        push_json_string(&mut head, initiator_id);
+        head.extend_from_slice(br#","user_code":"#);
+        push_json_string(&mut head, user_code);
+        head.extend_from_slice(br#","otp":"#);
+        let tail = format!(r#","service_code":{service_code},"state":"1"}}"#).into_bytes();
+        RefundBodyTemplate { head, tail }
     }
 
     /// The body for `otp`, given as its digits (the text of a JSON integer: no sign, no leading
     /// zero, which the caller has checked), and `otp_ref_id`.
     ///
-    /// Sized up front (checked in debug builds), so the vector never grows while it is written.
+    /// Sized up front for an id that needs no escaping (every id Eko sends, and
+    /// `check_otp_ref_id` allows only printable ASCII), so the vector does not grow.
     pub(crate) fn render(&self, otp_digits: &str, otp_ref_id: &str) -> Vec<u8> {
-        const REF_KEY: &str = r#","otp_ref_id":"#;
-        // An id needing no escapes (every id Eko sends, and `check_otp_ref_id` allows only
-        // printable ASCII) is written as it is; any other goes through serde_json.
-        let plain = otp_ref_id.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-        let escaped = (!plain).then(|| json_string(otp_ref_id));
-        let id_len = escaped.as_ref().map_or(otp_ref_id.len() + 2, String::len);
-        let len = self.head.len() + otp_digits.len() + REF_KEY.len() + id_len + self.tail.len();
+        const REF_KEY: &[u8] = br#","otp_ref_id":"#;
+        let len = self.head.len()
+            + otp_digits.len()
+            + REF_KEY.len()
+            + otp_ref_id.len()
+            + 2
+            + self.tail.len();
         let mut out = Vec::with_capacity(len);
-        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(&self.head);
         out.extend_from_slice(otp_digits.as_bytes());
-        out.extend_from_slice(REF_KEY.as_bytes());
-        match &escaped {
-            Some(json) => out.extend_from_slice(json.as_bytes()),
-            None => {
-                out.push(b'"');
-                out.extend_from_slice(otp_ref_id.as_bytes());
-                out.push(b'"');
-            }
-        }
-        out.extend_from_slice(self.tail.as_bytes());
-        debug_assert_eq!(out.len(), len);
+        out.extend_from_slice(REF_KEY);
+        push_json_string(&mut out, otp_ref_id);
+        out.extend_from_slice(&self.tail);
         out
     }
-}
-
-/// `text` as a JSON string, quotes included, escaped by serde_json.
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
 }
 
 /// Every answer: `{"status", "message", "response_status_id", "response_type_id", "data"}`
