@@ -80,6 +80,18 @@ impl Deadline {
     }
 }
 
+impl Drop for Deadline {
+    /// Gives back the task's waker at once, on the attempt's own thread. Left in the entry
+    /// until the watchdog's next pass (up to [`MAX_NAP`] later), it kept the task alive: a
+    /// task spawned per call, finished, stayed allocated, and its memory was then freed by the
+    /// watchdog thread, another thread than the one that allocated it (the cost the entries'
+    /// reuse removed, "Sixth pass"). Here the task is still running, so this is never its
+    /// last reference.
+    fn drop(&mut self) {
+        drop(self.entry.waker.take());
+    }
+}
+
 /// Runs `future` to completion, or until `deadline` passes (`Err(Elapsed)`); with no deadline
 /// (the fallback, where reqwest keeps the time) just runs it. Like tokio's `timeout`, the future
 /// is polled first, so one that is ready is never cut short.
@@ -224,15 +236,12 @@ impl Watchdog {
         let mut earliest: Option<u64> = None;
         let mut due: Vec<Arc<Entry>> = Vec::new();
         let mut finished: Vec<Arc<Entry>> = Vec::new();
-        let mut stale_wakers: Vec<Waker> = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
             shard.armed.retain(|entry| {
                 // Only the list holds it: the attempt finished or was dropped.
+                // Its `Deadline` took the waker when it was dropped, so the entry is clean.
                 if Arc::strong_count(entry) == 1 {
-                    // Taken before the entry can be reused; not kept, as it would keep its
-                    // task alive.
-                    stale_wakers.extend(entry.waker.take());
                     finished.push(entry.clone());
                     return false;
                 }
@@ -248,13 +257,12 @@ impl Watchdog {
             // the last pass), and half of any surplus, so that spares follow the call rate and
             // decay when it falls (all go when nothing is armed, below). The clones in
             // `finished` are dropped outside the lock, leaving each spare held by its shard
-            // alone; so are the wakers, whose drop may run scheduler code.
+            // alone.
             let total = shard.spare.len() + finished.len();
             shard.spare.extend(finished.iter().cloned());
             shard.spare.truncate(finished.len().max(total / 2));
             drop(shard);
             finished.clear();
-            stale_wakers.clear();
         }
         // Woken outside the locks: a waker may run scheduler code.
         for entry in due {
@@ -367,10 +375,11 @@ mod tests {
     #[test]
     fn finished_entries_are_reused_clean() {
         let watchdog = Watchdog::new(std::thread::current());
-        let batch: Vec<_> = (0..8).map(|_| watchdog.register(in_ms(60_000))).collect();
-        let first: Vec<*const Entry> = batch.iter().map(Arc::as_ptr).collect();
+        let batch: Vec<_> =
+            (0..8).map(|_| Deadline { entry: watchdog.register(in_ms(60_000)) }).collect();
+        let first: Vec<*const Entry> = batch.iter().map(|d| Arc::as_ptr(&d.entry)).collect();
         // A waker left by the last attempt must not survive into the next.
-        batch[0].waker.register(std::task::Waker::noop());
+        batch[0].entry.waker.register(std::task::Waker::noop());
         drop(batch);
         assert!(watchdog.sweep(Instant::now()).is_none(), "nothing is armed");
         assert_eq!(watchdog.spares(), 8);
@@ -386,6 +395,28 @@ mod tests {
         // A fired entry is not reused while its attempt still holds it.
         let next = watchdog.register(in_ms(60_000));
         assert!(!Arc::ptr_eq(&next, &reused) && !next.fired.load(Ordering::Acquire));
+    }
+
+    /// The attempt's task is released when its deadline is dropped, not at the watchdog's next
+    /// pass: a finished task spawned per call must not stay allocated for up to `MAX_NAP`.
+    #[test]
+    fn dropping_a_deadline_releases_the_tasks_waker_at_once() {
+        struct Task;
+        impl std::task::Wake for Task {
+            fn wake(self: Arc<Self>) {}
+        }
+        let task = Arc::new(Task);
+        let waker = Waker::from(task.clone());
+        let watchdog = Watchdog::new(std::thread::current());
+        let deadline = Deadline { entry: watchdog.register(in_ms(60_000)) };
+        {
+            let attempt = std::pin::pin!(within(Some(&deadline), std::future::pending::<()>()));
+            assert!(attempt.poll(&mut Context::from_waker(&waker)).is_pending());
+        }
+        drop(waker);
+        assert_eq!(Arc::strong_count(&task), 2, "the entry holds the task's waker");
+        drop(deadline);
+        assert_eq!(Arc::strong_count(&task), 1, "released with the deadline, no sweep needed");
     }
 
     /// A sweep keeps what it found finished, and half of any surplus: the spares follow the
