@@ -8,20 +8,24 @@
 //! same guarantee for about half, with one allocation fewer per call (docs/performance.md,
 //! "Third pass").
 //!
-//! Here a call's deadline is a small shared [`Entry`] pushed onto one of a few sharded lists,
-//! chosen per thread, so two worker threads rarely touch the same lock; a completed call just
-//! drops its handle, with no lock at all. One process-wide thread, `refund-deadlines`, sleeps
-//! until the earliest deadline it knows of (at most [`MAX_NAP`]), fires the entries whose
-//! deadline has passed, and moves the completed ones to their shard's spares, which the next
-//! deadlines armed there reuse. Freed by the watchdog instead, every call's entry was memory
-//! allocated on one thread and freed on another, which cost 4-5 points of throughput at 64 in
-//! flight (docs/performance.md, "Sixth pass"). It needs no tokio runtime, so it works
-//! the same under any runtime, several runtimes, or a runtime being shut down.
+//! Here a call's deadline is a small shared [`Entry`] in a slot of one of a few shards, the
+//! shard chosen per thread, so two worker threads rarely touch the same lock. A finished attempt
+//! hands its slot straight back, and the next attempt on that shard takes the lowest free slot:
+//! the same few entries serve every call, stay in the cache of the thread that uses them, and a
+//! shard holds as many slots as it had attempts in flight at once, not as many as it saw
+//! finish. One process-wide thread, `refund-deadlines`, sleeps until the earliest deadline it
+//! knows of (at most [`MAX_NAP`]), fires the entries whose deadline has passed, and releases
+//! the idle slots past the last one in use. So a pass reads as many entries as there were
+//! attempts in flight at once, not every entry that finished since the last pass, each last
+//! written by a worker (docs/performance.md, "Seventh pass"). It needs no tokio runtime, so it works the same under any runtime, several
+//! runtimes, or a runtime being shut down.
 //!
 //! If the thread cannot be started (a process out of threads), [`Deadline::start`] returns
 //! `None`, then and for the rest of the process, and the transport falls back to reqwest's own
 //! per-request timeout: a deadline is never silently lost.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -31,41 +35,52 @@ use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
 
-/// Lists the entries are spread over. More than the worker threads of a typical runtime, so
+/// Shards the slots are spread over. More than the worker threads of a typical runtime, so
 /// that threads seldom share one.
 const SHARDS: usize = 8;
 
-/// The longest the watchdog sleeps between passes, so that completed entries are pruned and
-/// memory follows the calls in flight, not the calls made.
+/// The longest the watchdog sleeps between passes, so that idle slots are released and memory
+/// follows the calls in flight.
 const MAX_NAP: Duration = Duration::from_millis(100);
 
 /// `next_wake` while the watchdog is scanning or has nothing to wait for: every new entry
 /// wakes it.
 const WAKE_ON_ANY: u64 = u64::MAX;
 
-/// The deadline of one attempt. Dropping it withdraws the deadline (lazily: the watchdog forgets
-/// the entry on its next pass).
+/// [`Entry::at`] of an entry no attempt holds.
+const IDLE: u64 = u64::MAX;
+
+/// The deadline of one attempt. Dropping it withdraws the deadline and hands its slot back.
 #[derive(Debug)]
 pub(crate) struct Deadline {
     entry: Arc<Entry>,
+    watchdog: &'static Watchdog,
 }
 
-/// What an attempt shares with the watchdog. Entries are recycled: one whose attempt is over
-/// goes back to its shard's spares, and the next deadline on that shard reuses it.
+/// What an attempt shares with the watchdog: one slot of a shard, reused by attempt after
+/// attempt.
 #[derive(Debug)]
 struct Entry {
-    /// Nanoseconds after the watchdog's epoch; written only under the shard's lock, while no
-    /// attempt holds the entry.
+    /// Nanoseconds after the watchdog's epoch, or [`IDLE`]. Written only under the shard's
+    /// lock.
     at: AtomicU64,
+    /// Set by the watchdog, under the shard's lock, once `at` has passed; cleared, under the
+    /// lock, when the slot is taken again.
     fired: AtomicBool,
     waker: AtomicWaker,
+    /// Where the entry lives; fixed.
+    shard: usize,
+    slot: usize,
 }
 
-/// One shard: the armed entries, and finished ones kept for reuse.
+/// One shard's slots.
 #[derive(Debug, Default)]
 struct Shard {
-    armed: Vec<Arc<Entry>>,
-    spare: Vec<Arc<Entry>>,
+    /// Every entry of this shard, in use or idle, by slot number.
+    slots: Vec<Arc<Entry>>,
+    /// The idle slots, lowest first. Taking the lowest keeps the slots in use at the front, so
+    /// that the idle ones behind them can be released.
+    idle: BinaryHeap<Reverse<usize>>,
 }
 
 /// The deadline passed before the future completed.
@@ -75,20 +90,17 @@ pub(crate) struct Elapsed;
 impl Deadline {
     /// Arms a deadline at `at`. `None` only if the watchdog thread could not be started.
     pub(crate) fn start(at: Instant) -> Option<Deadline> {
-        let watchdog = Watchdog::get()?;
-        Some(Deadline { entry: watchdog.register(at) })
+        Some(Watchdog::get()?.register(at))
     }
 }
 
 impl Drop for Deadline {
-    /// Gives back the task's waker at once, on the attempt's own thread. Left in the entry
-    /// until the watchdog's next pass (up to [`MAX_NAP`] later), it kept the task alive: a
-    /// task spawned per call, finished, stayed allocated, and its memory was then freed by the
-    /// watchdog thread, another thread than the one that allocated it (the cost the entries'
-    /// reuse removed, "Sixth pass"). Here the task is still running, so this is never its
-    /// last reference.
+    /// Gives back the task's waker and the slot at once, on the attempt's own thread. The waker
+    /// left in the entry would keep the task alive; here the task is still running, so this is
+    /// never its last reference.
     fn drop(&mut self) {
         drop(self.entry.waker.take());
+        self.watchdog.release(&self.entry);
     }
 }
 
@@ -129,7 +141,7 @@ impl<F: Future> Future for Within<'_, F> {
     }
 }
 
-/// The process-wide watchdog: the sharded entry lists and the thread that fires them.
+/// The process-wide watchdog: the sharded slots and the thread that fires them.
 struct Watchdog {
     shards: [Mutex<Shard>; SHARDS],
     /// Nanoseconds after `epoch` at which the thread will next look, or [`WAKE_ON_ANY`]. An entry
@@ -137,6 +149,12 @@ struct Watchdog {
     next_wake: AtomicU64,
     epoch: Instant,
     thread: Thread,
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watchdog").finish_non_exhaustive()
+    }
 }
 
 impl Watchdog {
@@ -171,121 +189,135 @@ impl Watchdog {
         }
     }
 
-    /// Arms an entry due at `at`: a spare of this thread's shard, or a new one.
-    ///
-    /// Reusing entries keeps their memory on the thread that made them. Before, the watchdog
-    /// dropped each finished entry, so every call's allocation was freed on another thread:
-    /// the workers' per-thread malloc caches never got those chunks back, and each call
-    /// went to the shared arena, under its lock, against the watchdog's frees (docs/performance.md,
-    /// "Sixth pass").
-    fn register(&self, at: Instant) -> Arc<Entry> {
+    /// Arms a deadline at `at` in the lowest idle slot of this thread's shard, or a new one.
+    fn register(&'static self, at: Instant) -> Deadline {
         let due = self.nanos_since_epoch(at);
+        let shard_index = shard_of_this_thread();
         let entry = {
-            let mut shard = lock(&self.shards[shard_of_this_thread()]);
-            let entry = match shard.spare.pop() {
-                // A spare is held by its shard alone: no attempt can see these writes.
-                Some(entry) => {
+            let mut shard = lock(&self.shards[shard_index]);
+            let entry = match shard.idle.pop() {
+                Some(Reverse(slot)) => {
+                    let entry = shard.slots[slot].clone();
                     entry.fired.store(false, Ordering::Relaxed);
                     entry
                 }
-                None => Arc::new(Entry {
-                    at: AtomicU64::new(0),
-                    fired: AtomicBool::new(false),
-                    waker: AtomicWaker::new(),
-                }),
+                None => {
+                    let entry = Arc::new(Entry {
+                        at: AtomicU64::new(IDLE),
+                        fired: AtomicBool::new(false),
+                        waker: AtomicWaker::new(),
+                        shard: shard_index,
+                        slot: shard.slots.len(),
+                    });
+                    shard.slots.push(entry.clone());
+                    entry
+                }
             };
             entry.at.store(due, Ordering::Relaxed);
-            shard.armed.push(entry.clone());
             entry
         };
-        // After the push: a pass that began before it stored WAKE_ON_ANY first (and the lock
+        // After the store: a pass that began before it stored WAKE_ON_ANY first (and the lock
         // orders that store before this load), so an entry it did not see always wakes it.
         if due < self.next_wake.load(Ordering::Acquire) {
             self.thread.unpark();
         }
-        entry
+        Deadline { entry, watchdog: self }
     }
 
-    /// One pass: fire what is due, drop what completed, then sleep until the earliest deadline
-    /// left (at most `MAX_NAP`), or until woken by an earlier one.
+    /// Hands a finished attempt's slot back to its shard.
+    fn release(&self, entry: &Entry) {
+        let mut shard = lock(&self.shards[entry.shard]);
+        entry.at.store(IDLE, Ordering::Relaxed);
+        shard.idle.push(Reverse(entry.slot));
+    }
+
+    /// One pass: fire what is due and release idle slots, then sleep until the earliest
+    /// deadline left (at most `MAX_NAP`), or until woken by an earlier one.
     fn pass(&self) {
         self.next_wake.store(WAKE_ON_ANY, Ordering::Release);
         let now = Instant::now();
-        let Some(earliest) = self.sweep(now) else {
-            // Nothing to wait for: give the lists' memory back and sleep until an entry
-            // arrives (next_wake stays WAKE_ON_ANY, so the first one wakes this thread).
-            for shard in &self.shards {
-                let mut shard = lock(shard);
-                if shard.armed.is_empty() {
-                    shard.armed.shrink_to_fit();
-                    shard.spare = Vec::new();
-                }
-            }
+        let Some(look_again) = self.sweep(now) else {
+            // No slots left: sleep until an entry arrives (next_wake stays WAKE_ON_ANY, so the
+            // first one wakes this thread).
             std::thread::park();
             return;
         };
-        let wake_at = earliest.min(now + MAX_NAP);
+        let wake_at = look_again.min(now + MAX_NAP);
         self.next_wake.store(self.nanos_since_epoch(wake_at), Ordering::Release);
         std::thread::park_timeout(wake_at.saturating_duration_since(Instant::now()));
     }
 
-    /// Fires the entries due by `now`, moves the finished ones to the spares, and returns the
-    /// earliest deadline still armed.
+    /// Fires the entries due by `now` and releases half of each shard's idle slots past its
+    /// last one in use. Returns when to look again: the earliest deadline still to fire, or
+    /// `MAX_NAP` from now while slots are left to release; `None` when no shard has any.
     fn sweep(&self, now: Instant) -> Option<Instant> {
         let now_nanos = self.nanos_since_epoch(now);
         let mut earliest: Option<u64> = None;
-        let mut due: Vec<Arc<Entry>> = Vec::new();
-        let mut finished: Vec<Arc<Entry>> = Vec::new();
+        let mut slots_left = false;
+        let mut due: Vec<Waker> = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            shard.armed.retain(|entry| {
-                // Only the list holds it: the attempt finished or was dropped.
-                // Its `Deadline` took the waker when it was dropped, so the entry is clean.
-                if Arc::strong_count(entry) == 1 {
-                    finished.push(entry.clone());
-                    return false;
-                }
+            let mut in_use_end = 0;
+            for entry in &shard.slots {
                 let at = entry.at.load(Ordering::Relaxed);
-                if at <= now_nanos {
-                    due.push(entry.clone());
-                    return false;
+                if at == IDLE {
+                    continue;
                 }
-                earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                true
-            });
-            // Kept for reuse: at least what this pass found finished (the calls completed since
-            // the last pass), and half of any surplus, so that spares follow the call rate and
-            // decay when it falls (all go when nothing is armed, below). The clones in
-            // `finished` are dropped outside the lock, leaving each spare held by its shard
-            // alone.
-            let total = shard.spare.len() + finished.len();
-            shard.spare.extend(finished.iter().cloned());
-            shard.spare.truncate(finished.len().max(total / 2));
-            drop(shard);
-            finished.clear();
+                in_use_end = entry.slot + 1;
+                if entry.fired.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if at <= now_nanos {
+                    // Under the lock: the slot cannot change hands before it is marked, so a
+                    // firing never reaches the attempt that takes the slot next.
+                    entry.fired.store(true, Ordering::Release);
+                    due.extend(entry.waker.take());
+                } else {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+            }
+            // Half of the idle tail per pass: the slots follow the most attempts in flight at
+            // once, and all go once none is.
+            let keep = in_use_end + (shard.slots.len() - in_use_end) / 2;
+            if keep == 0 {
+                // The buffers too.
+                *shard = Shard::default();
+            } else if keep < shard.slots.len() {
+                shard.slots.truncate(keep);
+                shard.idle.retain(|&Reverse(slot)| slot < keep);
+            }
+            slots_left |= keep > 0;
         }
         // Woken outside the locks: a waker may run scheduler code.
-        for entry in due {
-            entry.fired.store(true, Ordering::Release);
-            if let Some(waker) = entry.waker.take() {
-                Waker::wake(waker);
-            }
+        for waker in due {
+            waker.wake();
         }
-        earliest.map(|nanos| self.epoch + Duration::from_nanos(nanos))
+        match earliest {
+            Some(nanos) => Some(self.epoch + Duration::from_nanos(nanos)),
+            None => slots_left.then(|| now + MAX_NAP),
+        }
     }
 
     fn nanos_since_epoch(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX - 1)
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(IDLE - 1)
     }
 
+    /// Entries held by attempts.
     #[cfg(test)]
-    fn entries(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).armed.len()).sum()
+    fn in_use(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                let shard = lock(shard);
+                shard.slots.len() - shard.idle.len()
+            })
+            .sum()
     }
 
+    /// Slots kept, in use or idle.
     #[cfg(test)]
-    fn spares(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).spare.len()).sum()
+    fn slots(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).slots.len()).sum()
     }
 }
 
@@ -295,11 +327,11 @@ fn shard_of_this_thread() -> usize {
     thread_local! {
         static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
     }
-    // `try_with`: a call made while this thread's locals are being torn down still gets a list.
+    // `try_with`: a call made while this thread's locals are being torn down still gets a shard.
     SHARD.try_with(|shard| *shard).unwrap_or(0)
 }
 
-/// A poisoned list is still a valid list (no code panics while holding one): keep using it.
+/// A poisoned shard is still a valid shard (no code panics while holding one): keep using it.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -369,32 +401,42 @@ mod tests {
         }
     }
 
-    /// Finished entries are kept and reused, and a reused one carries nothing of its last
-    /// attempt. On a watchdog of the test's own, swept by hand, so that no other test's
-    /// deadlines take or add spares.
+    /// A watchdog of the test's own, swept by hand, so that no other test's deadlines take or
+    /// add slots.
+    fn private_watchdog() -> &'static Watchdog {
+        Box::leak(Box::new(Watchdog::new(std::thread::current())))
+    }
+
+    /// A finished attempt's slot is reused at once, lowest first, and carries nothing of its
+    /// last attempt: no waker, no firing.
     #[test]
-    fn finished_entries_are_reused_clean() {
-        let watchdog = Watchdog::new(std::thread::current());
-        let batch: Vec<_> =
-            (0..8).map(|_| Deadline { entry: watchdog.register(in_ms(60_000)) }).collect();
+    fn finished_slots_are_reused_clean() {
+        let watchdog = private_watchdog();
+        let batch: Vec<_> = (0..8).map(|_| watchdog.register(in_ms(60_000))).collect();
         let first: Vec<*const Entry> = batch.iter().map(|d| Arc::as_ptr(&d.entry)).collect();
-        // A waker left by the last attempt must not survive into the next.
         batch[0].entry.waker.register(std::task::Waker::noop());
         drop(batch);
-        assert!(watchdog.sweep(Instant::now()).is_none(), "nothing is armed");
-        assert_eq!(watchdog.spares(), 8);
-        // Reused, from this thread's shard, clean.
+        // Handed back by the drops themselves, no sweep needed.
+        assert_eq!((watchdog.in_use(), watchdog.slots()), (0, 8));
         let reused = watchdog.register(in_ms(10));
-        assert!(first.contains(&Arc::as_ptr(&reused)));
-        assert_eq!(watchdog.spares(), 7);
-        assert!(!reused.fired.load(Ordering::Acquire) && reused.waker.take().is_none());
+        assert_eq!(Arc::as_ptr(&reused.entry), first[0], "the lowest slot is taken first");
+        assert!(!reused.entry.fired.load(Ordering::Acquire) && reused.entry.waker.take().is_none());
         // It fires at its new deadline.
         std::thread::sleep(Duration::from_millis(20));
-        assert!(watchdog.sweep(Instant::now()).is_none());
-        assert!(reused.fired.load(Ordering::Acquire));
-        // A fired entry is not reused while its attempt still holds it.
+        watchdog.sweep(Instant::now());
+        assert!(reused.entry.fired.load(Ordering::Acquire));
+        // A fired entry is not reused while its attempt still holds it...
         let next = watchdog.register(in_ms(60_000));
-        assert!(!Arc::ptr_eq(&next, &reused) && !next.fired.load(Ordering::Acquire));
+        assert!(!Arc::ptr_eq(&next.entry, &reused.entry));
+        assert!(!next.entry.fired.load(Ordering::Acquire));
+        // ...and its firing does not reach the attempt that takes its slot next.
+        let fired_slot = Arc::as_ptr(&reused.entry);
+        drop(reused);
+        let after = watchdog.register(in_ms(60_000));
+        assert_eq!(Arc::as_ptr(&after.entry), fired_slot);
+        assert!(!after.entry.fired.load(Ordering::Acquire));
+        assert!(watchdog.sweep(Instant::now()).is_some());
+        assert!(!after.entry.fired.load(Ordering::Acquire));
     }
 
     /// The attempt's task is released when its deadline is dropped, not at the watchdog's next
@@ -407,8 +449,7 @@ mod tests {
         }
         let task = Arc::new(Task);
         let waker = Waker::from(task.clone());
-        let watchdog = Watchdog::new(std::thread::current());
-        let deadline = Deadline { entry: watchdog.register(in_ms(60_000)) };
+        let deadline = private_watchdog().register(in_ms(60_000));
         {
             let attempt = std::pin::pin!(within(Some(&deadline), std::future::pending::<()>()));
             assert!(attempt.poll(&mut Context::from_waker(&waker)).is_pending());
@@ -419,17 +460,32 @@ mod tests {
         assert_eq!(Arc::strong_count(&task), 1, "released with the deadline, no sweep needed");
     }
 
-    /// A sweep keeps what it found finished, and half of any surplus: the spares follow the
-    /// call rate and decay when it falls.
+    /// A shard keeps as many slots as it had attempts in flight at once, and each sweep
+    /// releases half of the idle ones past the last slot in use.
     #[test]
-    fn spares_decay_when_calls_stop() {
-        let watchdog = Watchdog::new(std::thread::current());
-        let _armed = watchdog.register(in_ms(60_000));
+    fn idle_slots_decay_when_calls_stop() {
+        let watchdog = private_watchdog();
+        let armed = watchdog.register(in_ms(60_000));
+        // Eight more at once, on top of the one in use: nine slots.
         drop((0..8).map(|_| watchdog.register(in_ms(60_000))).collect::<Vec<_>>());
-        for expected in [8, 4, 2, 1, 0] {
+        assert_eq!(watchdog.slots(), 9);
+        for expected in [5, 3, 2, 1, 1] {
             assert!(watchdog.sweep(Instant::now()).is_some(), "one stays armed");
-            assert_eq!(watchdog.spares(), expected);
+            assert_eq!(watchdog.slots(), expected);
         }
+        // Calls one at a time reuse the one idle slot after the one in use.
+        for _ in 0..100 {
+            drop(watchdog.register(in_ms(60_000)));
+        }
+        assert_eq!(watchdog.slots(), 2);
+        // Once nothing is in use, every slot goes, and the watchdog has nothing left to do.
+        drop(armed);
+        let mut passes = 0;
+        while watchdog.sweep(Instant::now()).is_some() {
+            passes += 1;
+            assert!(passes < 3, "slots left after {passes} passes: {}", watchdog.slots());
+        }
+        assert_eq!(watchdog.slots(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,8 +509,8 @@ mod tests {
         // Every handle is gone: within two passes the lists are empty again (other tests may
         // run at the same time and hold a few).
         let started = Instant::now();
-        while Watchdog::get().unwrap().entries() > 100 {
-            assert!(started.elapsed() < Duration::from_secs(5), "entries not pruned");
+        while Watchdog::get().unwrap().slots() > 100 {
+            assert!(started.elapsed() < Duration::from_secs(5), "slots not released");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
