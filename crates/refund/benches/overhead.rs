@@ -161,7 +161,20 @@ impl std::fmt::Display for Spread {
 /// pools): each round gets its own, so that where one client's objects and connections happen
 /// to land (heap addresses, which worker serves which connection) is noise that varies from
 /// round to round, not a bias fixed for the whole run.
+///
+/// `--task-per-call`: every call runs in a task of its own, spawned and awaited, as a server
+/// that spawns one per request runs them; by default the calls run in 64 long-lived tasks.
 async fn compare(name: &'static str, sides: impl Fn() -> (Op, Raw)) -> Row {
+    let task_per_call = std::env::args().any(|a| a == "--task-per-call");
+    let sides = || {
+        let (sdk, raw) = sides();
+        if task_per_call {
+            let raw = Raw { plain: in_own_task(raw.plain), timed: in_own_task(raw.timed) };
+            (in_own_task(sdk), raw)
+        } else {
+            (sdk, raw)
+        }
+    };
     let (sdk, raw) = sides();
     let pick_side = |side: &str| match side {
         "sdk" => sdk.clone(),
@@ -263,6 +276,14 @@ fn pick(v: Vec<Latency>) -> Latency {
 
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
+}
+
+/// `op` with each call spawned as a task of its own (`--task-per-call`).
+fn in_own_task(op: Op) -> Op {
+    Arc::new(move || {
+        let call = tokio::spawn(op());
+        Box::pin(async move { call.await.unwrap() })
+    })
 }
 
 fn op<F, Fut>(f: F) -> Op
