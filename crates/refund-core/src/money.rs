@@ -423,8 +423,8 @@ pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
 
 /// An amount's decimal text (`"79.10"`, `"79.1"`), or a whole number's (`From<u64>`,
 /// `From<i64>`), kept in a fixed buffer on the stack: what [`Money::fixed_decimal`] and
-/// [`Money::shortest_decimal`] return. Request bodies are written on every call, and a `String` per number was an
-/// allocation per call.
+/// [`Money::shortest_decimal`] return. Request bodies are written on every call, and a `String`
+/// per number was an allocation per call.
 ///
 /// ```
 /// use refund_core::{Currency, Money};
