@@ -17,8 +17,9 @@
 //! earliest deadline it knows of (at most [`MAX_NAP`]), fires the entries whose deadline has
 //! passed, and releases idle entries no attempt needed since its last pass. So a pass reads as
 //! many entries as there were attempts in flight at once, not every entry that finished since
-//! the last pass, each last written by a worker (docs/performance.md, "Seventh pass"). It needs no tokio runtime, so it works the same under any runtime, several
-//! runtimes, or a runtime being shut down.
+//! the last pass, each last written by a worker (docs/performance.md, "Seventh pass"). It
+//! needs no tokio runtime, so it works the same under any runtime, several runtimes, or a
+//! runtime being shut down.
 //!
 //! If the thread cannot be started (a process out of threads), [`Deadline::start`] returns
 //! `None`, then and for the rest of the process, and the transport falls back to reqwest's own
