@@ -311,9 +311,11 @@ impl AocClient {
     ///
     /// An answer about the refund is a record: `refunded` is [`RefundStatus::Succeeded`], `denied`
     /// (or any error code about the refund) is [`RefundStatus::Failed`] with AOC's code in
-    /// `provider_code`. Answers about the read itself are errors: `AOC0001` (unknown `spTransID`
-    /// or a bad parameter) is [`Error::Declined`], `AOC0003` is [`Error::Auth`], `AOC1020` and
-    /// unreadable answers are [`Error::Unavailable`] (a read is always safe to repeat).
+    /// `provider_code`. `AOC0001` with HTTP 200 (AOC knows no refund by this `spTransID`) is
+    /// [`RefundStatus::NotRefunded`]: no refund was made under it. Other answers about the read
+    /// itself are errors: `AOC0001` with a 4xx status is [`Error::Declined`], `AOC0003` is
+    /// [`Error::Auth`], `AOC1020` and unreadable answers are [`Error::Unavailable`] (a read is
+    /// always safe to repeat).
     pub async fn refund_status(&self, sp_trans_id: &RefundReference) -> Result<RefundRecord> {
         self.read_status(sp_trans_id).await.map(|(record, _)| record)
     }
@@ -646,6 +648,12 @@ pub(crate) fn decode_status(
     let code = AocErrorCode::parse(&data.error_code);
     let op_status = data.status();
     let reply = coded_reply(raw, &REFUND_STATUS, &data);
+    if matches!(code, AocErrorCode::InvalidParameter) && raw.is_success() {
+        // AOC0001 to a read whose fields were validated before sending: AOC knows no refund by
+        // this spTransID, so none was made (the ledger re-sends such a refund under it).
+        let record = RefundRecord::new(PROVIDER, RefundStatus::NotRefunded);
+        return Ok((finish_record(record, raw, &data, sp_trans_id), reply));
+    }
     if matches!(code, AocErrorCode::InvalidParameter | AocErrorCode::DuplicateSpTransId)
         || (400..500).contains(&status)
     {
@@ -699,6 +707,9 @@ pub(crate) fn decode_status(
 impl Provider for AocClient {
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
+    }
+    fn as_status_read(&self) -> Option<&dyn RefundStatusRead> {
+        Some(self)
     }
 }
 

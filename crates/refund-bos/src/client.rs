@@ -974,6 +974,9 @@ impl Provider for BosClient {
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
     }
+    fn as_status_read(&self) -> Option<&dyn RefundStatusRead> {
+        Some(self)
+    }
 }
 
 fn ackno_of(target: &OtpRefundTarget) -> Result<&str> {

@@ -174,16 +174,17 @@ pub struct BosTransaction {
 
 impl BosTransaction {
     /// The refund's state: [`RefundStatus::Succeeded`] when a `refundtxnid` is present or
-    /// `txn_status` is `4` (refunded), [`RefundStatus::Pending`] for `3` (refund pending), and
-    /// [`RefundStatus::Unknown`] (`"txn_status <n>"`) otherwise. BOS mirrors PaySprint's codes:
-    /// 0 failed, 1 success, 2 pending, 3 refund pending, 4 refunded, 5 on hold.
+    /// `txn_status` is `4` (refunded), [`RefundStatus::NotRefunded`] for `3` (refund pending:
+    /// the transfer still awaits its refund claim), and [`RefundStatus::Unknown`]
+    /// (`"txn_status <n>"`) otherwise. BOS mirrors PaySprint's codes: 0 failed, 1 success,
+    /// 2 pending, 3 refund pending, 4 refunded, 5 on hold.
     pub fn refund_status(&self) -> RefundStatus {
         if self.refund_txn_id.is_some() {
             return RefundStatus::Succeeded;
         }
         match self.txn_status.as_deref() {
             Some("4") => RefundStatus::Succeeded,
-            Some("3") => RefundStatus::Pending,
+            Some("3") => RefundStatus::NotRefunded,
             Some(other) => RefundStatus::Unknown(format!("txn_status {other}")),
             None => RefundStatus::Unknown("txn_status missing".to_owned()),
         }

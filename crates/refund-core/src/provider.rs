@@ -22,17 +22,24 @@ pub enum RefundStatus {
     Pending,
     /// The refund failed (reported by a status read; a refused refund call is an error instead).
     Failed,
+    /// No refund was made: the provider knows no refund under this reference (AOC: an unknown
+    /// `spTransID`), or the original transaction still awaits its refund (BOS `txn_status` 3,
+    /// Eko `tx_status` 3). Read after a call whose outcome was unknown, it proves the call did
+    /// not take effect.
+    NotRefunded,
     /// A status this SDK does not know, kept verbatim.
     Unknown(String),
 }
 
 impl RefundStatus {
-    /// A stable snake_case name (`"succeeded"`, `"pending"`, `"failed"`, or the unknown text).
+    /// A stable snake_case name (`"succeeded"`, `"pending"`, `"failed"`, `"not_refunded"`, or
+    /// the unknown text).
     pub fn as_str(&self) -> &str {
         match self {
             RefundStatus::Succeeded => "succeeded",
             RefundStatus::Pending => "pending",
             RefundStatus::Failed => "failed",
+            RefundStatus::NotRefunded => "not_refunded",
             RefundStatus::Unknown(s) => s,
         }
     }
@@ -303,6 +310,25 @@ impl Capabilities {
 pub trait Provider: Send + Sync + fmt::Debug {
     /// What this provider supports.
     fn capabilities(&self) -> Capabilities;
+
+    /// This client's status read, when the provider has one, so that code holding a
+    /// `&dyn DirectRefund` or `&dyn OtpRefund` (the refund ledger, say) can settle a refund whose
+    /// outcome was unknown. `None` (the default) for a provider without a status endpoint.
+    ///
+    /// ```
+    /// use refund_core::{Capabilities, Provider};
+    /// #[derive(Debug)]
+    /// struct NoStatus;
+    /// impl Provider for NoStatus {
+    ///     fn capabilities(&self) -> Capabilities {
+    ///         Capabilities::new("none", "No status endpoint")
+    ///     }
+    /// }
+    /// assert!(NoStatus.as_status_read().is_none());
+    /// ```
+    fn as_status_read(&self) -> Option<&dyn RefundStatusRead> {
+        None
+    }
 }
 
 /// A refund in one call (AOC, DigiPay).

@@ -492,6 +492,9 @@ impl Provider for OtpRefundClient {
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
     }
+    fn as_status_read(&self) -> Option<&dyn RefundStatusRead> {
+        Some(self)
+    }
 }
 
 #[async_trait]

@@ -232,14 +232,14 @@ impl TxStatus {
     }
 
     /// Where the refund of this transaction stands, for [`refund_core::RefundStatusRead`]:
-    /// `4` succeeded; `3`, `2`, `5` and unknown values pending; `1` failed; `0` (the transfer
-    /// succeeded, nothing to refund) unknown, as `"transfer_succeeded"`.
+    /// `4` succeeded; `3` (refund pending: the transfer still awaits its refund) not refunded;
+    /// `2`, `5` and unknown values pending; `1` failed; `0` (the transfer succeeded, nothing to
+    /// refund) unknown, as `"transfer_succeeded"`.
     pub fn refund_status(self) -> RefundStatus {
         match self {
             TxStatus::Refunded => RefundStatus::Succeeded,
-            TxStatus::RefundPending | TxStatus::Initiated | TxStatus::Hold | TxStatus::Other(_) => {
-                RefundStatus::Pending
-            }
+            TxStatus::RefundPending => RefundStatus::NotRefunded,
+            TxStatus::Initiated | TxStatus::Hold | TxStatus::Other(_) => RefundStatus::Pending,
             TxStatus::Failed => RefundStatus::Failed,
             TxStatus::Success => RefundStatus::Unknown("transfer_succeeded".into()),
         }
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn tx_status_to_refund_status() {
         assert_eq!(TxStatus::Refunded.refund_status(), RefundStatus::Succeeded);
-        assert_eq!(TxStatus::RefundPending.refund_status(), RefundStatus::Pending);
+        assert_eq!(TxStatus::RefundPending.refund_status(), RefundStatus::NotRefunded);
         assert_eq!(TxStatus::Hold.refund_status(), RefundStatus::Pending);
         assert_eq!(TxStatus::Other(7).refund_status(), RefundStatus::Pending);
         assert_eq!(TxStatus::Failed.refund_status(), RefundStatus::Failed);

@@ -52,7 +52,12 @@ async fn denied_is_a_failed_record() {
 
 #[tokio::test]
 async fn answers_about_the_read_are_errors() {
-    let (err, _) = status_answered(200, &denied("AOC0001", "spTransID not found")).await;
+    // AOC0001 with HTTP 200: AOC knows no refund by this spTransID, so none was made.
+    let (record, _) = status_answered(200, &denied("AOC0001", "spTransID not found")).await;
+    let record = record.unwrap();
+    assert_eq!(record.status, RefundStatus::NotRefunded);
+    assert_eq!(record.provider_code.as_deref(), Some("AOC0001"));
+    let (err, _) = status_answered(400, &denied("AOC0001", "bad field")).await;
     let err = err.unwrap_err();
     assert_eq!(err.decline_reason(), Some(&DeclineReason::InvalidRequest));
     assert_eq!(err.reply().and_then(|r| r.code()), Some("AOC0001"));

@@ -51,7 +51,7 @@ async fn pending_transfer_with_numbers_and_strings_mixed() {
     assert_eq!(tx.amount.map(|m| m.to_fixed_string()).as_deref(), Some("500.00"));
     assert_eq!(tx.refund_txn_id, None);
     assert_eq!(tx.date_refunded, None);
-    assert_eq!(tx.refund_status(), RefundStatus::Pending);
+    assert_eq!(tx.refund_status(), RefundStatus::NotRefunded);
 }
 
 #[tokio::test]

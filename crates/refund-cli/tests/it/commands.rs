@@ -142,7 +142,7 @@ fn bos_send_otp_claim_status() {
     let otp = env.sandbox.otp(Provider::Bos, &reference).unwrap();
 
     let out = run(env.cmd().args(["--json", "bos", "status", "--reference-id", &reference]), 0);
-    assert_eq!(json_of(&out)["status"], "pending");
+    assert_eq!(json_of(&out)["status"], "not_refunded");
 
     let out = run_hiding(
         env.cmd().args([

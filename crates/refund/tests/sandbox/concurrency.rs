@@ -128,10 +128,11 @@ async fn aoc_1000_concurrent_partial_refunds_with_faults() {
                 resolved_ok += 1;
                 resolved_minor += minor(r.amount.unwrap());
             }
-            Ok(r) => assert_eq!(r.status, RefundStatus::Failed, "call {i}: {r:?}"),
-            Err(e) => {
-                assert_eq!(e.reply().and_then(|r| r.code()), Some("AOC0001"), "call {i}: {e}")
-            }
+            Ok(r) => assert!(
+                matches!(r.status, RefundStatus::Failed | RefundStatus::NotRefunded),
+                "call {i}: {r:?}"
+            ),
+            Err(e) => panic!("call {i}: the status read failed: {e}"),
         }
     }
     let entry = sb.books().entry(seed::AOC_CHARGE_1002).cloned().unwrap();

@@ -85,7 +85,7 @@ async fn bos_otp_wrong_then_right_status_and_qr() {
     let ackno = seed::BOS_ACKNO_1.to_string();
 
     let before = client.status(&reference).await.unwrap();
-    assert_eq!(before.refund_status(), RefundStatus::Pending);
+    assert_eq!(before.refund_status(), RefundStatus::NotRefunded);
     assert_eq!(before.amount, Some(inr("500")));
 
     client.send_refund_otp(&reference, &ackno).await.unwrap();

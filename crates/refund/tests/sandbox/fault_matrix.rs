@@ -433,14 +433,11 @@ async fn read_truth(
                 Ok(r) if r.status == RefundStatus::Succeeded && r.amount == Some(myr("1.00")) => {
                     Ok("refunded once (refundStatus by the same spTransID)".into())
                 }
-                Ok(r) => Err(format!("refundStatus answered {r:?}")),
                 // AOC0001: AOC knows no refund by this spTransID.
-                Err(e)
-                    if e.kind() == "declined"
-                        && e.reply().and_then(|r| r.code()) == Some("AOC0001") =>
-                {
+                Ok(r) if r.status == RefundStatus::NotRefunded => {
                     Ok("not refunded (refundStatus: unknown spTransID)".into())
                 }
+                Ok(r) => Err(format!("refundStatus answered {r:?}")),
                 Err(e) => Err(format!("refundStatus failed: {e}")),
             }
         }
@@ -448,7 +445,7 @@ async fn read_truth(
             Ok(t) if t.refund_status() == RefundStatus::Succeeded => {
                 Ok("refunded once (TransactStatus)".into())
             }
-            Ok(t) if t.refund_status() == RefundStatus::Pending => {
+            Ok(t) if t.refund_status() == RefundStatus::NotRefunded => {
                 Ok("not refunded (TransactStatus: refund pending)".into())
             }
             Ok(t) => Err(format!("TransactStatus answered {t:?}")),
