@@ -157,6 +157,14 @@ impl Provider {
             Provider::Eko => "eko",
         }
     }
+
+    /// The currency of the provider's books: AOC's seeded charges are in MYR, the others in INR.
+    pub(crate) fn currency(self) -> &'static str {
+        match self {
+            Provider::Aoc => crate::seed::AOC_CURRENCY,
+            Provider::Bos | Provider::Digipay | Provider::Eko => "INR",
+        }
+    }
 }
 
 impl fmt::Display for Provider {
