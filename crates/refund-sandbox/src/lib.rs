@@ -5,6 +5,7 @@ mod bos;
 mod clock;
 mod digipay;
 mod eko;
+mod executed;
 mod fault;
 mod money;
 mod original;
@@ -16,6 +17,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use executed::ExecutedRefund;
 pub use fault::{Fault, FaultSpec, Provider, Route, Trigger, UnknownRoute};
 pub use original::{OriginalTransaction, TransactionError};
 pub use state::{BookEntry, Books};
@@ -458,7 +460,8 @@ impl RunningSandbox {
     }
 
     /// Restores the seeded books and the added original transactions (nothing refunded), forgets
-    /// OTPs, refunds and request counts, and re-applies the faults given to the builder.
+    /// OTPs, refunds, the executed-refund log and request counts, and re-applies the faults given
+    /// to the builder.
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
@@ -486,6 +489,22 @@ impl RunningSandbox {
     /// ```
     pub fn add_transaction(&self, tx: OriginalTransaction) -> Result<(), TransactionError> {
         self.app.add_transaction(tx)
+    }
+
+    /// Every refund executed since start or the last reset, in order (see [`ExecutedRefund`]). No
+    /// entry's `(provider, key)` repeating proves no refund request ran twice:
+    /// `ExecutedRefund::repeated_keys(&s.executed_refunds()).is_empty()`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use refund_sandbox::ExecutedRefund;
+    /// let s = refund_sandbox::Sandbox::default().start().await?;
+    /// // ... refunds ...
+    /// assert!(ExecutedRefund::repeated_keys(&s.executed_refunds()).is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn executed_refunds(&self) -> Vec<ExecutedRefund> {
+        self.app.lock().executed_refunds()
     }
 
     /// Human text listing the base URLs, credentials and seeded transactions (`refund sandbox` prints it).

@@ -369,6 +369,13 @@ async fn ctl_add_transaction(AxState(app): AxState<App>, body: Bytes) -> Respons
     }
 }
 
+async fn ctl_refunds(AxState(app): AxState<App>) -> Response {
+    let refunds = app.lock().executed_refunds();
+    // Straight to text: the log of a long test run can hold many thousands of entries.
+    let text = serde_json::to_string(&refunds).unwrap_or_else(|_| "[]".to_owned());
+    plain(StatusCode::OK, "application/json", text)
+}
+
 async fn ctl_reset(AxState(app): AxState<App>) -> Response {
     app.reset();
     control_json(StatusCode::OK, &json!({"ok": true}))
@@ -398,6 +405,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/_sandbox/requests", get(ctl_requests))
         .route("/_sandbox/reset", post(ctl_reset))
         .route("/_sandbox/transactions", post(ctl_add_transaction))
+        .route("/_sandbox/refunds", get(ctl_refunds))
         .merge(control_extra(Router::new()))
         .fallback(not_found)
         .with_state(app)

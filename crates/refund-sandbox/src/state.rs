@@ -7,6 +7,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::executed::ExecutedRefund;
 use crate::fault::{Fault, FaultSpec, Provider, Route, Trigger};
 use crate::original::{OriginalTransaction, TransactionError};
 use crate::seed;
@@ -94,6 +95,8 @@ pub(crate) struct State {
     requests: HashMap<Route, u64>,
     /// Original transactions added besides the seeded ones, in order; a reset keeps them.
     originals: Vec<OriginalTransaction>,
+    /// Every refund executed since start or the last reset, in order.
+    executed: Vec<ExecutedRefund>,
 }
 
 impl State {
@@ -168,6 +171,31 @@ impl State {
         self.originals.iter().filter(|t| t.provider() == provider).count()
     }
 
+    /// Appends an executed refund (the books just changed) to the log.
+    pub(crate) fn record_refund(
+        &mut self,
+        provider: Provider,
+        original_id: &str,
+        amount_minor: i64,
+        key: &str,
+        refund_id: &str,
+    ) {
+        let seq = self.executed.len() as u64 + 1;
+        self.executed.push(ExecutedRefund {
+            seq,
+            provider,
+            original_id: original_id.to_owned(),
+            amount_minor,
+            currency: provider.currency().to_owned(),
+            key: key.to_owned(),
+            refund_id: refund_id.to_owned(),
+        });
+    }
+
+    pub(crate) fn executed_refunds(&self) -> Vec<ExecutedRefund> {
+        self.executed.clone()
+    }
+
     /// The seeded books, with the builder's faults.
     fn seeded(config: &Config) -> Self {
         let mut s = State {
@@ -212,6 +240,7 @@ impl State {
             faults: HashMap::new(),
             requests: HashMap::new(),
             originals: Vec::new(),
+            executed: Vec::new(),
         };
         for (route, spec) in &config.faults {
             s.set_fault(*route, spec.clone());

@@ -209,12 +209,14 @@ async fn reset_keeps_added_transactions_and_clears_their_refunds() {
     let base = s.aoc_base_url();
     assert_eq!(aoc::refund(&base, "k-1", "AOC-KEEP-1", "10.00").await["data"]["errorCode"], "00");
     assert_eq!(eko_refund(&s, "77000002").await["status"], 0);
+    assert_eq!(s.executed_refunds().len(), 2);
 
     let r = client().post(format!("{}/_sandbox/reset", s.base_url())).send().await.expect("send");
     assert_eq!(r.status(), 200);
     assert_eq!(refunded(&s, "AOC-KEEP-1"), Some((1000, 0, 0)));
     assert_eq!(refunded(&s, "77000002"), Some((9000, 0, 0)));
     assert_eq!(s.books().aoc.len(), 4);
+    assert!(s.executed_refunds().is_empty());
     // Refundable again, with the same spTransID: the refunds were forgotten too.
     assert_eq!(aoc::refund(&base, "k-1", "AOC-KEEP-1", "10.00").await["data"]["errorCode"], "00");
     assert_eq!(eko_refund(&s, "77000002").await["status"], 0);
