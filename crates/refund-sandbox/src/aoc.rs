@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use crate::fault::Provider;
 use crate::money;
 use crate::seed;
 use crate::state::{Reply, State};
@@ -98,12 +99,14 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
         charge.refunded_minor += amount;
         charge.refund_count += 1;
         let n = state.next_id();
+        let correlator = format!("AOC-CC-{n:08}");
         tracing::info!(aoc_trans_id = aoc_id, sp_trans_id = sp, amount = amount_text, "aoc refund");
+        state.record_refund(Provider::Aoc, aoc_id, amount, sp, &correlator);
         json!({"data": {
             "aocTransID": aoc_id,
             "transactionOperationStatus": "refunded",
             "amountRefunded": money::format_two(amount),
-            "clientCorrelator": format!("AOC-CC-{n:08}"),
+            "clientCorrelator": correlator,
             "errorCode": "00",
             "errorMessage": "",
         }})

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::clock;
+use crate::fault::Provider;
 use crate::money;
 use crate::seed;
 use crate::state::{Config, Reply, State};
@@ -127,12 +128,16 @@ pub(crate) fn claim_refund(
     if u64::from(issued.code) != otp {
         return answer(false, 3, "Invalid OTP");
     }
+    let refund_txn_id = format!("BOSRF{n:08}");
     t.otp = None;
-    t.refund_txn_id = Some(format!("BOSRF{n:08}"));
+    t.refund_txn_id = Some(refund_txn_id.clone());
     t.date_refunded = Some(clock::utc_plain(clock::now_ms() / 1000 + 19_800));
     t.charge.refunded_minor = t.charge.amount_minor;
     t.charge.refund_count += 1;
+    let amount = t.charge.amount_minor;
     tracing::info!(provider = "bos", referenceid = reference, "bos refund claimed");
+    let reference = reference.to_string();
+    state.record_refund(Provider::Bos, &reference, amount, &reference, &refund_txn_id);
     answer(true, 1, "Transaction Successfully Refunded")
 }
 

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::clock;
+use crate::fault::Provider;
 use crate::money;
 use crate::seed;
 use crate::state::{Reply, State};
@@ -85,14 +86,21 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
     txn.refunded_minor += amount;
     txn.refund_count += 1;
     let n = state.next_id();
+    let refund_txn_id = format!("{:032x}", 0xd161_0000_0000_u64 + n);
     tracing::info!(initial_txn_id = %txn_id, amount = %money::format_two(amount), "digipay refund");
+    // The note is the only field that can carry the caller's own reference for the refund.
+    let note = match &b.note {
+        Some(Value::String(note)) => note.as_str(),
+        _ => "",
+    };
+    state.record_refund(Provider::Digipay, &txn_id, amount, note, &refund_txn_id);
     Reply::ok(&json!({
         "success": 1,
         "error": [],
         "data": {
             "message": "Money successfully refunded",
             "transaction": {
-                "txn_id": format!("{:032x}", 0xd161_0000_0000_u64 + n),
+                "txn_id": refund_txn_id,
                 "txn_number": format!("DPRF{n:010}"),
                 "txn_status": 1,
             }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use crate::clock;
+use crate::fault::Provider;
 use crate::money;
 use crate::seed;
 use crate::state::{Config, Reply, State};
@@ -195,6 +196,7 @@ pub(crate) fn refund(
     let amount = t.charge.amount_minor;
     let fee = 5000; // 50.00 INR, refunded with the amount as in Eko's sample.
     tracing::info!(provider = "eko", tid, refund_tid = %refund_tid, "eko refund done");
+    state.record_refund(Provider::Eko, tid, amount, tid, &refund_tid);
     Reply::ok(&envelope(
         0,
         0,

@@ -129,8 +129,10 @@ impl FromStr for Route {
 /// use refund_sandbox::Provider;
 /// assert_eq!("bos".parse::<Provider>(), Ok(Provider::Bos));
 /// assert_eq!("otp".parse::<Provider>(), Ok(Provider::Eko));
+/// assert_eq!(serde_json::to_value(Provider::Digipay).unwrap(), "digipay");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Provider {
     /// BoostConnect AOC.
@@ -155,6 +157,14 @@ impl Provider {
             Provider::Bos => "bos",
             Provider::Digipay => "digipay",
             Provider::Eko => "eko",
+        }
+    }
+
+    /// The currency of the provider's books: AOC's seeded charges are in MYR, the others in INR.
+    pub(crate) fn currency(self) -> &'static str {
+        match self {
+            Provider::Aoc => crate::seed::AOC_CURRENCY,
+            Provider::Bos | Provider::Digipay | Provider::Eko => "INR",
         }
     }
 }

@@ -5,8 +5,10 @@ mod bos;
 mod clock;
 mod digipay;
 mod eko;
+mod executed;
 mod fault;
 mod money;
+mod original;
 pub mod seed;
 mod server;
 mod state;
@@ -15,11 +17,13 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use executed::ExecutedRefund;
 pub use fault::{Fault, FaultSpec, Provider, Route, Trigger, UnknownRoute};
+pub use original::{OriginalTransaction, TransactionError};
 pub use state::{BookEntry, Books};
 
 use server::{App, Shared};
-use state::Config;
+use state::{Config, State};
 
 /// A configured, not yet started sandbox. Build one with [`Sandbox::builder`].
 ///
@@ -57,11 +61,15 @@ impl Sandbox {
                 eko_clock_skew_ms: 5 * 60 * 1000,
                 rng_seed: seed::DEFAULT_RNG_SEED,
                 faults: Vec::new(),
+                originals: Vec::new(),
             },
         }
     }
 
     /// Starts the server on `127.0.0.1` with a free port.
+    ///
+    /// Fails with [`std::io::ErrorKind::InvalidInput`] (its source a [`TransactionError`]) when an
+    /// original transaction given to the builder repeats an id or has an amount out of range.
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
@@ -83,9 +91,10 @@ impl Sandbox {
     /// # Ok(()) }
     /// ```
     pub async fn start_on(self, addr: SocketAddr) -> std::io::Result<RunningSandbox> {
+        let app = Shared::new(self.config)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = Shared::new(self.config);
         let router = server::router(app.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -180,6 +189,72 @@ impl SandboxBuilder {
         self.config.faults.retain(|(r, _)| *r != route);
         self.config.faults.push((route, spec));
         self
+    }
+
+    /// Adds an original transaction besides the seeded ones (see [`OriginalTransaction`]); a reset
+    /// keeps it. The id must be new to its provider and the amount positive, else
+    /// [`Sandbox::start`] fails.
+    ///
+    /// ```
+    /// use refund_sandbox::{OriginalTransaction, Sandbox};
+    /// let tx = OriginalTransaction::Eko { tid: "77000001".into(), amount_minor: 100 };
+    /// let _ = Sandbox::builder().transaction(tx);
+    /// ```
+    pub fn transaction(mut self, tx: OriginalTransaction) -> Self {
+        self.config.originals.push(tx);
+        self
+    }
+
+    /// Adds many original transactions at once, in order (100,000 AOC charges start in well under a
+    /// second).
+    ///
+    /// ```
+    /// use refund_sandbox::{OriginalTransaction, Sandbox};
+    /// let charges = (0..1000)
+    ///     .map(|i| OriginalTransaction::Aoc { id: format!("LOAD-{i}"), amount_minor: 1000 });
+    /// let _ = Sandbox::builder().transactions(charges);
+    /// ```
+    pub fn transactions(mut self, txs: impl IntoIterator<Item = OriginalTransaction>) -> Self {
+        self.config.originals.extend(txs);
+        self
+    }
+
+    /// Adds an AOC charge (`aocTransID` = `id`, in MYR), refundable in parts up to `amount_minor`.
+    ///
+    /// ```
+    /// let _ = refund_sandbox::Sandbox::builder().aoc_charge("AOC-LEDGER-1", 2500);
+    /// ```
+    pub fn aoc_charge(self, id: impl Into<String>, amount_minor: i64) -> Self {
+        self.transaction(OriginalTransaction::Aoc { id: id.into(), amount_minor })
+    }
+
+    /// Adds a DigiPay wallet transaction (`initial_txn_id` = `id`, in INR), refundable in parts.
+    ///
+    /// ```
+    /// let _ = refund_sandbox::Sandbox::builder().digipay_transaction("DP-LEDGER-1", 10_000);
+    /// ```
+    pub fn digipay_transaction(self, id: impl Into<String>, amount_minor: i64) -> Self {
+        self.transaction(OriginalTransaction::Digipay { id: id.into(), amount_minor })
+    }
+
+    /// Adds an Eko transfer in `tx_status` 3 (refund pending, refundable whole with an OTP), in
+    /// INR.
+    ///
+    /// ```
+    /// let _ = refund_sandbox::Sandbox::builder().eko_transfer("77000001", 50_000);
+    /// ```
+    pub fn eko_transfer(self, tid: impl Into<String>, amount_minor: i64) -> Self {
+        self.transaction(OriginalTransaction::Eko { tid: tid.into(), amount_minor })
+    }
+
+    /// Adds a failed BOS transfer, refund pending like the seeded ones (refundable whole with an
+    /// OTP), in INR.
+    ///
+    /// ```
+    /// let _ = refund_sandbox::Sandbox::builder().bos_transfer(90_000_000_001, 901, 10_000);
+    /// ```
+    pub fn bos_transfer(self, referenceid: u64, ackno: u64, amount_minor: i64) -> Self {
+        self.transaction(OriginalTransaction::Bos { referenceid, ackno, amount_minor })
     }
 
     /// Finishes the configuration.
@@ -384,8 +459,9 @@ impl RunningSandbox {
         self.app.lock().books()
     }
 
-    /// Restores the seeded books, forgets OTPs, refunds and request counts, and re-applies the faults
-    /// given to the builder.
+    /// Restores the seeded books and the added original transactions (nothing refunded), forgets
+    /// OTPs, refunds, the executed-refund log and request counts, and re-applies the faults given
+    /// to the builder.
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
@@ -397,6 +473,40 @@ impl RunningSandbox {
         self.app.reset();
     }
 
+    /// Adds an original transaction to the running sandbox's books (kept across
+    /// [`reset`](Self::reset)). `Err` when its provider already has that id or the amount is out of
+    /// range; nothing changes then.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use refund_sandbox::{OriginalTransaction, seed};
+    /// let s = refund_sandbox::Sandbox::default().start().await?;
+    /// s.add_transaction(OriginalTransaction::Aoc { id: "AOC-LATE-1".into(), amount_minor: 700 })
+    ///     .expect("a new id");
+    /// let taken = OriginalTransaction::Aoc { id: seed::AOC_CHARGE_1001.into(), amount_minor: 1 };
+    /// assert!(s.add_transaction(taken).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn add_transaction(&self, tx: OriginalTransaction) -> Result<(), TransactionError> {
+        self.app.add_transaction(tx)
+    }
+
+    /// Every refund executed since start or the last reset, in order (see [`ExecutedRefund`]). No
+    /// entry's `(provider, key)` repeating proves no refund request ran twice:
+    /// `ExecutedRefund::repeated_keys(&s.executed_refunds()).is_empty()`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use refund_sandbox::ExecutedRefund;
+    /// let s = refund_sandbox::Sandbox::default().start().await?;
+    /// // ... refunds ...
+    /// assert!(ExecutedRefund::repeated_keys(&s.executed_refunds()).is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn executed_refunds(&self) -> Vec<ExecutedRefund> {
+        self.app.lock().executed_refunds()
+    }
+
     /// Human text listing the base URLs, credentials and seeded transactions (`refund sandbox` prints it).
     ///
     /// ```no_run
@@ -406,7 +516,7 @@ impl RunningSandbox {
     /// # Ok(()) }
     /// ```
     pub fn describe(&self) -> String {
-        describe_text(&self.base_url())
+        describe_text(&self.base_url(), &self.app.lock())
     }
 
     /// Stops accepting connections, waits up to one second for requests in flight, then aborts them.
@@ -437,10 +547,20 @@ impl Drop for RunningSandbox {
 }
 
 /// The text of [`RunningSandbox::describe`] for a server at `base`.
-pub(crate) fn describe_text(base: &str) -> String {
+pub(crate) fn describe_text(base: &str, state: &State) -> String {
     use seed::*;
     let m = |minor: i64| money::format_two(minor);
     let mut s = String::new();
+    // One line for the added transactions, however many: `GET /_sandbox/books` lists them.
+    let added = |s: &mut String, provider: Provider| {
+        let n = state.originals_of(provider);
+        if n > 0 {
+            let _ = writeln!(
+                s,
+                "         + {n} added original transactions (GET {base}/_sandbox/books)"
+            );
+        }
+    };
     let _ = writeln!(s, "refund sandbox listening on {base}");
     let _ = writeln!(s);
     let _ = writeln!(s, "AOC      base URL {base}/aoc");
@@ -452,6 +572,7 @@ pub(crate) fn describe_text(base: &str) -> String {
     ] {
         let _ = writeln!(s, "         charge {id}  {} {AOC_CURRENCY}", m(amt));
     }
+    added(&mut s, Provider::Aoc);
     let _ = writeln!(s, "BOS      base URL {base}/bos");
     let _ = writeln!(s, "         bearer token {BOS_TOKEN}  RegistrationID {BOS_REGISTRATION_ID}");
     for (r, a, amt) in [
@@ -460,6 +581,7 @@ pub(crate) fn describe_text(base: &str) -> String {
     ] {
         let _ = writeln!(s, "         refund-pending referenceid {r} ackno {a}  {} INR", m(amt));
     }
+    added(&mut s, Provider::Bos);
     let _ =
         writeln!(s, "         OTPs: GET {base}/_sandbox/otp/bos/<referenceid> (also on the log)");
     let _ = writeln!(s, "DigiPay  base URL {base}/digipay");
@@ -470,6 +592,7 @@ pub(crate) fn describe_text(base: &str) -> String {
     {
         let _ = writeln!(s, "         wallet transaction {id}  {} INR", m(amt));
     }
+    added(&mut s, Provider::Digipay);
     let _ = writeln!(s, "Eko      base URL {base}/eko/v3");
     let _ = writeln!(s, "         developer_key {EKO_DEVELOPER_KEY}  access key {EKO_ACCESS_KEY}");
     let _ = writeln!(s, "         initiator_id {EKO_INITIATOR_ID}  user_code {EKO_USER_CODE}");
@@ -488,6 +611,7 @@ pub(crate) fn describe_text(base: &str) -> String {
         "         tid {EKO_TID_SUCCESS}  {} INR  success (not refundable)",
         m(EKO_TID_SUCCESS_MINOR)
     );
+    added(&mut s, Provider::Eko);
     let _ = writeln!(s, "         OTPs: GET {base}/_sandbox/otp/eko/<tid> (also on the log)");
     let _ = writeln!(s);
     let _ = writeln!(

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::fault::{Fault, Provider, Route, Trigger};
+use crate::original::{self, OriginalTransaction, TransactionError};
 use crate::state::{Config, Reply, State};
 use crate::{aoc, bos, digipay, eko};
 
@@ -27,9 +28,13 @@ pub(crate) struct Shared {
 pub(crate) type App = Arc<Shared>;
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> App {
-        let state = Mutex::new(State::new(&config));
-        Arc::new(Shared { config, state })
+    /// `Err` when one of the builder's original transactions cannot be added.
+    pub(crate) fn new(mut config: Config) -> Result<App, TransactionError> {
+        // The state keeps the added transactions (a reset needs them); the config need not hold a
+        // copy.
+        let originals = std::mem::take(&mut config.originals);
+        let state = Mutex::new(State::new(&config, originals)?);
+        Ok(Arc::new(Shared { config, state }))
     }
 
     /// The books stay consistent even if a handler panicked: every update is one short critical section.
@@ -38,7 +43,11 @@ impl Shared {
     }
 
     pub(crate) fn reset(&self) {
-        *self.lock() = State::new(&self.config);
+        self.lock().reset(&self.config);
+    }
+
+    pub(crate) fn add_transaction(&self, tx: OriginalTransaction) -> Result<(), TransactionError> {
+        self.lock().add_original(tx)
     }
 
     /// The current OTP (text, reference id) of a BOS `referenceid` or an Eko `tid`.
@@ -343,6 +352,30 @@ async fn ctl_requests(AxState(app): AxState<App>) -> Response {
     control_json(StatusCode::OK, &json!(counts))
 }
 
+async fn ctl_add_transaction(AxState(app): AxState<App>, body: Bytes) -> Response {
+    let added = original::from_json(&body).and_then(|tx| {
+        let answer = json!({
+            "ok": true,
+            "provider": tx.provider().as_str(),
+            "id": tx.id(),
+            "amount_minor": tx.amount_minor(),
+            "currency": tx.currency(),
+        });
+        app.add_transaction(tx).map(|()| answer).map_err(|e| e.to_string())
+    });
+    match added {
+        Ok(answer) => control_json(StatusCode::OK, &answer),
+        Err(e) => control_json(StatusCode::BAD_REQUEST, &json!({"error": e})),
+    }
+}
+
+async fn ctl_refunds(AxState(app): AxState<App>) -> Response {
+    let refunds = app.lock().executed_refunds();
+    // Straight to text: the log of a long test run can hold many thousands of entries.
+    let text = serde_json::to_string(&refunds).unwrap_or_else(|_| "[]".to_owned());
+    plain(StatusCode::OK, "application/json", text)
+}
+
 async fn ctl_reset(AxState(app): AxState<App>) -> Response {
     app.reset();
     control_json(StatusCode::OK, &json!({"ok": true}))
@@ -371,18 +404,17 @@ pub(crate) fn router(app: App) -> Router {
         .route("/_sandbox/books", get(ctl_books))
         .route("/_sandbox/requests", get(ctl_requests))
         .route("/_sandbox/reset", post(ctl_reset))
+        .route("/_sandbox/transactions", post(ctl_add_transaction))
+        .route("/_sandbox/refunds", get(ctl_refunds))
         .merge(control_extra(Router::new()))
         .fallback(not_found)
         .with_state(app)
 }
 
-async fn ctl_describe(h: HeaderMap) -> Response {
+async fn ctl_describe(AxState(app): AxState<App>, h: HeaderMap) -> Response {
     let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
-    plain(
-        StatusCode::OK,
-        "text/plain; charset=utf-8",
-        crate::describe_text(&format!("http://{host}")),
-    )
+    let text = crate::describe_text(&format!("http://{host}"), &app.lock());
+    plain(StatusCode::OK, "text/plain; charset=utf-8", text)
 }
 
 pub(crate) fn control_extra(r: Router<App>) -> Router<App> {

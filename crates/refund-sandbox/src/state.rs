@@ -7,7 +7,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::fault::{Fault, FaultSpec, Route, Trigger};
+use crate::executed::ExecutedRefund;
+use crate::fault::{Fault, FaultSpec, Provider, Route, Trigger};
+use crate::original::{OriginalTransaction, TransactionError};
 use crate::seed;
 
 /// Settings fixed when the sandbox is built.
@@ -19,6 +21,8 @@ pub(crate) struct Config {
     pub(crate) eko_clock_skew_ms: i64,
     pub(crate) rng_seed: u64,
     pub(crate) faults: Vec<(Route, FaultSpec)>,
+    /// Original transactions added by the builder; moved into the state when the sandbox starts.
+    pub(crate) originals: Vec<OriginalTransaction>,
 }
 
 /// An original transaction that partial refunds accumulate against.
@@ -89,10 +93,111 @@ pub(crate) struct State {
     fault_rng: fastrand::Rng,
     faults: HashMap<Route, ActiveFault>,
     requests: HashMap<Route, u64>,
+    /// Original transactions added besides the seeded ones, in order; a reset keeps them.
+    originals: Vec<OriginalTransaction>,
+    /// Every refund executed since start or the last reset, in order.
+    executed: Vec<ExecutedRefund>,
 }
 
 impl State {
-    pub(crate) fn new(config: &Config) -> Self {
+    /// The seeded books plus `originals`; `Err` names the first one that cannot be added.
+    pub(crate) fn new(
+        config: &Config,
+        originals: Vec<OriginalTransaction>,
+    ) -> Result<Self, TransactionError> {
+        let mut s = State::seeded(config);
+        s.add_originals(originals)?;
+        Ok(s)
+    }
+
+    /// Back to the seeded books plus every added original transaction, with nothing refunded.
+    pub(crate) fn reset(&mut self, config: &Config) {
+        let originals = std::mem::take(&mut self.originals);
+        *self = State::seeded(config);
+        // Each one was checked when it was added, against books that held at least the seeded ones.
+        if let Err(e) = self.add_originals(originals) {
+            tracing::warn!(error = %e, "sandbox reset dropped added original transactions");
+        }
+    }
+
+    /// Adds many original transactions, in order, with room made for them first.
+    fn add_originals(
+        &mut self,
+        originals: Vec<OriginalTransaction>,
+    ) -> Result<(), TransactionError> {
+        let count = |p: Provider| originals.iter().filter(|t| t.provider() == p).count();
+        self.aoc_charges.reserve(count(Provider::Aoc));
+        self.digipay_txns.reserve(count(Provider::Digipay));
+        self.originals.reserve(originals.len());
+        for tx in originals {
+            self.add_original(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Adds an original transaction to its provider's books. The maps are keyed by id, so the cost
+    /// of this and of every request stays the same however many transactions there are.
+    pub(crate) fn add_original(&mut self, tx: OriginalTransaction) -> Result<(), TransactionError> {
+        tx.check()?;
+        let taken = match &tx {
+            OriginalTransaction::Aoc { id, .. } => self.aoc_charges.contains_key(id),
+            OriginalTransaction::Digipay { id, .. } => self.digipay_txns.contains_key(id),
+            OriginalTransaction::Bos { referenceid, .. } => self.bos.contains_key(referenceid),
+            OriginalTransaction::Eko { tid, .. } => self.eko.contains_key(tid),
+        };
+        if taken {
+            return Err(TransactionError::DuplicateId { provider: tx.provider(), id: tx.id() });
+        }
+        match &tx {
+            OriginalTransaction::Aoc { id, amount_minor } => {
+                self.aoc_charges.insert(id.clone(), Charge::new(*amount_minor));
+            }
+            OriginalTransaction::Digipay { id, amount_minor } => {
+                self.digipay_txns.insert(id.clone(), Charge::new(*amount_minor));
+            }
+            OriginalTransaction::Bos { referenceid, ackno, amount_minor } => {
+                self.bos.insert(*referenceid, BosTransfer::new(*ackno, *amount_minor));
+            }
+            OriginalTransaction::Eko { tid, amount_minor } => {
+                self.eko.insert(tid.clone(), EkoTransfer::new(3, *amount_minor));
+            }
+        }
+        self.originals.push(tx);
+        Ok(())
+    }
+
+    /// How many original transactions were added for `provider`.
+    pub(crate) fn originals_of(&self, provider: Provider) -> usize {
+        self.originals.iter().filter(|t| t.provider() == provider).count()
+    }
+
+    /// Appends an executed refund (the books just changed) to the log.
+    pub(crate) fn record_refund(
+        &mut self,
+        provider: Provider,
+        original_id: &str,
+        amount_minor: i64,
+        key: &str,
+        refund_id: &str,
+    ) {
+        let seq = self.executed.len() as u64 + 1;
+        self.executed.push(ExecutedRefund {
+            seq,
+            provider,
+            original_id: original_id.to_owned(),
+            amount_minor,
+            currency: provider.currency().to_owned(),
+            key: key.to_owned(),
+            refund_id: refund_id.to_owned(),
+        });
+    }
+
+    pub(crate) fn executed_refunds(&self) -> Vec<ExecutedRefund> {
+        self.executed.clone()
+    }
+
+    /// The seeded books, with the builder's faults.
+    fn seeded(config: &Config) -> Self {
         let mut s = State {
             aoc_charges: HashMap::from([
                 (seed::AOC_CHARGE_1001.to_owned(), Charge::new(seed::AOC_CHARGE_1001_MINOR)),
@@ -134,6 +239,8 @@ impl State {
             fault_rng: fastrand::Rng::with_seed(config.rng_seed ^ 0x5eed_fa17),
             faults: HashMap::new(),
             requests: HashMap::new(),
+            originals: Vec::new(),
+            executed: Vec::new(),
         };
         for (route, spec) in &config.faults {
             s.set_fault(*route, spec.clone());
@@ -215,10 +322,22 @@ impl State {
             v
         }
         Books {
-            aoc: entries(self.aoc_charges.iter().map(|(k, c)| (k.clone(), c)), seed::AOC_CURRENCY),
-            digipay: entries(self.digipay_txns.iter().map(|(k, c)| (k.clone(), c)), "INR"),
-            bos: entries(self.bos.iter().map(|(k, t)| (k.to_string(), &t.charge)), "INR"),
-            eko: entries(self.eko.iter().map(|(k, t)| (k.clone(), &t.charge)), "INR"),
+            aoc: entries(
+                self.aoc_charges.iter().map(|(k, c)| (k.clone(), c)),
+                Provider::Aoc.currency(),
+            ),
+            digipay: entries(
+                self.digipay_txns.iter().map(|(k, c)| (k.clone(), c)),
+                Provider::Digipay.currency(),
+            ),
+            bos: entries(
+                self.bos.iter().map(|(k, t)| (k.to_string(), &t.charge)),
+                Provider::Bos.currency(),
+            ),
+            eko: entries(
+                self.eko.iter().map(|(k, t)| (k.clone(), &t.charge)),
+                Provider::Eko.currency(),
+            ),
         }
     }
 }
@@ -241,7 +360,8 @@ impl EkoTransfer {
     }
 }
 
-/// A snapshot of the sandbox's books: every seeded original transaction and what was refunded against it.
+/// A snapshot of the sandbox's books: every original transaction (seeded or added) and what was
+/// refunded against it.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {

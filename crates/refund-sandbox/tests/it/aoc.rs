@@ -3,22 +3,24 @@ use serde_json::Value;
 
 use crate::{client, start};
 
+/// A refund request, ready to send (or to give a timeout first).
+pub(crate) fn refund_request(
+    base: &str,
+    sp: &str,
+    aoc_id: &str,
+    amount: &str,
+) -> reqwest::RequestBuilder {
+    client().post(format!("{base}/api/refund")).form(&[
+        ("apiKey", seed::AOC_API_KEY),
+        ("username", seed::AOC_USERNAME),
+        ("spTransID", sp),
+        ("aocTransID", aoc_id),
+        ("amount", amount),
+    ])
+}
+
 pub(crate) async fn refund(base: &str, sp: &str, aoc_id: &str, amount: &str) -> Value {
-    client()
-        .post(format!("{base}/api/refund"))
-        .form(&[
-            ("apiKey", seed::AOC_API_KEY),
-            ("username", seed::AOC_USERNAME),
-            ("spTransID", sp),
-            ("aocTransID", aoc_id),
-            ("amount", amount),
-        ])
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
+    refund_request(base, sp, aoc_id, amount).send().await.expect("send").json().await.expect("json")
 }
 
 async fn status(base: &str, sp: &str) -> Value {

@@ -7,6 +7,8 @@ mod control;
 mod digipay;
 mod eko;
 mod faults;
+mod refund_log;
+mod transactions;
 
 use refund_sandbox::{RunningSandbox, Sandbox};
 
