@@ -44,6 +44,9 @@ const PROVIDERS: &[(&str, &str)] = &[
     ("refund-otp", "otp-refund"),
 ];
 
+/// The facade's ledger features: the embedded SQLite ledger, and the shared PostgreSQL one.
+const LEDGER_FEATURES: [&str; 2] = ["ledger", "ledger-postgres"];
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -107,9 +110,10 @@ fn lint() -> Result {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
-    // The facade must build with no provider, and with each provider alone.
+    // The facade must build with no provider, with each provider alone, and with each ledger
+    // backend alone (a user of one provider never builds a database driver it did not ask for).
     cargo(&["check", "-p", "refund", "--no-default-features"])?;
-    for (_, feature) in PROVIDERS {
+    for feature in PROVIDERS.iter().map(|(_, f)| *f).chain(LEDGER_FEATURES) {
         cargo(&["check", "-p", "refund", "--no-default-features", "--features", feature])?;
     }
     if command_exists("cargo-deny") {
@@ -197,12 +201,36 @@ fn tidy() -> Result {
             problems.push(format!("README.md's feature table has no row for `{feature}`"));
         }
     }
+    // The ledger drives refunds through the core traits alone, never through a provider crate.
+    match pkgs.iter().find(|p| name(p) == "refund-ledger") {
+        Some(ledger) if workspace_deps(ledger, &members) != BTreeSet::from(["refund-core"]) => {
+            problems.push(format!(
+                "refund-ledger must depend on refund-core and no other workspace crate; it depends on {:?}",
+                workspace_deps(ledger, &members)
+            ));
+        }
+        Some(_) => {}
+        None => problems.push("the ledger crate refund-ledger is missing".to_owned()),
+    }
+    for feature in LEDGER_FEATURES {
+        let enables = facade["features"][feature].as_array().is_some_and(|items| {
+            items.iter().any(|i| i.as_str().is_some_and(|i| i.starts_with("refund-ledger/")))
+        });
+        let default = facade["features"]["default"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|i| i.as_str() == Some(feature)));
+        if !enables || default {
+            problems.push(format!(
+                "the facade needs a feature `{feature}` that enables a refund-ledger backend and is not in `default`"
+            ));
+        }
+    }
     // Any other refund-* crate with "provider" in its description would be an unregistered provider.
     for pkg in &pkgs {
         let n = name(pkg);
         if n.starts_with("refund-")
             && !PROVIDERS.iter().any(|(c, _)| *c == n)
-            && !["refund-core", "refund-cli", "refund-sandbox"].contains(&n)
+            && !["refund-core", "refund-cli", "refund-sandbox", "refund-ledger"].contains(&n)
         {
             problems.push(format!(
                 "{n} is not a known crate: add it to xtask's PROVIDERS table if it is a provider"

@@ -11,6 +11,11 @@
 //! | `digipay` | [`digipay`] | DigiPay | wallet refunds to a customer or merchant |
 //! | `otp-refund` | [`otp`] | Eko | a failed money transfer, with the customer's OTP, HMAC-signed |
 //!
+//! Two more features, not in `default`, add the durable refund ledger as `refund::ledger`:
+//! `ledger` (an embedded SQLite file) and `ledger-postgres` (also PostgreSQL, for several
+//! instances sharing one ledger). Every refund intent is written down before a byte is sent, so
+//! a crash, a rerun or a second instance never refunds twice.
+//!
 //! Every error says what became of the request ([`Error::fate`]): rejected before sending,
 //! declined by the provider, not processed (safe to retry), or outcome unknown (read the status
 //! first). See the repository's `docs/architecture.md` for the path a refund takes.
@@ -43,6 +48,10 @@ pub use refund_digipay as digipay;
 #[cfg(feature = "otp-refund")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otp-refund")))]
 pub use refund_otp as otp;
+
+#[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
+pub use refund_ledger as ledger;
 
 /// The repository README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

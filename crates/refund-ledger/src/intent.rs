@@ -1,0 +1,472 @@
+//! What a caller asks the ledger to do: a refund intent, before it is written down.
+
+use refund_core::{Money, OtpRefundTarget, RefundReference, TransactionId};
+use sha2::{Digest, Sha256};
+
+use crate::error::{LedgerError, Result};
+use crate::record::IntentKind;
+
+/// The longest idempotency key, in bytes.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// A refund in one call (AOC, DigiPay), under the caller's idempotency key.
+///
+/// The provider-side reference (AOC's `spTransID`) is derived from the key unless the caller
+/// gives one, so the same key always goes out under the same reference, in any process, on any
+/// run. The note sent to DigiPay carries that reference, so a person can find the refund in
+/// DigiPay's records.
+///
+/// ```
+/// use refund_core::{Currency, Money, TransactionId};
+/// use refund_ledger::RefundIntent;
+/// let intent = RefundIntent::new("order-7/refund-1", TransactionId::new("AOC-CHARGE-1001")?)
+///     .amount(Money::parse("1.00", Currency::Myr)?)
+///     .charge_amount(Money::parse("10.00", Currency::Myr)?)
+///     .note("damaged item");
+/// assert_eq!(intent.idempotency_key(), "order-7/refund-1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundIntent {
+    key: String,
+    original: TransactionId,
+    amount: Option<Money>,
+    charge_amount: Option<Money>,
+    reference: Option<RefundReference>,
+    note: Option<String>,
+    batch: Option<(String, u64)>,
+}
+
+impl RefundIntent {
+    /// A refund of `original` under `idempotency_key`: the same key is the same refund, wherever
+    /// and however often it is submitted.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k-1", TransactionId::new("DP-TXN-2001")?);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn new(idempotency_key: impl Into<String>, original: TransactionId) -> Self {
+        RefundIntent {
+            key: idempotency_key.into(),
+            original,
+            amount: None,
+            charge_amount: None,
+            reference: None,
+            note: None,
+            batch: None,
+        }
+    }
+    /// The amount to refund.
+    ///
+    /// ```
+    /// # use refund_core::{Currency, Money, TransactionId};
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+    ///     .amount(Money::parse("1.00", Currency::Myr)?);
+    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn amount(mut self, amount: Money) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+    /// The original charge's amount. With it, the ledger refuses (before anything is sent) a
+    /// refund that would take what is held against the charge past it, across threads, processes
+    /// and instances.
+    ///
+    /// ```
+    /// # use refund_core::{Currency, Money, TransactionId};
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+    ///     .amount(Money::parse("1.00", Currency::Myr)?)
+    ///     .charge_amount(Money::parse("10.00", Currency::Myr)?);
+    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn charge_amount(mut self, charge: Money) -> Self {
+        self.charge_amount = Some(charge);
+        self
+    }
+    /// The caller's own provider-side reference (AOC `spTransID`), instead of one derived from
+    /// the key.
+    ///
+    /// ```
+    /// # use refund_core::{RefundReference, TransactionId};
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+    ///     .reference(RefundReference::new("SP-2026-0001")?);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn reference(mut self, reference: RefundReference) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+    /// A note for the provider (DigiPay); the reference is appended to it.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).note("recall");
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+    /// Marks it as row `row` of batch `batch_id` (for listing and resuming a batch).
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).batch("b.csv", 2);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn batch(mut self, batch_id: impl Into<String>, row: u64) -> Self {
+        self.batch = Some((batch_id.into(), row));
+        self
+    }
+    /// The idempotency key.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// assert_eq!(refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).idempotency_key(), "k");
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn idempotency_key(&self) -> &str {
+        &self.key
+    }
+
+    pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
+        let reference = match &self.reference {
+            Some(reference) => reference.as_str().to_owned(),
+            None => derived_reference(&self.key),
+        };
+        let note = Some(match &self.note {
+            Some(note) => format!("{note} [{reference}]"),
+            None => reference.clone(),
+        });
+        NewIntent::build(
+            &self.key,
+            IntentKind::Direct,
+            provider,
+            Target { original: self.original.as_str(), acknowledgement: None },
+            (self.amount, self.charge_amount),
+            reference,
+            note,
+            self.batch.clone(),
+        )
+    }
+}
+
+/// A refund with the customer's OTP (BOS, Eko), under the caller's idempotency key. One intent
+/// covers the OTP request (which may be repeated) and its confirmation (which is never repeated
+/// once it may have reached the provider).
+///
+/// ```
+/// use refund_core::{OtpRefundTarget, TransactionId};
+/// let intent = refund_ledger::OtpRefundIntent::new(
+///     "transfer-13192443/refund",
+///     OtpRefundTarget::new(TransactionId::new("13192443")?),
+/// );
+/// # let _ = intent; Ok::<(), refund_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpRefundIntent {
+    key: String,
+    target: OtpRefundTarget,
+    amount: Option<Money>,
+    charge_amount: Option<Money>,
+    batch: Option<(String, u64)>,
+}
+
+impl OtpRefundIntent {
+    /// A refund of `target` (BOS: `referenceid` with `ackno` as its acknowledgement; Eko: `tid`).
+    ///
+    /// ```
+    /// use refund_core::{OtpRefundTarget, TransactionId};
+    /// let target = OtpRefundTarget::new(TransactionId::new("12345678931")?).with_acknowledgement("133");
+    /// let intent = refund_ledger::OtpRefundIntent::new("bos-12345678931", target);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn new(idempotency_key: impl Into<String>, target: OtpRefundTarget) -> Self {
+        OtpRefundIntent {
+            key: idempotency_key.into(),
+            target,
+            amount: None,
+            charge_amount: None,
+            batch: None,
+        }
+    }
+    /// The amount the refund returns, when known (for the over-refund guard and the books;
+    /// BOS and Eko refund the whole transfer).
+    ///
+    /// ```
+    /// # use refund_core::{Currency, Money, OtpRefundTarget, TransactionId};
+    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
+    ///     .amount(Money::parse("5000", Currency::Inr)?);
+    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn amount(mut self, amount: Money) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+    /// The original transfer's amount (the over-refund guard; see [`RefundIntent::charge_amount`]).
+    ///
+    /// ```
+    /// # use refund_core::{Currency, Money, OtpRefundTarget, TransactionId};
+    /// let five_thousand = Money::parse("5000", Currency::Inr)?;
+    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
+    ///     .amount(five_thousand)
+    ///     .charge_amount(five_thousand);
+    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn charge_amount(mut self, charge: Money) -> Self {
+        self.charge_amount = Some(charge);
+        self
+    }
+    /// Marks it as row `row` of batch `batch_id`.
+    ///
+    /// ```
+    /// # use refund_core::{OtpRefundTarget, TransactionId};
+    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
+    ///     .batch("b.csv", 3);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn batch(mut self, batch_id: impl Into<String>, row: u64) -> Self {
+        self.batch = Some((batch_id.into(), row));
+        self
+    }
+    /// The idempotency key.
+    ///
+    /// ```
+    /// # use refund_core::{OtpRefundTarget, TransactionId};
+    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?));
+    /// assert_eq!(intent.idempotency_key(), "k");
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn idempotency_key(&self) -> &str {
+        &self.key
+    }
+
+    pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
+        NewIntent::build(
+            &self.key,
+            IntentKind::Otp,
+            provider,
+            Target {
+                original: self.target.transaction_id().as_str(),
+                acknowledgement: self.target.acknowledgement(),
+            },
+            (self.amount, self.charge_amount),
+            derived_reference(&self.key),
+            None,
+            self.batch.clone(),
+        )
+    }
+}
+
+/// The reference of a key without one of its own: `lg` + 26 hex digits of the key's SHA-256,
+/// a valid AOC `spTransID` that is the same wherever the key is submitted.
+fn derived_reference(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().take(13).map(|b| format!("{b:02x}")).collect();
+    format!("lg{hex}")
+}
+
+/// What a refund is made of.
+pub(crate) struct Target<'a> {
+    pub(crate) original: &'a str,
+    pub(crate) acknowledgement: Option<&'a str>,
+}
+
+/// An intent ready to be written: validated, with its reference fixed and its parameters hashed.
+#[derive(Debug, Clone)]
+pub(crate) struct NewIntent {
+    pub(crate) key: String,
+    pub(crate) kind: IntentKind,
+    pub(crate) provider: &'static str,
+    pub(crate) original: String,
+    pub(crate) acknowledgement: Option<String>,
+    pub(crate) amount: Option<Money>,
+    pub(crate) charge_amount: Option<Money>,
+    pub(crate) reference: String,
+    pub(crate) note: Option<String>,
+    pub(crate) params_hash: String,
+    pub(crate) batch: Option<(String, u64)>,
+}
+
+impl NewIntent {
+    #[allow(clippy::too_many_arguments)] // one private constructor shared by both intent kinds
+    fn build(
+        key: &str,
+        kind: IntentKind,
+        provider: &'static str,
+        target: Target<'_>,
+        (amount, charge_amount): (Option<Money>, Option<Money>),
+        reference: String,
+        note: Option<String>,
+        batch: Option<(String, u64)>,
+    ) -> Result<NewIntent> {
+        check_key(key)?;
+        if let Some(amount) = amount {
+            if amount.is_zero() {
+                return Err(LedgerError::invalid_input("amount", "must be greater than zero"));
+            }
+            if let Some(charge) = charge_amount {
+                if charge.currency() != amount.currency() {
+                    return Err(LedgerError::invalid_input(
+                        "charge_amount",
+                        format!(
+                            "is in {} but the refund is in {}",
+                            charge.currency(),
+                            amount.currency()
+                        ),
+                    ));
+                }
+                if amount.minor_units() > charge.minor_units() {
+                    return Err(LedgerError::invalid_input(
+                        "amount",
+                        format!("{amount} is more than the charge's {charge}"),
+                    ));
+                }
+            }
+        } else if charge_amount.is_some() {
+            return Err(LedgerError::invalid_input(
+                "charge_amount",
+                "needs the refund's amount too: the guard counts amounts against the charge",
+            ));
+        }
+        for money in [amount, charge_amount].into_iter().flatten() {
+            if i64::try_from(money.minor_units()).is_err() {
+                return Err(LedgerError::invalid_input("amount", "is too large"));
+            }
+        }
+        // The parameters that make two submissions the same refund. Not the note's reference
+        // suffix (derived from the key) nor the charge amount or batch (bookkeeping).
+        let mut hasher = Sha256::new();
+        for part in [
+            "v1",
+            kind.as_str(),
+            provider,
+            target.original,
+            target.acknowledgement.unwrap_or("-"),
+            &amount.map_or_else(
+                || "-".to_owned(),
+                |a| format!("{} {}", a.minor_units(), a.currency()),
+            ),
+            &reference,
+            note.as_deref().unwrap_or("-"),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        let params_hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(NewIntent {
+            key: key.to_owned(),
+            kind,
+            provider,
+            original: target.original.to_owned(),
+            acknowledgement: target.acknowledgement.map(str::to_owned),
+            amount,
+            charge_amount,
+            reference,
+            note,
+            params_hash,
+            batch,
+        })
+    }
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(LedgerError::invalid_input("idempotency_key", "must not be empty"));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(LedgerError::invalid_input(
+            "idempotency_key",
+            format!("must be at most {MAX_KEY_LEN} bytes"),
+        ));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(LedgerError::invalid_input(
+            "idempotency_key",
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_core::Currency;
+
+    fn myr(text: &str) -> Money {
+        Money::parse(text, Currency::Myr).unwrap()
+    }
+
+    #[test]
+    fn the_reference_is_derived_from_the_key_alone() {
+        let a =
+            RefundIntent::new("order-7", TransactionId::new("T").unwrap()).to_new("aoc").unwrap();
+        let b =
+            RefundIntent::new("order-7", TransactionId::new("T").unwrap()).to_new("aoc").unwrap();
+        assert_eq!(a.reference, b.reference);
+        assert_eq!(a.reference.len(), 28);
+        assert!(RefundReference::new(a.reference.clone()).is_ok());
+        let other =
+            RefundIntent::new("order-8", TransactionId::new("T").unwrap()).to_new("aoc").unwrap();
+        assert_ne!(a.reference, other.reference);
+        assert_eq!(a.note.as_deref(), Some(a.reference.as_str()));
+    }
+
+    #[test]
+    fn the_hash_covers_what_makes_a_refund_and_nothing_else() {
+        let base = || RefundIntent::new("k", TransactionId::new("T").unwrap()).amount(myr("1.00"));
+        let hash = |i: RefundIntent| i.to_new("aoc").unwrap().params_hash;
+        let same = hash(base());
+        assert_eq!(same, hash(base().charge_amount(myr("10.00")).batch("b", 1)));
+        assert_ne!(same, hash(base().amount(myr("2.00"))));
+        assert_ne!(same, hash(base().note("n")));
+        assert_ne!(
+            same,
+            hash(RefundIntent::new("k", TransactionId::new("U").unwrap()).amount(myr("1.00")))
+        );
+        assert_ne!(same, base().to_new("digipay").unwrap().params_hash);
+    }
+
+    #[test]
+    fn bad_intents_are_refused_before_anything_is_written() {
+        let t = || TransactionId::new("T").unwrap();
+        let field = |i: RefundIntent| match i.to_new("aoc") {
+            Err(LedgerError::InvalidInput { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(RefundIntent::new("", t())), "idempotency_key");
+        assert_eq!(field(RefundIntent::new("a\nb", t())), "idempotency_key");
+        assert_eq!(field(RefundIntent::new("k".repeat(256), t())), "idempotency_key");
+        assert_eq!(
+            field(RefundIntent::new("k", t()).amount(myr("2.00")).charge_amount(myr("1.00"))),
+            "amount"
+        );
+        assert_eq!(field(RefundIntent::new("k", t()).charge_amount(myr("1.00"))), "charge_amount");
+        let inr = Money::parse("1.00", Currency::Inr).unwrap();
+        assert_eq!(
+            field(RefundIntent::new("k", t()).amount(myr("1.00")).charge_amount(inr)),
+            "charge_amount"
+        );
+        assert_eq!(
+            field(RefundIntent::new("k", t()).amount(Money::from_minor_units(0, Currency::Myr))),
+            "amount"
+        );
+        assert_eq!(
+            field(
+                RefundIntent::new("k", t())
+                    .amount(Money::from_minor_units(u64::MAX, Currency::Myr))
+            ),
+            "amount"
+        );
+    }
+}
