@@ -1,10 +1,12 @@
 //! `refund aoc refund|status`.
 
 use refund::aoc::{AocClient, AocRefundRequest, ENV_API_KEY, ENV_BASE_URL, ENV_USERNAME};
+use refund::ledger::RefundIntent;
 use refund::{Money, RefundReference, TransactionId};
 
 use crate::cli::{AocArgs, AocCommand, AocSettings, Global};
 use crate::error::{CliError, FollowUp};
+use crate::ledger;
 use crate::output::Success;
 use crate::settings::{build_error, required};
 
@@ -59,18 +61,35 @@ fn rename(error: refund::Error, field: &str) -> CliError {
 
 pub(crate) async fn run(args: AocArgs, global: &Global) -> Result<Success, CliError> {
     match args.command {
-        AocCommand::Refund { aoc_trans_id, amount, sp_trans_id } => {
-            let request = refund_request(&aoc_trans_id, &amount, sp_trans_id.as_deref())?;
+        AocCommand::Refund { aoc_trans_id, amount, sp_trans_id, key } => {
+            let mut request = refund_request(&aoc_trans_id, &amount, sp_trans_id.as_deref())?;
+            let intent = key.idempotency_key.map(|key| {
+                let intent =
+                    RefundIntent::new(key, request.aoc_trans_id().clone()).amount(request.amount());
+                match sp_trans_id {
+                    Some(_) => intent.reference(request.sp_trans_id().clone()),
+                    None => intent,
+                }
+            });
+            if let Some(intent) = &intent {
+                // The dry run shows the spTransID the ledger would send.
+                request = request.with_sp_trans_id(intent.effective_reference());
+            }
             let client = client(&args.settings, global)?;
             if global.dry_run {
                 return Ok(Success::dry_run(&client.prepare_refund(&request).map_err(sdk)?));
+            }
+            if let Some(intent) = intent {
+                let ledger = ledger::open(global).await?;
+                let record = ledger.refund(&client, &intent).await?;
+                return Ok(ledger::success("refund", &record));
             }
             let sp = request.sp_trans_id().as_str();
             let record = client.refund(&request).await.map_err(|e| {
                 sdk(e).with_follow_up(FollowUp {
                     reference: sp.to_owned(),
                     status_command: format!("refund aoc status --sp-trans-id {sp}"),
-                    retry_flag: "--sp-trans-id",
+                    retry_flag: Some("--sp-trans-id"),
                 })
             })?;
             let mut success = Success::from_record("refund", &record);

@@ -1,165 +1,787 @@
-//! `refund batch FILE.csv`: one refund per row, in order, one result line per row.
+//! `refund batch FILE.csv`: every row through the ledger, concurrently, exactly once, resumable.
 //!
-//! Columns: `provider,original_transaction_id,amount,reference` (header row required). `provider`
-//! is `aoc` or `digipay` (the providers with direct refunds). `reference` is AOC's `spTransID`
-//! (generated when empty) and DigiPay's note. Settings come from the environment only; DigiPay
-//! rows also need `DIGIPAY_TXN_CODE` and `DIGIPAY_PAYMENT_MODE`. Rows run one after another, never
-//! in parallel; a failed row does not stop the batch. The exit code is the highest of the rows'.
+//! The file is streamed: rows are read a chunk at a time, each chunk is written to the ledger
+//! as intents in one transaction, and then its rows are sent, at most `--concurrency` at once.
+//! Results print in row order. A rerun of the same file (or the same rows in another order)
+//! finds each row's intent by its key: finished rows are reported from the ledger, open ones are
+//! settled by status reads first (the ledger does it, and a reconcile runs before any row), the
+//! rest are sent.
 
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use futures_util::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use refund::ledger::{IntentRecord, IntentState, Ledger, LedgerError, RefundIntent};
+use refund::{Currency, Money, Provider, RefundReference, TransactionId};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
-use crate::cli::{AocSettings, BatchArgs, DigipaySettings, Global};
-use crate::error::{CliError, missing_setting};
+use crate::cli::{BatchArgs, Global};
+use crate::env_clients::EnvClients;
+use crate::error::CliError;
+use crate::ledger;
 use crate::output::{Success, error_json};
-use crate::settings::env;
-use crate::{aoc, digipay};
 
-/// One CSV row.
-struct Row {
+/// Rows written to the ledger per transaction.
+const CHUNK: usize = 256;
+
+/// The header's columns: three required, three optional.
+#[derive(Clone, Copy)]
+struct Columns {
+    provider: usize,
+    original: usize,
+    amount: usize,
+    reference: Option<usize>,
+    key: Option<usize>,
+    charge: Option<usize>,
+}
+
+/// A row as the file gives it, for reports (before it is known to be valid).
+#[derive(Debug, Clone, Default)]
+struct RowText {
+    number: u64,
     provider: String,
     original: String,
     amount: String,
-    reference: String,
 }
 
+/// A valid row: its intent and the provider it goes to.
+struct Row {
+    text: RowText,
+    provider: &'static str,
+    intent: RefundIntent,
+}
+
+/// What became of a row.
+struct RowResult {
+    text: RowText,
+    key: Option<String>,
+    result: Result<IntentRecord, CliError>,
+}
+
+/// A row to send, or one already settled (bad, refused, or finished in the ledger).
+enum Job {
+    Send(Box<Row>),
+    Done(Box<RowResult>),
+}
+
+/// Runs the batch; the exit code is the worst row's, or 130 when interrupted.
 pub(crate) async fn run(args: BatchArgs, global: &Global) -> Result<u8, CliError> {
-    let bad_file = |reason: String| CliError::Sdk {
-        provider: None,
-        follow_up: None,
-        error: refund::Error::invalid_input("file", reason),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(&args.file)
-        .map_err(|e| bad_file(format!("cannot read {}: {e}", args.file.display())))?;
-    let headers = reader.headers().map_err(|e| bad_file(e.to_string()))?.clone();
-    let column = |name: &str| {
-        headers
+    let (reader, columns) = open_csv(&args.file)?;
+    let total = count_rows(&args.file)?;
+    let clients = EnvClients::from_env(global);
+    if global.dry_run {
+        return dry_run(reader, columns, &clients, global);
+    }
+    let ledger = ledger::open(global).await?;
+    eprintln!("ledger: {}", ledger.location());
+    let batch_id = args
+        .file
+        .file_name()
+        .map_or_else(|| "batch".to_owned(), |n| n.to_string_lossy().into_owned());
+    let options = Options {
+        concurrency: usize::from(args.concurrency),
+        limiters: args
+            .rate
             .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
-            .ok_or_else(|| bad_file(format!("no column {name:?} in the header row")))
+            .map(|(provider, n)| (provider.clone(), RateLimiter::direct(Quota::per_second(*n))))
+            .collect(),
+        report: match &args.report {
+            Some(path) => Some(report_writer(path)?),
+            None => None,
+        },
     };
-    let (p, o, a, r) = (
-        column("provider")?,
-        column("original_transaction_id")?,
-        column("amount")?,
-        column("reference")?,
-    );
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| bad_file(format!("row {}: {e}", index + 2)))?;
-        let get = |i: usize| record.get(i).unwrap_or("").to_owned();
-        rows.push(Row { provider: get(p), original: get(o), amount: get(a), reference: get(r) });
+    // Resume: settle what an earlier run left open before sending anything.
+    let providers = clients.available(None)?;
+    if !providers.is_empty() {
+        let settled = ledger.reconcile(&providers).await?;
+        if !settled.changed.is_empty() {
+            eprintln!(
+                "settled {} open refund(s) by status reads before sending",
+                settled.changed.len()
+            );
+        }
     }
-
-    let total = rows.len();
-    let mut worst = 0u8;
-    for (index, row) in rows.iter().enumerate() {
-        let number = index + 1;
-        let result = refund_row(row, global).await;
-        let (line, summary) = match &result {
-            Ok(success) => {
-                let mut json = success.json.clone();
-                json.insert("row".into(), number.into());
-                let status = json.get("status").and_then(Value::as_str).unwrap_or("").to_owned();
-                (Value::Object(json), status)
-            }
-            Err(err) => {
-                worst = worst.max(err.exit_code());
-                let mut json = error_json(err);
-                if let Some(obj) = json.as_object_mut() {
-                    obj.insert("row".into(), number.into());
-                }
-                (json, format!("{} (exit {}): {err}", err.kind(), err.exit_code()))
-            }
-        };
-        eprintln!("[{number}/{total}] {} {} {}: {summary}", row.provider, row.original, row.amount);
-        let mut out = std::io::stdout().lock();
-        let _ = if global.json {
-            writeln!(out, "{line}")
-        } else {
-            match &result {
-                Ok(success) => write!(out, "row {number}: {}", success.text),
-                Err(_) => writeln!(out, "row {number}: error: {summary}"),
-            }
-        };
-    }
-    eprintln!("{total} rows done");
-    Ok(worst)
+    let stop = interrupt_on_ctrl_c();
+    let batch = Batch {
+        ledger: &ledger,
+        clients: &clients,
+        batch_id: &batch_id,
+        total,
+        global,
+        stop: &stop,
+    };
+    let summary = process(reader, columns, batch, options).await?;
+    summary.print(total, &args.file, global);
+    Ok(if stop.load(Ordering::SeqCst) { 130 } else { summary.worst })
 }
 
-async fn refund_row(row: &Row, global: &Global) -> Result<Success, CliError> {
-    let reference = Some(row.reference.as_str()).filter(|r| !r.is_empty());
-    match row.provider.to_ascii_lowercase().as_str() {
-        "aoc" => {
-            let request = aoc::refund_request(&row.original, &row.amount, reference)?;
-            let settings = AocSettings {
-                base_url: env("AOC_BASE_URL"),
-                username: env("AOC_USERNAME"),
-                api_key: env("AOC_API_KEY"),
-            };
-            let client = aoc::client(&settings, global)?;
-            if global.dry_run {
-                return Ok(Success::dry_run(
-                    &client.prepare_refund(&request).map_err(|e| CliError::sdk("aoc", e))?,
-                ));
-            }
-            let record = client.refund(&request).await.map_err(|e| CliError::sdk("aoc", e))?;
-            Ok(Success::from_record("refund", &record))
+/// What every row needs.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    ledger: &'a Ledger,
+    clients: &'a EnvClients,
+    batch_id: &'a str,
+    total: u64,
+    global: &'a Global,
+    /// Set by Ctrl-C (or a failed ledger): no new rows start.
+    stop: &'a Arc<AtomicBool>,
+}
+
+struct Options {
+    concurrency: usize,
+    limiters: HashMap<String, DefaultDirectRateLimiter>,
+    report: Option<csv::Writer<File>>,
+}
+
+/// Streams the rows through the ledger and prints each result in row order.
+async fn process(
+    reader: csv::Reader<File>,
+    columns: Columns,
+    batch: Batch<'_>,
+    mut options: Options,
+) -> Result<Summary, CliError> {
+    let rows = Rows::new(reader, columns, batch.batch_id);
+    let chunks = Chunks { rows, stop: batch.stop.clone() };
+    let limiters = &options.limiters;
+    let results = futures_util::stream::iter(chunks)
+        .then(|chunk| reserve(batch, chunk))
+        .flat_map(futures_util::stream::iter)
+        .map(|job| run_job(batch, limiters, job))
+        .buffered(options.concurrency);
+    let mut summary = Summary::default();
+    let mut progress = Progress::new(batch.total);
+    futures_util::pin_mut!(results);
+    while let Some(row) = results.next().await {
+        summary.add(&row);
+        progress.row(&row, &summary);
+        print_row(&row, batch.global);
+        if let Some(report) = options.report.as_mut() {
+            write_report(report, &row)?;
         }
-        "digipay" => {
-            let txn_code = env("DIGIPAY_TXN_CODE").ok_or_else(|| {
-                missing_setting(
-                    "digipay",
-                    "the DigiPay txn code for batch rows",
-                    "DIGIPAY_TXN_CODE",
-                    "(no flag in batch)",
-                )
-            })?;
-            let mode = env("DIGIPAY_PAYMENT_MODE").ok_or_else(|| {
-                missing_setting(
-                    "digipay",
-                    "the DigiPay payment mode for batch rows",
-                    "DIGIPAY_PAYMENT_MODE",
-                    "(no flag in batch)",
-                )
-            })?;
-            let mode: u32 = mode.parse().map_err(|_| {
-                CliError::sdk(
-                    "digipay",
-                    refund::Error::config("DIGIPAY_PAYMENT_MODE must be a number"),
-                )
-            })?;
-            let request =
-                digipay::refund_request(&row.original, &row.amount, &txn_code, mode, reference)?;
-            let settings = DigipaySettings {
-                base_url: env("DIGIPAY_BASE_URL"),
-                token: env("DIGIPAY_TOKEN"),
-                company_id: env("DIGIPAY_COMPANY_ID"),
-            };
-            let client = digipay::client(&settings, global)?;
-            if global.dry_run {
-                return Ok(Success::dry_run(
-                    &client
-                        .prepare_refund_money(&request)
-                        .map_err(|e| CliError::sdk("digipay", e))?,
-                ));
-            }
-            let refund =
-                client.refund_money(&request).await.map_err(|e| CliError::sdk("digipay", e))?;
-            Ok(digipay::success(&refund))
-        }
-        other => Err(CliError::Sdk {
-            provider: None,
-            follow_up: None,
-            error: refund::Error::invalid_input(
-                "provider",
-                format!(
-                    "{other:?} cannot be batched: use aoc or digipay (OTP refunds need a person)"
-                ),
-            ),
-        }),
     }
+    progress.finish(&summary);
+    if let Some(mut report) = options.report.take() {
+        report.flush().map_err(|e| CliError::Internal(format!("cannot write the report: {e}")))?;
+    }
+    Ok(summary)
+}
+
+/// Writes a chunk's valid rows to the ledger in one transaction and decides, for each row,
+/// whether it still has to be sent.
+async fn reserve(batch: Batch<'_>, chunk: Vec<Result<Row, Box<RowResult>>>) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(chunk.len());
+    let mut pending: Vec<(Row, &dyn Provider)> = Vec::new();
+    for parsed in chunk {
+        match parsed {
+            Ok(row) => match batch.clients.direct(row.provider) {
+                Ok(client) => pending.push((row, client)),
+                Err(error) => jobs.push(Job::Done(Box::new(RowResult::failed(
+                    row.text,
+                    Some(row.intent.idempotency_key().to_owned()),
+                    error,
+                )))),
+            },
+            Err(bad) => jobs.push(Job::Done(bad)),
+        }
+    }
+    let reserved =
+        batch.ledger.reserve_all(pending.iter().map(|(row, client)| (*client, &row.intent))).await;
+    let reserved: Vec<refund::ledger::Result<IntentRecord>> = match reserved {
+        Ok(results) => results,
+        // The ledger itself failed: every row of the chunk says so, nothing was sent, and no
+        // further row is read.
+        Err(e) => {
+            batch.stop.store(true, Ordering::SeqCst);
+            let message = e.to_string();
+            pending
+                .iter()
+                .map(|_| Err(LedgerError::Unavailable { message: message.clone(), source: None }))
+                .collect()
+        }
+    };
+    for ((row, _), result) in pending.into_iter().zip(reserved) {
+        let key = Some(row.intent.idempotency_key().to_owned());
+        jobs.push(match result {
+            Ok(record) if is_settled(&record) => {
+                Job::Done(Box::new(RowResult::recorded(row.text, record)))
+            }
+            Ok(_) => Job::Send(Box::new(row)),
+            Err(error) => Job::Done(Box::new(RowResult::failed(row.text, key, error.into()))),
+        });
+    }
+    jobs.sort_by_key(|job| match job {
+        Job::Send(row) => row.text.number,
+        Job::Done(result) => result.text.number,
+    });
+    jobs
+}
+
+/// Whether a reserved row's intent needs no request: finished, pending, or waiting for a person.
+fn is_settled(record: &IntentRecord) -> bool {
+    matches!(
+        record.state,
+        IntentState::Succeeded
+            | IntentState::Declined
+            | IntentState::Pending
+            | IntentState::NeedsReview
+    )
+}
+
+async fn run_job(
+    batch: Batch<'_>,
+    limiters: &HashMap<String, DefaultDirectRateLimiter>,
+    job: Job,
+) -> RowResult {
+    let row = match job {
+        Job::Done(result) => return *result,
+        Job::Send(row) => *row,
+    };
+    if let Some(limiter) = limiters.get(row.provider) {
+        limiter.until_ready().await;
+    }
+    let key = Some(row.intent.idempotency_key().to_owned());
+    let result = match batch.clients.direct(row.provider) {
+        Ok(client) => batch.ledger.refund(client, &row.intent).await.map_err(CliError::from),
+        Err(error) => Err(error),
+    };
+    RowResult { text: row.text, key, result }
+}
+
+impl RowResult {
+    fn failed(text: RowText, key: Option<String>, error: CliError) -> Self {
+        RowResult { text, key, result: Err(error) }
+    }
+
+    /// A row answered from the ledger: succeeded or pending is a success, the rest an error that
+    /// carries the record.
+    fn recorded(text: RowText, record: IntentRecord) -> Self {
+        let key = Some(record.idempotency_key.clone());
+        let result = match record.state {
+            IntentState::Succeeded | IntentState::Pending => Ok(record),
+            _ => Err(LedgerError::Recorded { record: Box::new(record) }.into()),
+        };
+        RowResult { text, key, result }
+    }
+
+    fn record(&self) -> Option<&IntentRecord> {
+        match &self.result {
+            Ok(record) => Some(record),
+            Err(error) => error.record(),
+        }
+    }
+
+    /// The row's state: the ledger's, or `not_sent` for a row that never became an intent.
+    fn state(&self) -> &'static str {
+        self.record().map_or("not_sent", |r| r.state.as_str())
+    }
+
+    fn exit_code(&self) -> u8 {
+        match &self.result {
+            Ok(_) => 0,
+            Err(error) => error.exit_code(),
+        }
+    }
+
+    /// One JSON object: the row, its intent, and its error.
+    fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("row".into(), self.text.number.into());
+        map.insert("idempotency_key".into(), self.key.clone().into());
+        map.insert("provider".into(), self.text.provider.clone().into());
+        map.insert("original_transaction_id".into(), self.text.original.clone().into());
+        map.insert("amount".into(), self.text.amount.clone().into());
+        if let Some(record) = self.record() {
+            map.extend(ledger::record_json(record));
+            map.insert("replayed".into(), record.replayed.into());
+        }
+        map.insert("status".into(), self.state().into());
+        if let Err(error) = &self.result {
+            map.insert("error".into(), error_json(error)["error"].clone());
+        }
+        map.insert("exit_code".into(), self.exit_code().into());
+        Value::Object(map)
+    }
+}
+
+fn print_row(row: &RowResult, global: &Global) {
+    let mut out = std::io::stdout().lock();
+    let t = &row.text;
+    let line = if global.json {
+        row.to_json().to_string()
+    } else {
+        match &row.result {
+            Ok(record) => format!(
+                "row {}: {} {} {}: {}{}{}",
+                t.number,
+                t.provider,
+                t.original,
+                t.amount,
+                record.state,
+                record
+                    .refund_id
+                    .as_deref()
+                    .map(|id| format!(", refund id {id}"))
+                    .unwrap_or_default(),
+                if record.replayed { " (from the ledger)" } else { "" }
+            ),
+            Err(error) => format!(
+                "row {}: {} {} {}: {} (exit {}): {error}",
+                t.number,
+                t.provider,
+                t.original,
+                t.amount,
+                error.kind(),
+                error.exit_code()
+            ),
+        }
+    };
+    // A closed stdout (`refund batch f.csv | head`) stops nothing: the ledger records every row.
+    let _ = writeln!(out, "{line}");
+}
+
+/// The header of `--report`.
+const REPORT_COLUMNS: [&str; 10] = [
+    "row",
+    "idempotency_key",
+    "provider",
+    "original_transaction_id",
+    "amount",
+    "currency",
+    "state",
+    "refund_id",
+    "provider_code",
+    "message",
+];
+
+fn report_writer(path: &Path) -> Result<csv::Writer<File>, CliError> {
+    let file = File::create(path).map_err(|e| {
+        CliError::invalid("report", format!("cannot create {}: {e}", path.display()))
+    })?;
+    let mut writer = csv::Writer::from_writer(file);
+    writer
+        .write_record(REPORT_COLUMNS)
+        .map_err(|e| CliError::Internal(format!("cannot write the report: {e}")))?;
+    Ok(writer)
+}
+
+fn write_report(report: &mut csv::Writer<File>, row: &RowResult) -> Result<(), CliError> {
+    let record = row.record();
+    let message = match &row.result {
+        Ok(record) => record.message.clone().unwrap_or_default(),
+        Err(error) => error.to_string(),
+    };
+    report
+        .write_record([
+            row.text.number.to_string(),
+            row.key.clone().unwrap_or_default(),
+            row.text.provider.clone(),
+            row.text.original.clone(),
+            record
+                .and_then(|r| r.amount)
+                .map_or_else(|| row.text.amount.clone(), |m| m.to_fixed_string()),
+            record
+                .and_then(|r| r.amount)
+                .map(|m| m.currency().code().to_owned())
+                .unwrap_or_default(),
+            row.state().to_owned(),
+            record.and_then(|r| r.refund_id.clone()).unwrap_or_default(),
+            record.and_then(|r| r.provider_code.clone()).unwrap_or_default(),
+            message,
+        ])
+        .map_err(|e| CliError::Internal(format!("cannot write the report: {e}")))
+}
+
+/// Counts by outcome and the money refunded, as the rows come in.
+#[derive(Default)]
+struct Summary {
+    rows: u64,
+    by_state: BTreeMap<&'static str, u64>,
+    from_ledger: u64,
+    refunded: BTreeMap<Currency, u64>,
+    worst: u8,
+}
+
+impl Summary {
+    fn add(&mut self, row: &RowResult) {
+        self.rows += 1;
+        *self.by_state.entry(row.state()).or_default() += 1;
+        self.worst = self.worst.max(row.exit_code());
+        if let Some(record) = row.record() {
+            if record.replayed {
+                self.from_ledger += 1;
+            }
+            if let (IntentState::Succeeded, Some(amount)) = (record.state, record.amount) {
+                *self.refunded.entry(amount.currency()).or_default() += amount.minor_units();
+            }
+        }
+    }
+
+    fn counts(&self) -> String {
+        self.by_state.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
+    }
+
+    fn print(&self, total: u64, file: &Path, global: &Global) {
+        let money = self
+            .refunded
+            .iter()
+            .map(|(currency, minor)| Money::from_minor_units(*minor, *currency).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        eprintln!(
+            "{} of {total} rows: {} ({} answered from the ledger); refunded {}",
+            self.rows,
+            self.counts(),
+            self.from_ledger,
+            if money.is_empty() { "nothing".to_owned() } else { money }
+        );
+        if self.rows < total {
+            let ledger =
+                global.ledger.as_deref().map(|l| format!(" --ledger {l}")).unwrap_or_default();
+            eprintln!(
+                "interrupted: {} row(s) not started. Resume with: refund batch {}{ledger}\n  (finished rows are not sent again; open ones are settled by status reads first)",
+                total - self.rows,
+                file.display()
+            );
+        }
+    }
+}
+
+/// A bar on a terminal; otherwise a plain line at most once a second, and one per row that did
+/// not succeed.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: u64,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { bar, total, started: Instant::now(), last_line: Instant::now() }
+    }
+
+    fn row(&mut self, row: &RowResult, summary: &Summary) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(summary.counts());
+            return;
+        }
+        let t = &row.text;
+        if let Err(error) = &row.result {
+            eprintln!(
+                "[{}/{}] row {} {} {} {}: {} (exit {})",
+                summary.rows,
+                self.total,
+                t.number,
+                t.provider,
+                t.original,
+                t.amount,
+                error.kind(),
+                error.exit_code()
+            );
+        } else if self.last_line.elapsed() >= Duration::from_secs(1) {
+            self.last_line = Instant::now();
+            let rate = summary.rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            eprintln!("[{}/{}] {rate:.0} rows/s: {}", summary.rows, self.total, summary.counts());
+        }
+    }
+
+    fn finish(&self, summary: &Summary) {
+        match &self.bar {
+            Some(bar) => bar.finish_with_message(summary.counts()),
+            None => eprintln!(
+                "[{}/{}] done in {:.1} s",
+                summary.rows,
+                self.total,
+                self.started.elapsed().as_secs_f64()
+            ),
+        }
+    }
+}
+
+/// The first Ctrl-C stops starting rows (those in flight finish and are recorded); the second
+/// exits at once: the ledger already holds every intent, so nothing is lost.
+fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nCtrl-C: no new rows start; rows in flight finish and are recorded. Ctrl-C again to exit now."
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "exiting: every row's intent is in the ledger; rerun the batch to resume"
+                );
+                std::process::exit(130);
+            }
+        }
+    });
+    stop
+}
+
+/// Opens the file and reads its header: a file that cannot be read, is empty, or lacks a
+/// required column stops here, before anything is written or sent.
+fn open_csv(path: &Path) -> Result<(csv::Reader<File>, Columns), CliError> {
+    let bad = |reason: String| CliError::invalid("file", reason);
+    let file = File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| bad(format!("{} is not a CSV file: {e}", path.display())))?
+        .clone();
+    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+        return Err(bad(format!(
+            "{} is empty: the first line must be a header row (provider,original_transaction_id,amount)",
+            path.display()
+        )));
+    }
+    let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes()));
+    let require = |name: &str| {
+        find(name).ok_or_else(|| {
+            bad(format!(
+                "{} has no column {name:?} in its header row (needed: provider, original_transaction_id, amount; optional: reference, idempotency_key, charge_amount)",
+                path.display()
+            ))
+        })
+    };
+    let columns = Columns {
+        provider: require("provider")?,
+        original: require("original_transaction_id")?,
+        amount: require("amount")?,
+        reference: find("reference"),
+        key: find("idempotency_key"),
+        charge: find("charge_amount"),
+    };
+    Ok((reader, columns))
+}
+
+/// How many rows the file has (a quick pass, for the progress bar and the summary).
+fn count_rows(path: &Path) -> Result<u64, CliError> {
+    let file = File::open(path)
+        .map_err(|e| CliError::invalid("file", format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(file);
+    let mut record = csv::ByteRecord::new();
+    let mut count = 0;
+    while reader.read_byte_record(&mut record).unwrap_or(true) {
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The file's rows, parsed into intents, each with its key.
+struct Rows<'a> {
+    reader: csv::Reader<File>,
+    columns: Columns,
+    batch_id: &'a str,
+    number: u64,
+    /// How often each row content was seen so far (keyed by a hash of it): the occurrence is part
+    /// of a derived key, so two identical rows are two refunds, on every run, in any order.
+    seen: HashMap<u128, u32>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(reader: csv::Reader<File>, columns: Columns, batch_id: &'a str) -> Self {
+        Rows { reader, columns, batch_id, number: 0, seen: HashMap::new() }
+    }
+
+    fn parse(&mut self, record: &csv::ByteRecord) -> Result<Row, Box<RowResult>> {
+        let field = |i: Option<usize>| -> Result<String, ()> {
+            match i.and_then(|i| record.get(i)) {
+                None => Ok(String::new()),
+                Some(bytes) => std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| ()),
+            }
+        };
+        let mut text = RowText { number: self.number, ..RowText::default() };
+        let fields = (
+            field(Some(self.columns.provider)),
+            field(Some(self.columns.original)),
+            field(Some(self.columns.amount)),
+            field(self.columns.reference),
+            field(self.columns.key),
+            field(self.columns.charge),
+        );
+        let (Ok(provider), Ok(original), Ok(amount), Ok(reference), Ok(key), Ok(charge)) = fields
+        else {
+            return Err(Box::new(RowResult::failed(
+                text,
+                None,
+                CliError::invalid("row", format!("row {} is not valid UTF-8", self.number)),
+            )));
+        };
+        text.provider = provider.clone();
+        text.original = original.clone();
+        text.amount = amount.clone();
+        let fail = |text: RowText, error: CliError| Box::new(RowResult::failed(text, None, error));
+        let (provider, currency) = match provider.to_ascii_lowercase().as_str() {
+            "aoc" => ("aoc", Currency::Myr),
+            "digipay" => ("digipay", Currency::Inr),
+            "bos" | "otp" | "otp-refund" | "eko" => {
+                return Err(fail(
+                    text,
+                    CliError::invalid(
+                        "provider",
+                        format!(
+                            "{provider:?} refunds need the customer's OTP, so they cannot be batched: use `refund {}` for each",
+                            if provider.eq_ignore_ascii_case("bos") {
+                                "bos send-otp/claim"
+                            } else {
+                                "otp send-otp/refund"
+                            }
+                        ),
+                    ),
+                ));
+            }
+            other => {
+                return Err(fail(
+                    text,
+                    CliError::invalid(
+                        "provider",
+                        format!(
+                            "{other:?} is not a provider that can be batched: use aoc or digipay"
+                        ),
+                    ),
+                ));
+            }
+        };
+        let original_id = match TransactionId::new(&original) {
+            Ok(id) => id,
+            Err(e) => return Err(fail(text, CliError::sdk(provider, e))),
+        };
+        let amount = match Money::parse(&amount, currency) {
+            Ok(amount) => amount,
+            Err(e) => return Err(fail(text, CliError::sdk(provider, e.into()))),
+        };
+        let key = if key.is_empty() {
+            let content =
+                format!("{provider}:{original}:{}{}", amount.to_fixed_string(), currency.code());
+            let digest: [u8; 16] =
+                Sha256::digest(content.as_bytes())[..16].try_into().unwrap_or([0; 16]);
+            let occurrence = self.seen.entry(u128::from_be_bytes(digest)).or_default();
+            *occurrence += 1;
+            format!("{content}:{occurrence}")
+        } else {
+            key
+        };
+        let mut intent =
+            RefundIntent::new(key, original_id).amount(amount).batch(self.batch_id, self.number);
+        if !charge.is_empty() {
+            match Money::parse(&charge, currency) {
+                Ok(charge) => intent = intent.charge_amount(charge),
+                Err(e) => {
+                    return Err(fail(text, CliError::invalid("charge_amount", e.to_string())));
+                }
+            }
+        }
+        if !reference.is_empty() {
+            if provider == "aoc" {
+                match RefundReference::new(&reference) {
+                    Ok(reference) => intent = intent.reference(reference),
+                    Err(e) => return Err(fail(text, CliError::sdk(provider, e))),
+                }
+            } else {
+                intent = intent.note(reference);
+            }
+        }
+        Ok(Row { text, provider, intent })
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Row, Box<RowResult>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = csv::ByteRecord::new();
+        let read = self.reader.read_byte_record(&mut record);
+        self.number += 1;
+        match read {
+            Ok(true) => Some(self.parse(&record)),
+            Ok(false) => None,
+            // A malformed row (a field count unlike the header's, say) is reported; the rest go on.
+            Err(e) => {
+                let text = RowText { number: self.number, ..RowText::default() };
+                Some(Err(Box::new(RowResult::failed(
+                    text,
+                    None,
+                    CliError::invalid("row", format!("row {}: {e}", self.number)),
+                ))))
+            }
+        }
+    }
+}
+
+/// The rows in chunks of [`CHUNK`], until the file ends or Ctrl-C.
+struct Chunks<'a> {
+    rows: Rows<'a>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Vec<Result<Row, Box<RowResult>>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        let chunk: Vec<_> = self.rows.by_ref().take(CHUNK).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    }
+}
+
+/// `--dry-run`: each row's request as it would be sent, secrets masked; nothing is written or sent.
+fn dry_run(
+    reader: csv::Reader<File>,
+    columns: Columns,
+    clients: &EnvClients,
+    global: &Global,
+) -> Result<u8, CliError> {
+    let mut worst = 0;
+    for parsed in Rows::new(reader, columns, "dry-run") {
+        let shown = parsed.map_err(|bad| bad.result.err()).and_then(|row| {
+            let request = row.intent.request();
+            let prepared = match row.provider {
+                "aoc" => clients
+                    .aoc
+                    .as_ref()
+                    .map_err(|e| CliError::config(e.clone()))?
+                    .prepare_refund(&request),
+                _ => {
+                    let client =
+                        clients.digipay.as_ref().map_err(|e| CliError::config(e.clone()))?;
+                    client
+                        .wallet_request_from(&request)
+                        .and_then(|wallet| client.prepare_refund_money(&wallet))
+                }
+            };
+            prepared.map_err(|e| Some(CliError::sdk(row.provider, e)))
+        });
+        match shown {
+            Ok(prepared) => {
+                crate::output::Printer { json: global.json }.success(&Success::dry_run(&prepared))
+            }
+            Err(Some(error)) => {
+                worst = worst.max(error.exit_code());
+                crate::output::Printer { json: global.json }.error(&error);
+            }
+            Err(None) => {}
+        }
+    }
+    Ok(worst)
 }

@@ -1,10 +1,12 @@
 //! `refund bos send-otp|claim|status|qr`.
 
 use refund::bos::{BosClient, DEFAULT_BASE_URL, ENV_BASE_URL, ENV_REGISTRATION_ID};
-use refund::{Money, Otp};
+use refund::ledger::OtpRefundIntent;
+use refund::{Money, Otp, OtpRefundTarget, TransactionId};
 
 use crate::cli::{BosArgs, BosCommand, BosSettings, Global};
 use crate::error::CliError;
+use crate::ledger;
 use crate::output::Success;
 use crate::qr;
 use crate::settings::{build_error, optional, required, with_default};
@@ -37,12 +39,21 @@ pub(crate) fn client(
 pub(crate) async fn run(args: BosArgs, global: &Global) -> Result<Success, CliError> {
     let dry = global.dry_run;
     match args.command {
-        BosCommand::SendOtp { reference_id, ackno } => {
+        BosCommand::SendOtp { reference_id, ackno, key } => {
             let client = client(&args.settings, None, global)?;
             if dry {
                 return Ok(Success::dry_run(
                     &client.prepare_send_refund_otp(&reference_id, &ackno).map_err(sdk)?,
                 ));
+            }
+            if let Some(key) = key.idempotency_key {
+                let target = OtpRefundTarget::new(TransactionId::new(&reference_id).map_err(sdk)?)
+                    .with_acknowledgement(&ackno);
+                let ledger = ledger::open(global).await?;
+                let record = ledger.send_otp(&client, &OtpRefundIntent::new(&key, target)).await?;
+                return Ok(ledger::success("send-otp", &record).note(&format!(
+                    "  then: refund bos claim --reference-id {reference_id} --ackno {ackno} --otp <OTP> --idempotency-key {key}"
+                )));
             }
             let challenge = client.send_refund_otp(&reference_id, &ackno).await.map_err(sdk)?;
             Ok(Success::new(PROVIDER, "send-otp", "otp_sent")
@@ -53,13 +64,30 @@ pub(crate) async fn run(args: BosArgs, global: &Global) -> Result<Success, CliEr
                     "  then: refund bos claim --reference-id {reference_id} --ackno {ackno} --otp <OTP>"
                 )))
         }
-        BosCommand::Claim { reference_id, ackno, otp } => {
+        BosCommand::Claim { reference_id, ackno, otp, key } => {
             let otp = Otp::new(otp).map_err(sdk)?;
             let client = client(&args.settings, None, global)?;
             if dry {
                 return Ok(Success::dry_run(
                     &client.prepare_claim_refund(&reference_id, &ackno, &otp).map_err(sdk)?,
                 ));
+            }
+            if let Some(key) = key.idempotency_key {
+                let ledger = ledger::open(global).await?;
+                let known = ledger.by_key(&key).await?.is_some_and(|r| {
+                    r.original_transaction_id == reference_id
+                        && r.acknowledgement.as_deref() == Some(&ackno)
+                });
+                if !known {
+                    return Err(CliError::invalid(
+                        "idempotency_key",
+                        format!(
+                            "{key:?} is not the refund of referenceid {reference_id} ackno {ackno} in the ledger: send the OTP first (refund bos send-otp --reference-id {reference_id} --ackno {ackno} --idempotency-key {key})"
+                        ),
+                    ));
+                }
+                let record = ledger.confirm_otp(&client, &key, &otp).await?;
+                return Ok(ledger::success("claim", &record));
             }
             let record = client.claim_refund(&reference_id, &ackno, &otp).await.map_err(sdk)?;
             Ok(Success::from_record("claim", &record))

@@ -14,6 +14,9 @@ Examples:
   refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00
   refund --json otp send-otp --tid 13192443
   refund --dry-run bos claim --reference-id 12345678931 --ackno 133 --otp 123456
+  refund batch refunds.csv --concurrency 16         # resumable: rerun to finish
+  refund reconcile                              # settle refunds whose outcome was unknown
+  refund ledger list --state needs_review
 
 Exit codes: 0 accepted, 1 internal error, 2 invalid input or usage, 3 configuration or
 authentication, 4 declined, 5 unavailable (safe to retry), 6 outcome unknown (check status first).";
@@ -43,6 +46,17 @@ pub(crate) struct Global {
     /// Log to stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// The refund ledger: a SQLite file path (or sqlite://PATH) or postgres://USER@HOST/DB
+    /// [default: ledger.sqlite in the platform's data directory]. Used by batch, reconcile and
+    /// ledger, and by single refunds given --idempotency-key.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "REFUND_LEDGER_URL",
+        hide_env_values = true
+    )]
+    pub(crate) ledger: Option<String>,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -64,7 +78,7 @@ pub(crate) enum Command {
     Aoc(AocArgs),
     /// Eko: refund a failed transfer with the customer's OTP (send-otp, then refund).
     #[command(
-        after_help = "Examples:\n  refund otp send-otp --tid 13192443\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF"
+        after_help = "Examples:\n  refund otp send-otp --tid 13192443\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF\n  refund otp status --tid 13192443"
     )]
     Otp(OtpArgs),
     /// BOS Center: refund a failed transfer with an OTP, read its status, create a UPI QR code.
@@ -77,11 +91,15 @@ pub(crate) enum Command {
         after_help = "Example:\n  refund digipay refund --initial-txn-id DP-TXN-2001 --amount 100 --txn-code REFUND --payment-mode 1"
     )]
     Digipay(DigipayArgs),
-    /// Refund every row of a CSV file: provider,original_transaction_id,amount,reference.
-    #[command(
-        after_help = "Only providers with direct refunds (aoc, digipay) can be batched. Settings come from the\nenvironment (AOC_*, DIGIPAY_*); digipay rows use txn code REFUND and payment mode 1.\n\nExample:\n  refund --json batch refunds.csv\n\nrefunds.csv:\n  provider,original_transaction_id,amount,reference\n  aoc,AOC-CHARGE-1001,1.00,\n  digipay,DP-TXN-2001,10.00,\n\nOne line per row on stdout (one JSON object per line with --json); progress on stderr.\nThe exit code is the worst row's (outcome unknown > unavailable > declined > ...)."
-    )]
+    /// Refund every row of a CSV file through the ledger: resumable, concurrent, exactly once.
+    #[command(after_help = BATCH_HELP)]
     Batch(BatchArgs),
+    /// Settle every open refund in the ledger (sending, unknown, pending) by status reads.
+    #[command(after_help = RECONCILE_HELP)]
+    Reconcile(ReconcileArgs),
+    /// Read the refund ledger: list, show, export; record a person's decision (resolve).
+    #[command(subcommand, after_help = LEDGER_HELP)]
+    Ledger(LedgerCommand),
     /// Run the simulator of all four providers on this machine until Ctrl-C.
     #[command(
         after_help = "Example:\n  refund sandbox --port 8080\n\nPrints each provider's base URL, the seeded credentials and transactions; OTPs are logged\non stderr as they are issued."
@@ -124,7 +142,7 @@ pub(crate) struct AocSettings {
 pub(crate) enum AocCommand {
     /// Refund all or part of a charge.
     #[command(
-        after_help = "Example:\n  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00 --sp-trans-id MY-REF-1\n\nWithout --sp-trans-id a fresh reference is generated and printed: keep it to read the status."
+        after_help = "Examples:\n  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00 --sp-trans-id MY-REF-1\n  refund aoc refund --aoc-trans-id AOC-CHARGE-1001 --amount 1.00 --idempotency-key order-7/refund-1\n\nWithout --sp-trans-id a fresh reference is generated and printed: keep it to read the status.\nWith --idempotency-key the refund goes through the ledger: the same key again sends nothing."
     )]
     Refund {
         /// The charge to refund (AOC's transaction id).
@@ -133,9 +151,12 @@ pub(crate) enum AocCommand {
         /// Amount in MYR, e.g. 1.00.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
-        /// Your reference for this refund (the status key); generated when absent.
+        /// Your reference for this refund (the status key); generated when absent (derived from
+        /// the key with --idempotency-key).
         #[arg(long, value_name = "ID")]
         sp_trans_id: Option<String>,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
     /// Read a refund's status by your reference.
     #[command(after_help = "Example:\n  refund aoc status --sp-trans-id MY-REF-1")]
@@ -187,15 +208,20 @@ pub(crate) struct OtpSettings {
 #[derive(Debug, Subcommand)]
 pub(crate) enum OtpCommand {
     /// Send the refund OTP to the customer; prints the otp_ref_id needed by `refund`.
-    #[command(name = "send-otp", after_help = "Example:\n  refund otp send-otp --tid 13192443")]
+    #[command(
+        name = "send-otp",
+        after_help = "Examples:\n  refund otp send-otp --tid 13192443\n  refund otp send-otp --tid 13192443 --idempotency-key tid-13192443   # through the ledger"
+    )]
     SendOtp {
         /// The failed transfer's transaction id.
         #[arg(long)]
         tid: String,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
     /// Refund the transfer with the OTP the customer received.
     #[command(
-        after_help = "Example:\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF"
+        after_help = "Examples:\n  refund otp refund --tid 13192443 --otp 123456 --otp-ref-id REF\n  refund otp refund --tid 13192443 --otp 123456 --idempotency-key tid-13192443   # through the ledger"
     )]
     Refund {
         /// The failed transfer's transaction id.
@@ -204,10 +230,28 @@ pub(crate) enum OtpCommand {
         /// The OTP the customer received.
         #[arg(long)]
         otp: String,
-        /// The otp_ref_id printed by `send-otp`.
-        #[arg(long, value_name = "REF")]
-        otp_ref_id: String,
+        /// The otp_ref_id printed by `send-otp` (kept by the ledger with --idempotency-key).
+        #[arg(long, value_name = "REF", required_unless_present = "idempotency_key")]
+        otp_ref_id: Option<String>,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
+    /// Read a transfer's status (Eko's transaction inquiry): tx_status 4 means refunded.
+    #[command(after_help = "Example:\n  refund otp status --tid 13192443")]
+    Status {
+        /// The transfer's transaction id.
+        #[arg(long)]
+        tid: String,
+    },
+}
+
+/// `--idempotency-key KEY`: the refund goes through the ledger under this key.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct IdempotencyKey {
+    /// Send through the ledger under this key: the same key again prints the recorded result and
+    /// sends nothing.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) idempotency_key: Option<String>,
 }
 
 // ---------------------------------------------------------------- bos
@@ -253,6 +297,8 @@ pub(crate) enum BosCommand {
         /// The transfer's acknowledgement number (digits).
         #[arg(long, value_name = "N")]
         ackno: String,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
     /// Claim the refund with the OTP.
     #[command(
@@ -268,6 +314,8 @@ pub(crate) enum BosCommand {
         /// The OTP (digits).
         #[arg(long, value_name = "N")]
         otp: String,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
     /// Read a transfer's status.
     #[command(after_help = "Example:\n  refund bos status --reference-id 12345678931")]
@@ -341,6 +389,8 @@ pub(crate) enum DigipayCommand {
         /// A note stored with the refund.
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
+        #[command(flatten)]
+        key: IdempotencyKey,
     },
 }
 
@@ -349,10 +399,146 @@ pub(crate) enum DigipayCommand {
 /// `refund batch FILE.csv`.
 #[derive(Debug, Args)]
 pub(crate) struct BatchArgs {
-    /// CSV with a header row: provider,original_transaction_id,amount,reference.
+    /// CSV with a header row: provider,original_transaction_id,amount and optionally
+    /// reference, idempotency_key, charge_amount.
     #[arg(value_name = "FILE.csv")]
     pub(crate) file: PathBuf,
+    /// Rows in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) concurrency: u16,
+    /// At most N requests a second to PROVIDER (repeatable), e.g. --rate aoc=20/s.
+    #[arg(long, value_name = "PROVIDER=N/s", value_parser = parse_rate)]
+    pub(crate) rate: Vec<(String, std::num::NonZeroU32)>,
+    /// Also write one line per row to OUT.csv (row, key, provider, original transaction,
+    /// amount, state, refund id, provider code, message).
+    #[arg(long, value_name = "OUT.csv")]
+    pub(crate) report: Option<PathBuf>,
 }
+
+fn parse_rate(text: &str) -> Result<(String, std::num::NonZeroU32), String> {
+    let (provider, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not PROVIDER=N/s (e.g. aoc=20/s)"))?;
+    let provider = provider.trim().to_ascii_lowercase();
+    if !matches!(provider.as_str(), "aoc" | "digipay") {
+        return Err(format!("{provider:?} cannot be batched: use aoc or digipay"));
+    }
+    let number = rate.trim().strip_suffix("/s").unwrap_or(rate.trim());
+    let n: u32 = number
+        .parse()
+        .map_err(|_| format!("{rate:?} is not a number of requests per second (e.g. 20/s)"))?;
+    let n = std::num::NonZeroU32::new(n).ok_or("the rate must be at least 1/s")?;
+    Ok((provider, n))
+}
+
+/// `refund reconcile`.
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileArgs {
+    /// Only this provider's intents (aoc, bos, digipay, otp-refund).
+    #[arg(long, value_name = "P", value_parser = ["aoc", "bos", "digipay", "otp-refund"])]
+    pub(crate) provider: Option<String>,
+}
+
+/// `refund ledger ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LedgerCommand {
+    /// List intents, oldest first.
+    #[command(
+        after_help = "Examples:\n  refund ledger list --state needs_review\n  refund ledger list --provider aoc --since 2026-12-01"
+    )]
+    List {
+        /// Only this state (reserved, sending, succeeded, pending, declined, not_processed,
+        /// unknown, needs_review).
+        #[arg(long, value_name = "S")]
+        state: Option<String>,
+        /// Only this provider (aoc, bos, digipay, otp-refund).
+        #[arg(long, value_name = "P")]
+        provider: Option<String>,
+        /// Only intents written on or after DATE (2026-12-01, or an RFC 3339 time).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// At most N intents.
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
+    /// One intent and its events (the audit trail), by ledger id or idempotency key.
+    #[command(
+        after_help = "Examples:\n  refund ledger show 17\n  refund ledger show order-7/refund-1"
+    )]
+    Show {
+        /// The ledger id, or the idempotency key.
+        #[arg(value_name = "ID|KEY")]
+        id: String,
+    },
+    /// Every intent, for accounting: CSV with a header row, or a JSON array.
+    #[command(
+        after_help = "Examples:\n  refund ledger export --format csv > refunds.csv\n  refund ledger export --format json > refunds.json"
+    )]
+    Export {
+        /// csv or json.
+        #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+    /// Record a person's decision about an intent no status read can settle.
+    #[command(
+        after_help = "Example:\n  refund ledger resolve 17 --as succeeded --note 'DigiPay dashboard: txn 8812 refunded'"
+    )]
+    Resolve {
+        /// The ledger id.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// succeeded or declined (declined releases the intent's hold on its charge).
+        #[arg(long = "as", value_name = "STATE", value_parser = ["succeeded", "declined"])]
+        resolution: String,
+        /// Why: kept in the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+    },
+}
+
+const BATCH_HELP: &str = "\
+Every row becomes a ledger intent before it is sent; a rerun of the same file is a resume:
+finished rows are reported from the ledger without a request, open ones are settled by status
+reads first, the rest are sent. Only direct refunds (aoc, digipay) can be batched; OTP refunds
+need the customer. Settings come from the environment (AOC_*, DIGIPAY_* with DIGIPAY_TXN_CODE
+and DIGIPAY_PAYMENT_MODE).
+
+Columns (header row required): provider, original_transaction_id, amount; optional: reference
+(AOC spTransID, DigiPay note), idempotency_key (else derived from the row's content), and
+charge_amount (the original charge; the ledger then refuses over-refunds across rows and runs).
+
+Examples:
+  refund batch refunds.csv
+  refund --json batch refunds.csv --concurrency 16 --rate aoc=20/s --report out.csv
+
+refunds.csv:
+  provider,original_transaction_id,amount,reference,charge_amount
+  aoc,AOC-CHARGE-1001,1.00,,10.00
+  digipay,DP-TXN-2001,10.00,damaged,
+
+One line per row on stdout (one JSON object per line with --json), in row order; progress on
+stderr. Ctrl-C stops starting rows and lets those in flight finish; a second Ctrl-C exits at
+once (the ledger already holds every intent). The exit code is the worst row's (a row left
+unknown or needs_review counts 6); 130 when interrupted.";
+
+const RECONCILE_HELP: &str = "\
+Reads each open intent's status (AOC refundStatus, BOS TransactStatus, Eko's transaction
+inquiry) and records what it proves. DigiPay has no status read: its unknown refunds are listed
+as needs_review, to be settled by a person with `refund ledger resolve`. Settings come from the
+environment; providers without settings are skipped.
+
+Examples:
+  refund reconcile
+  refund --json reconcile --provider aoc
+
+Exit codes: 0 when nothing is left open, 6 when an intent is still unknown or needs review.";
+
+const LEDGER_HELP: &str = "\
+Examples:
+  refund ledger list --state needs_review
+  refund ledger show order-7/refund-1
+  refund ledger export --format csv > refunds.csv
+  refund ledger resolve 17 --as declined --note 'not in DigiPay: customer refunded by hand'";
 
 /// `refund sandbox`.
 #[derive(Debug, Args)]

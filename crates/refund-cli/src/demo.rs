@@ -55,7 +55,7 @@ impl Log {
 }
 
 fn demo_global(timeout: Duration) -> Global {
-    Global { json: false, dry_run: false, timeout, verbose: 0 }
+    Global { json: false, dry_run: false, timeout, verbose: 0, ledger: None }
 }
 
 fn describe_err(err: &CliError) -> String {
@@ -271,7 +271,7 @@ async fn digipay_flow(
         token: Some(seed::DIGIPAY_TOKEN.into()),
         company_id: Some(seed::DIGIPAY_COMPANY_ID.into()),
     };
-    let client = digipay::client(&settings, &demo_global(timeout))?;
+    let client = digipay::client(&settings, None, &demo_global(timeout))?;
     let txn = seed::DIGIPAY_TXN_2002;
     let request = digipay::refund_request(txn, "79.10", "REFUND", 1, Some("refund demo"))?;
     let result = client.refund_money(&request).await;

@@ -1,12 +1,14 @@
 //! `refund digipay refund`.
 
-use refund::Money;
 use refund::digipay::{
     DigiPayClient, ENV_BASE_URL, ENV_COMPANY_ID, ENV_TOKEN, WalletRefund, WalletRefundRequest,
 };
+use refund::ledger::RefundIntent;
+use refund::{Money, TransactionId};
 
 use crate::cli::{DigipayArgs, DigipayCommand, DigipaySettings, Global};
 use crate::error::CliError;
+use crate::ledger;
 use crate::output::Success;
 use crate::settings::{build_error, required};
 
@@ -16,9 +18,11 @@ fn sdk(error: refund::Error) -> CliError {
     CliError::sdk(PROVIDER, error)
 }
 
-/// The client from flags and environment.
+/// The client from flags and environment; `defaults` are the txn code and payment mode of
+/// refunds that do not carry their own (core and ledger refunds).
 pub(crate) fn client(
     settings: &DigipaySettings,
+    defaults: Option<(&str, u32)>,
     global: &Global,
 ) -> Result<DigiPayClient, CliError> {
     let base_url =
@@ -31,13 +35,15 @@ pub(crate) fn client(
         ENV_COMPANY_ID,
         "--company-id",
     )?;
-    DigiPayClient::builder()
+    let mut builder = DigiPayClient::builder()
         .base_url(base_url)
         .token(token)
         .company_id(company_id)
-        .timeout(global.timeout)
-        .build()
-        .map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+        .timeout(global.timeout);
+    if let Some((txn_code, payment_mode)) = defaults {
+        builder = builder.txn_code(txn_code).payment_mode(payment_mode);
+    }
+    builder.build().map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
 }
 
 /// The wallet refund request, validated before anything else.
@@ -69,10 +75,27 @@ pub(crate) fn success(refund: &WalletRefund) -> Success {
 
 pub(crate) async fn run(args: DigipayArgs, global: &Global) -> Result<Success, CliError> {
     match args.command {
-        DigipayCommand::Refund { initial_txn_id, amount, txn_code, payment_mode, note } => {
+        DigipayCommand::Refund { initial_txn_id, amount, txn_code, payment_mode, note, key } => {
             let request =
                 refund_request(&initial_txn_id, &amount, &txn_code, payment_mode, note.as_deref())?;
-            let client = client(&args.settings, global)?;
+            let client = client(&args.settings, Some((&txn_code, payment_mode)), global)?;
+            if let Some(key) = key.idempotency_key {
+                let mut intent =
+                    RefundIntent::new(key, TransactionId::new(&initial_txn_id).map_err(sdk)?)
+                        .amount(request.amount());
+                if let Some(note) = note {
+                    intent = intent.note(note);
+                }
+                if global.dry_run {
+                    let wallet = client.wallet_request_from(&intent.request()).map_err(sdk)?;
+                    return Ok(Success::dry_run(
+                        &client.prepare_refund_money(&wallet).map_err(sdk)?,
+                    ));
+                }
+                let ledger = ledger::open(global).await?;
+                let record = ledger.refund(&client, &intent).await?;
+                return Ok(ledger::success("refund", &record));
+            }
             if global.dry_run {
                 return Ok(Success::dry_run(&client.prepare_refund_money(&request).map_err(sdk)?));
             }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use refund::ledger::{IntentState, LedgerError};
+
 /// Everything that can end a command unsuccessfully.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
@@ -19,6 +21,9 @@ pub(crate) enum CliError {
         /// The refund's own reference and how to read its status, once a refund may have been sent.
         follow_up: Option<Box<FollowUp>>,
     },
+    /// An error of the refund ledger (which keeps the provider's error, and its fate, inside).
+    #[error("{0}")]
+    Ledger(refund::ledger::LedgerError),
     /// A usage error reported by the argument parser.
     #[error("{0}")]
     Usage(String),
@@ -36,8 +41,9 @@ pub(crate) struct FollowUp {
     pub(crate) reference: String,
     /// The command that reads the refund's status.
     pub(crate) status_command: String,
-    /// The flag that reuses the reference when retrying.
-    pub(crate) retry_flag: &'static str,
+    /// The flag that reuses the reference when retrying; `None` where no retry is safe (Eko: read
+    /// the status first, and never refund twice).
+    pub(crate) retry_flag: Option<&'static str>,
 }
 
 /// The stable error kind printed in JSON and mapped to an exit code.
@@ -49,6 +55,12 @@ pub(crate) enum Kind {
     Declined,
     Unavailable,
     OutcomeUnknown,
+    /// The ledger: the key is used for another refund (nothing sent).
+    Conflict,
+    /// The ledger: the refund would exceed the charge (nothing sent).
+    OverRefund,
+    /// The ledger: another process is sending this refund now.
+    InProgress,
     Internal,
 }
 
@@ -74,7 +86,32 @@ impl Kind {
             Kind::Declined => "declined",
             Kind::Unavailable => "unavailable",
             Kind::OutcomeUnknown => "outcome_unknown",
+            Kind::Conflict => "conflict",
+            Kind::OverRefund => "over_refund",
+            Kind::InProgress => "in_progress",
             Kind::Internal => "internal",
+        }
+    }
+
+    /// From a ledger error: the provider's error keeps its own kind; an answer from the ledger's
+    /// records takes the kind of the state it reports.
+    pub(crate) fn from_ledger(error: &LedgerError) -> Kind {
+        match error {
+            LedgerError::Refund { source, .. } => Kind::from_sdk(source.kind()),
+            LedgerError::Recorded { record } => match record.state {
+                IntentState::Declined => Kind::Declined,
+                IntentState::NotProcessed | IntentState::Reserved => Kind::Unavailable,
+                _ => Kind::OutcomeUnknown,
+            },
+            LedgerError::InProgress { .. } => Kind::InProgress,
+            LedgerError::Conflict { .. } => Kind::Conflict,
+            LedgerError::OverRefund { .. } => Kind::OverRefund,
+            LedgerError::InvalidInput { .. } | LedgerError::NotFound(_) => Kind::InvalidInput,
+            LedgerError::Config { .. } | LedgerError::SchemaTooNew { .. } => Kind::Config,
+            other => match other.fate() {
+                refund::Fate::Unknown => Kind::OutcomeUnknown,
+                _ => Kind::Unavailable,
+            },
         }
     }
 
@@ -86,7 +123,9 @@ impl Kind {
             Kind::Config | Kind::Auth => 3,
             Kind::Declined => 4,
             Kind::Unavailable => 5,
-            Kind::OutcomeUnknown => 6,
+            Kind::OutcomeUnknown | Kind::InProgress => 6,
+            Kind::Conflict => 2,
+            Kind::OverRefund => 4,
         }
     }
 }
@@ -119,9 +158,41 @@ impl CliError {
         }
     }
 
+    /// A configuration error that belongs to no provider (the ledger's location).
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        CliError::Sdk { provider: None, error: refund::Error::config(message), follow_up: None }
+    }
+
+    /// Bad input that belongs to no provider (a flag of `refund ledger`).
+    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        CliError::Sdk {
+            provider: None,
+            error: refund::Error::invalid_input(field, reason),
+            follow_up: None,
+        }
+    }
+
+    /// The SDK's error inside, where there is one (directly, or inside a ledger error).
+    fn sdk_error(&self) -> Option<&refund::Error> {
+        match self {
+            CliError::Sdk { error, .. } => Some(error),
+            CliError::Ledger(error) => error.refund_error(),
+            _ => None,
+        }
+    }
+
+    /// The ledger's record of the refund, for a ledger error about one.
+    pub(crate) fn record(&self) -> Option<&refund::ledger::IntentRecord> {
+        match self {
+            CliError::Ledger(error) => error.record(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn kind(&self) -> Kind {
         match self {
             CliError::Sdk { error, .. } => Kind::from_sdk(error.kind()),
+            CliError::Ledger(error) => Kind::from_ledger(error),
             CliError::Usage(_) => Kind::InvalidInput,
             CliError::Internal(_) => Kind::Internal,
         }
@@ -132,39 +203,58 @@ impl CliError {
     }
 
     /// The provider, from the SDK's reply when there is one, else from the command.
-    pub(crate) fn provider(&self) -> Option<&'static str> {
+    pub(crate) fn provider(&self) -> Option<String> {
         match self {
             CliError::Sdk { provider, error, .. } => {
-                error.reply().map(|r| r.provider()).or(*provider)
+                error.reply().map(|r| r.provider()).or(*provider).map(str::to_owned)
             }
+            CliError::Ledger(error) => error
+                .refund_error()
+                .and_then(|e| e.reply())
+                .map(|r| r.provider().to_owned())
+                .or_else(|| error.record().map(|r| r.provider.clone())),
             _ => None,
         }
     }
 
     pub(crate) fn provider_code(&self) -> Option<&str> {
-        match self {
-            CliError::Sdk { error, .. } => error.reply().and_then(|r| r.code()),
-            _ => None,
-        }
+        self.sdk_error()
+            .and_then(|e| e.reply())
+            .and_then(|r| r.code())
+            .or_else(|| self.record().and_then(|r| r.provider_code.as_deref()))
     }
 
     pub(crate) fn http_status(&self) -> Option<u16> {
-        match self {
-            CliError::Sdk { error, .. } => error.reply().and_then(|r| r.http_status()),
-            _ => None,
-        }
+        self.sdk_error().and_then(|e| e.reply()).and_then(|r| r.http_status())
     }
 
     /// A one-line hint for people, by kind.
     pub(crate) fn hint(&self) -> Option<&'static str> {
-        match self.kind() {
-            Kind::Unavailable => Some("nothing was processed; it is safe to retry"),
-            Kind::OutcomeUnknown => {
+        match (self.kind(), self.record().is_some()) {
+            (Kind::Unavailable, true) => Some(
+                "nothing was processed; the same command (same key) sends it again, under the same reference",
+            ),
+            (Kind::Unavailable, false) => Some("nothing was processed; it is safe to retry"),
+            (Kind::OutcomeUnknown, true) => Some(
+                "the refund may have gone through: `refund reconcile` reads its status; the same key never sends it twice",
+            ),
+            (Kind::OutcomeUnknown, false) => {
                 Some("the request may have been processed: read the status before retrying")
             }
-            Kind::Declined => Some("the provider refused; repeating the same call will not help"),
+            (Kind::InProgress, _) => Some(
+                "another process is sending this refund now: read it later with `refund ledger show`",
+            ),
+            (Kind::Declined, _) => {
+                Some("the provider refused; repeating the same call will not help")
+            }
             _ => None,
         }
+    }
+}
+
+impl From<LedgerError> for CliError {
+    fn from(error: LedgerError) -> Self {
+        CliError::Ledger(error)
     }
 }
 
@@ -195,10 +285,15 @@ mod tests {
             (Kind::Declined, 4),
             (Kind::Unavailable, 5),
             (Kind::OutcomeUnknown, 6),
+            (Kind::InProgress, 6),
+            (Kind::Conflict, 2),
+            (Kind::OverRefund, 4),
         ];
         for (kind, code) in cases {
             assert_eq!(kind.exit_code(), code, "{kind}");
-            assert_eq!(Kind::from_sdk(kind.as_str()), kind);
+            // The SDK's kinds round-trip; the ledger's own are not the SDK's.
+            let ledger_only = matches!(kind, Kind::InProgress | Kind::Conflict | Kind::OverRefund);
+            assert_eq!(Kind::from_sdk(kind.as_str()) == kind, !ledger_only, "{kind}");
         }
         let err =
             refund::Error::outcome_unknown(refund::ProviderReply::new("aoc", "refund"), "t", None);

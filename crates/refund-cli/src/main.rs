@@ -6,10 +6,13 @@ mod bos;
 mod cli;
 mod demo;
 mod digipay;
+mod env_clients;
 mod error;
+mod ledger;
 mod otp;
 mod output;
 mod qr;
+mod reconcile;
 mod sandbox;
 mod settings;
 
@@ -52,6 +55,10 @@ async fn run(cli: Cli, printer: Printer) -> u8 {
         Command::Bos(args) => interruptible("bos", bos::run(args, &global)).await,
         Command::Digipay(args) => interruptible("digipay", digipay::run(args, &global)).await,
         Command::Batch(args) => batch::run(args, &global).await.map(Outcome::Code),
+        Command::Reconcile(args) => reconcile::run(args, &global).await.map(Outcome::Code),
+        Command::Ledger(command) => ledger::run(command, &global)
+            .await
+            .map(|printed| printed.map_or(Outcome::Code(0), Outcome::One)),
         Command::Sandbox(args) => sandbox::run(args, &global).await.map(|()| Outcome::Code(0)),
         Command::Demo => demo::run(&global).await.map(Outcome::Code),
     };
@@ -134,6 +141,7 @@ fn init_logging(verbose: u8, sandbox: bool) {
             "refund_bos",
             "refund_digipay",
             "refund_otp",
+            "refund_ledger",
             "refund_sandbox",
         ]
         .iter()

@@ -37,6 +37,32 @@ impl Success {
         self
     }
 
+    /// Adds a number or flag to both renderings.
+    #[must_use]
+    pub(crate) fn value(mut self, key: &str, value: Value) -> Self {
+        self.text.push_str(&format!("  {key}: {value}\n"));
+        self.json.insert(key.into(), value);
+        self
+    }
+
+    /// A result that is one JSON object as given (its text rendering is the JSON itself, until
+    /// [`Success::with_text`] replaces it).
+    pub(crate) fn object(value: Value) -> Self {
+        let text = format!("{value}\n");
+        let json = match value {
+            Value::Object(map) => map,
+            other => Map::from_iter([("value".to_owned(), other)]),
+        };
+        Success { json, text }
+    }
+
+    /// Replaces the people's rendering.
+    #[must_use]
+    pub(crate) fn with_text(mut self, text: String) -> Self {
+        self.text = text;
+        self
+    }
+
     /// Adds the provider's response body (secrets already removed by the SDK), JSON only.
     #[must_use]
     pub(crate) fn raw(mut self, raw: Value) -> Self {
@@ -113,11 +139,16 @@ impl Printer {
             if let Some(f) = error.follow_up() {
                 let _ = writeln!(err, "  refund reference: {}", f.reference);
                 let _ = writeln!(err, "  read its status: {}", f.status_command);
-                let _ = writeln!(
-                    err,
-                    "  to retry, reuse it ({} {}) so the provider can recognise a duplicate",
-                    f.retry_flag, f.reference
-                );
+                let _ = match f.retry_flag {
+                    Some(flag) => writeln!(
+                        err,
+                        "  to retry, reuse it ({flag} {}) so the provider can recognise a duplicate",
+                        f.reference
+                    ),
+                    None => {
+                        writeln!(err, "  do not repeat the refund before the status says it failed")
+                    }
+                };
             }
         }
     }
@@ -133,7 +164,13 @@ pub(crate) fn error_json(error: &CliError) -> Value {
             "provider": error.provider(),
             "provider_code": error.provider_code(),
             "http_status": error.http_status(),
-            "reference": error.follow_up().map(|f| f.reference.as_str()),
+            "reference": error
+                .follow_up()
+                .map(|f| f.reference.as_str())
+                .or_else(|| error.record().map(|r| r.reference.as_str())),
+            "ledger_id": error.record().map(|r| r.id),
+            "idempotency_key": error.record().map(|r| r.idempotency_key.as_str()),
+            "state": error.record().map(|r| r.state.as_str()),
         }
     })
 }

@@ -1,6 +1,6 @@
 //! What a caller asks the ledger to do: a refund intent, before it is written down.
 
-use refund_core::{Money, OtpRefundTarget, RefundReference, TransactionId};
+use refund_core::{Money, OtpRefundTarget, RefundReference, RefundRequest, TransactionId};
 use sha2::{Digest, Sha256};
 
 use crate::error::{LedgerError, Result};
@@ -135,15 +135,58 @@ impl RefundIntent {
         &self.key
     }
 
-    pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
-        let reference = match &self.reference {
-            Some(reference) => reference.as_str().to_owned(),
-            None => derived_reference(&self.key),
-        };
-        let note = Some(match &self.note {
+    /// The provider-side reference this intent goes out under: the caller's, or the one derived
+    /// from its key (the same on every run).
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("order-7", TransactionId::new("T")?);
+    /// assert_eq!(intent.effective_reference(), intent.clone().effective_reference());
+    /// assert!(intent.effective_reference().as_str().starts_with("lg"));
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn effective_reference(&self) -> RefundReference {
+        match &self.reference {
+            Some(reference) => reference.clone(),
+            // Always valid: `lg` and hex digits.
+            None => RefundReference::new(derived_reference(&self.key))
+                .unwrap_or_else(|_| RefundReference::generate()),
+        }
+    }
+
+    /// The request this intent sends, exactly (what a dry run shows): its reference, and the note
+    /// that carries it.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).note("recall");
+    /// let request = intent.request();
+    /// assert_eq!(request.reference(), &intent.effective_reference());
+    /// assert_eq!(request.note(), Some(format!("recall [{}]", request.reference()).as_str()));
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn request(&self) -> RefundRequest {
+        let reference = self.effective_reference();
+        let note = self.sent_note(reference.as_str());
+        let request =
+            RefundRequest::new(self.original.clone()).with_reference(reference).with_note(note);
+        match self.amount {
+            Some(amount) => request.with_amount(amount),
+            None => request,
+        }
+    }
+
+    /// The note sent with the refund: the caller's, followed by the reference a person looks for.
+    fn sent_note(&self, reference: &str) -> String {
+        match &self.note {
             Some(note) => format!("{note} [{reference}]"),
-            None => reference.clone(),
-        });
+            None => reference.to_owned(),
+        }
+    }
+
+    pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
+        let reference = self.effective_reference().as_str().to_owned();
+        let note = Some(self.sent_note(&reference));
         NewIntent::build(
             &self.key,
             IntentKind::Direct,

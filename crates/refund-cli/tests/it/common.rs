@@ -22,6 +22,8 @@ pub(crate) const SECRETS: [&str; 5] = [
 /// A running sandbox; the runtime serves it while the test thread runs commands.
 pub(crate) struct Env {
     pub(crate) sandbox: RunningSandbox,
+    /// The test's own ledger (`REFUND_LEDGER_URL`), in a folder removed after the test.
+    pub(crate) ledger: tempfile::TempDir,
     /// Serves the sandbox; kept alive for the test.
     _rt: tokio::runtime::Runtime,
 }
@@ -34,7 +36,7 @@ impl Env {
             .build()
             .unwrap();
         let sandbox = rt.block_on(Sandbox::builder().build().start()).unwrap();
-        Env { sandbox, _rt: rt }
+        Env { sandbox, ledger: tempfile::tempdir().unwrap(), _rt: rt }
     }
 
     /// `refund` with no settings at all.
@@ -60,7 +62,13 @@ impl Env {
             ("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY.into()),
             ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
             ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
+            ("REFUND_LEDGER_URL", self.ledger_url()),
         ]
+    }
+
+    /// The test's ledger file.
+    pub(crate) fn ledger_url(&self) -> String {
+        self.ledger.path().join("ledger.sqlite").display().to_string()
     }
 
     /// `refund` with every provider's settings pointing at the sandbox, through the environment.
@@ -94,6 +102,8 @@ pub(crate) fn bare() -> Command {
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
+    // The default ledger lives in the data directory: never the developer's own.
+    cmd.env("XDG_DATA_HOME", std::env::temp_dir().join("refund-cli-tests-data"));
     cmd.timeout(std::time::Duration::from_secs(30));
     cmd
 }

@@ -2,7 +2,7 @@
 
 /// Every variable the CLI or the SDK reads: removed before each run so the developer's shell
 /// cannot leak in. One list, so a new setting is cleared everywhere.
-pub(crate) const ALL_VARS: [&str; 20] = [
+pub(crate) const ALL_VARS: [&str; 21] = [
     "AOC_BASE_URL",
     "AOC_USERNAME",
     "AOC_API_KEY",
@@ -22,5 +22,6 @@ pub(crate) const ALL_VARS: [&str; 20] = [
     "OTP_REFUND_ACCESS_KEY",
     "OTP_REFUND_INITIATOR_ID",
     "OTP_REFUND_USER_CODE",
+    "REFUND_LEDGER_URL",
     "RUST_LOG",
 ];
