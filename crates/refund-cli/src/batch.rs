@@ -59,7 +59,7 @@ struct Row {
 }
 
 /// What became of a row.
-struct RowResult {
+pub(crate) struct RowResult {
     text: RowText,
     key: Option<String>,
     result: Result<IntentRecord, CliError>,
@@ -73,18 +73,17 @@ enum Job {
 
 /// Runs the batch; the exit code is the worst row's, or 130 when interrupted.
 pub(crate) async fn run(args: BatchArgs, global: &Global) -> Result<u8, CliError> {
-    let (reader, columns) = open_csv(&args.file)?;
-    let total = count_rows(&args.file)?;
+    let input = Input::open(&args.file)?;
     let clients = EnvClients::from_env(global);
     if global.dry_run {
-        return dry_run(reader, columns, &clients, global);
+        return dry_run(input, &clients, global);
     }
     let ledger = ledger::open(global).await?;
     eprintln!("ledger: {}", ledger.location());
-    let batch_id = args
-        .file
-        .file_name()
-        .map_or_else(|| "batch".to_owned(), |n| n.to_string_lossy().into_owned());
+    let mut report = match &args.report {
+        Some(path) => Some(report_writer(path)?),
+        None => None,
+    };
     let options = Options {
         concurrency: usize::from(args.concurrency),
         limiters: args
@@ -92,34 +91,53 @@ pub(crate) async fn run(args: BatchArgs, global: &Global) -> Result<u8, CliError
             .iter()
             .map(|(provider, n)| (provider.clone(), RateLimiter::direct(Quota::per_second(*n))))
             .collect(),
-        report: match &args.report {
-            Some(path) => Some(report_writer(path)?),
-            None => None,
-        },
     };
-    // Resume: settle what an earlier run left open before sending anything.
-    let providers = clients.available(None)?;
-    if !providers.is_empty() {
-        let settled = ledger.reconcile(&providers).await?;
-        if !settled.changed.is_empty() {
-            eprintln!(
-                "settled {} open refund(s) by status reads before sending",
-                settled.changed.len()
-            );
-        }
-    }
     let stop = interrupt_on_ctrl_c();
-    let batch = Batch {
-        ledger: &ledger,
-        clients: &clients,
-        batch_id: &batch_id,
-        total,
-        global,
-        stop: &stop,
-    };
-    let summary = process(reader, columns, batch, options).await?;
+    let total = input.total;
+    let mut progress = Progress::new(total);
+    let summary = drive(input, &ledger, &clients, &options, &stop, |row, summary| {
+        progress.row(row, summary);
+        print_row(row, global);
+        report.as_mut().map_or(Ok(()), |report| write_report(report, row))
+    })
+    .await?;
+    progress.finish(&summary);
+    if let Some(mut report) = report {
+        report.flush().map_err(|e| CliError::Internal(format!("cannot write the report: {e}")))?;
+    }
     summary.print(total, &args.file, global);
     Ok(if stop.load(Ordering::SeqCst) { 130 } else { summary.worst })
+}
+
+/// An open batch file: its rows (not read yet), its columns, how many rows it has, and its name
+/// (the ledger's batch id).
+pub(crate) struct Input {
+    reader: csv::Reader<File>,
+    columns: Columns,
+    pub(crate) total: u64,
+    batch_id: String,
+}
+
+impl Input {
+    /// Opens the file and reads its header: a file that cannot be read, is empty, or lacks a
+    /// required column stops here, before anything is written or sent.
+    pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
+        let (reader, columns) = open_csv(path)?;
+        Ok(Input {
+            reader,
+            columns,
+            total: count_rows(path)?,
+            batch_id: path
+                .file_name()
+                .map_or_else(|| "batch".to_owned(), |n| n.to_string_lossy().into_owned()),
+        })
+    }
+}
+
+/// How rows are sent.
+pub(crate) struct Options {
+    pub(crate) concurrency: usize,
+    pub(crate) limiters: HashMap<String, DefaultDirectRateLimiter>,
 }
 
 /// What every row needs.
@@ -127,48 +145,40 @@ pub(crate) async fn run(args: BatchArgs, global: &Global) -> Result<u8, CliError
 struct Batch<'a> {
     ledger: &'a Ledger,
     clients: &'a EnvClients,
-    batch_id: &'a str,
-    total: u64,
-    global: &'a Global,
     /// Set by Ctrl-C (or a failed ledger): no new rows start.
     stop: &'a Arc<AtomicBool>,
 }
 
-struct Options {
-    concurrency: usize,
-    limiters: HashMap<String, DefaultDirectRateLimiter>,
-    report: Option<csv::Writer<File>>,
-}
-
-/// Streams the rows through the ledger and prints each result in row order.
-async fn process(
-    reader: csv::Reader<File>,
-    columns: Columns,
-    batch: Batch<'_>,
-    mut options: Options,
+/// Settles what an earlier run left open, then streams the rows through the ledger: `on_row`
+/// sees each result, in row order, as it comes. Returns the counts when the file ends or `stop`
+/// is set (rows in flight finish first).
+pub(crate) async fn drive(
+    input: Input,
+    ledger: &Ledger,
+    clients: &EnvClients,
+    options: &Options,
+    stop: &Arc<AtomicBool>,
+    mut on_row: impl FnMut(&RowResult, &Summary) -> Result<(), CliError>,
 ) -> Result<Summary, CliError> {
-    let rows = Rows::new(reader, columns, batch.batch_id);
-    let chunks = Chunks { rows, stop: batch.stop.clone() };
+    // Resume: settle what an earlier run left open before sending anything.
+    let mut summary = Summary::default();
+    let providers = clients.available(None)?;
+    if !providers.is_empty() {
+        summary.settled_first = ledger.reconcile(&providers).await?.changed.len();
+    }
+    let batch = Batch { ledger, clients, stop };
+    let rows = Rows::new(input.reader, input.columns, &input.batch_id);
+    let chunks = Chunks { rows, stop: stop.clone() };
     let limiters = &options.limiters;
     let results = futures_util::stream::iter(chunks)
         .then(|chunk| reserve(batch, chunk))
         .flat_map(futures_util::stream::iter)
         .map(|job| run_job(batch, limiters, job))
         .buffered(options.concurrency);
-    let mut summary = Summary::default();
-    let mut progress = Progress::new(batch.total);
     futures_util::pin_mut!(results);
     while let Some(row) = results.next().await {
         summary.add(&row);
-        progress.row(&row, &summary);
-        print_row(&row, batch.global);
-        if let Some(report) = options.report.as_mut() {
-            write_report(report, &row)?;
-        }
-    }
-    progress.finish(&summary);
-    if let Some(mut report) = options.report.take() {
-        report.flush().map_err(|e| CliError::Internal(format!("cannot write the report: {e}")))?;
+        on_row(&row, &summary)?;
     }
     Ok(summary)
 }
@@ -400,10 +410,12 @@ fn write_report(report: &mut csv::Writer<File>, row: &RowResult) -> Result<(), C
 
 /// Counts by outcome and the money refunded, as the rows come in.
 #[derive(Default)]
-struct Summary {
-    rows: u64,
-    by_state: BTreeMap<&'static str, u64>,
-    from_ledger: u64,
+pub(crate) struct Summary {
+    pub(crate) rows: u64,
+    pub(crate) by_state: BTreeMap<&'static str, u64>,
+    pub(crate) from_ledger: u64,
+    /// Open intents of an earlier run settled by status reads before any row was sent.
+    pub(crate) settled_first: usize,
     refunded: BTreeMap<Currency, u64>,
     worst: u8,
 }
@@ -423,11 +435,17 @@ impl Summary {
         }
     }
 
-    fn counts(&self) -> String {
+    pub(crate) fn counts(&self) -> String {
         self.by_state.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
     }
 
     fn print(&self, total: u64, file: &Path, global: &Global) {
+        if self.settled_first > 0 {
+            eprintln!(
+                "settled {} open refund(s) of an earlier run by status reads before sending",
+                self.settled_first
+            );
+        }
         let money = self
             .refunded
             .iter()
@@ -537,8 +555,7 @@ fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
     stop
 }
 
-/// Opens the file and reads its header: a file that cannot be read, is empty, or lacks a
-/// required column stops here, before anything is written or sent.
+/// The file's header, read.
 fn open_csv(path: &Path) -> Result<(csv::Reader<File>, Columns), CliError> {
     let bad = |reason: String| CliError::invalid("file", reason);
     let file = File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
@@ -746,14 +763,9 @@ impl Iterator for Chunks<'_> {
 }
 
 /// `--dry-run`: each row's request as it would be sent, secrets masked; nothing is written or sent.
-fn dry_run(
-    reader: csv::Reader<File>,
-    columns: Columns,
-    clients: &EnvClients,
-    global: &Global,
-) -> Result<u8, CliError> {
+fn dry_run(input: Input, clients: &EnvClients, global: &Global) -> Result<u8, CliError> {
     let mut worst = 0;
-    for parsed in Rows::new(reader, columns, "dry-run") {
+    for parsed in Rows::new(input.reader, input.columns, &input.batch_id) {
         let shown = parsed.map_err(|bad| bad.result.err()).and_then(|row| {
             let request = row.intent.request();
             let prepared = match row.provider {

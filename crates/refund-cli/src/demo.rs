@@ -13,6 +13,8 @@ use crate::cli::{AocSettings, BosSettings, DigipaySettings, Global, OtpSettings}
 use crate::error::CliError;
 use crate::{aoc, bos, digipay, otp, qr};
 
+mod ledger_flow;
+
 /// The step log: printed as it goes in text mode, collected for one JSON object with `--json`.
 struct Log {
     json: bool,
@@ -64,7 +66,9 @@ fn describe_err(err: &CliError) -> String {
 
 /// Runs the demo; the exit code is 0 when every step behaved as expected.
 pub(crate) async fn run(global: &Global) -> Result<u8, CliError> {
-    let sandbox = Sandbox::builder()
+    let sandbox = (1..=ledger_flow::BATCH_ROWS)
+        .fold(Sandbox::builder(), |builder, row| builder.aoc_charge(ledger_flow::charge(row), 1000))
+        .eko_transfer(ledger_flow::EKO_TID, 250_000)
         .build()
         .start()
         .await
@@ -80,7 +84,8 @@ pub(crate) async fn run(global: &Global) -> Result<u8, CliError> {
         eko_flow(&sandbox, &mut log, timeout).await?;
         bos_flow(&sandbox, &mut log, timeout).await?;
         digipay_flow(&sandbox, &mut log, timeout).await?;
-        outcome_unknown_flow(&sandbox, &mut log).await
+        outcome_unknown_flow(&sandbox, &mut log).await?;
+        ledger_flow::run(&sandbox, &mut log).await
     }
     .await;
     if let Err(err) = outcome {

@@ -78,6 +78,18 @@ impl EnvClients {
         }
     }
 
+    /// The clients given (the demo's, pointed at its sandbox); the others are "not configured".
+    pub(crate) fn of(aoc: Option<AocClient>, eko: Option<OtpRefundClient>) -> EnvClients {
+        let missing = || "not configured".to_owned();
+        EnvClients {
+            aoc: aoc.ok_or_else(missing),
+            digipay: Err(missing()),
+            bos: Err(missing()),
+            eko: eko.ok_or_else(missing),
+            digipay_refunds: Err(missing()),
+        }
+    }
+
     /// The client of a provider that refunds in one call, by its name (`aoc`, `digipay`).
     pub(crate) fn direct(&self, provider: &str) -> Result<&dyn DirectRefund, CliError> {
         let client: Result<&dyn DirectRefund, &String> = match provider {
