@@ -107,11 +107,15 @@ impl Store {
     }
 
     pub(crate) async fn begin(&self, new: &NewIntent, claim: Option<SystemTime>) -> Result<Begun> {
-        dispatch!(self, begin(new, claim.map(millis), now_ms())).map_err(before_sending)
+        retrying(|| async { dispatch!(self, begin(new, claim.map(millis), now_ms())) })
+            .await
+            .map_err(before_sending)
     }
 
     pub(crate) async fn begin_all(&self, intents: &[NewIntent]) -> Result<Vec<Begun>> {
-        dispatch!(self, begin_all(intents, now_ms())).map_err(before_sending)
+        retrying(|| async { dispatch!(self, begin_all(intents, now_ms())) })
+            .await
+            .map_err(before_sending)
     }
 
     pub(crate) async fn claim(
@@ -119,7 +123,9 @@ impl Store {
         row: &IntentRow,
         lease_until: SystemTime,
     ) -> Result<Option<IntentRow>> {
-        dispatch!(self, claim(row, millis(lease_until), now_ms())).map_err(before_sending)
+        retrying(|| async { dispatch!(self, claim(row, millis(lease_until), now_ms())) })
+            .await
+            .map_err(before_sending)
     }
 
     /// Applies `change` if the intent is still as `row` shows it (its version); `None` if
@@ -130,7 +136,9 @@ impl Store {
         change: &Change,
         fate: Fate,
     ) -> Result<Option<IntentRow>> {
-        dispatch!(self, change(row, change, now_ms())).map_err(|e| storage(fate, e))
+        retrying(|| async { dispatch!(self, change(row, change, now_ms())) })
+            .await
+            .map_err(|e| storage(fate, e))
     }
 
     pub(crate) async fn get(&self, id: i64) -> Result<Option<IntentRow>> {
@@ -159,6 +167,28 @@ impl Store {
             Store::Sqlite(pools) => pools.close().await,
             #[cfg(feature = "postgres")]
             Store::Postgres(pools) => pools.close().await,
+        }
+    }
+}
+
+/// Runs a write transaction again when PostgreSQL aborted it to break a deadlock (two batches
+/// writing the same rows in different orders) or a serialization conflict: it was rolled back
+/// whole, so running it again is safe. A few tries, a few milliseconds apart.
+async fn retrying<T, F, Fut>(mut transaction: F) -> sqlx::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match transaction().await {
+            Err(sqlx::Error::Database(db))
+                if tries < 5 && matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10) * tries)).await;
+            }
+            other => return other,
         }
     }
 }
