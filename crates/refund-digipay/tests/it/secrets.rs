@@ -1,45 +1,12 @@
 //! Secrets never show: not in Debug, not in errors, not in logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
 use httpmock::prelude::*;
+use refund_testkit::logs::Logs;
 
 use crate::*;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One global TRACE subscriber into a buffer (a thread-local one misses events when tests run in
-/// parallel); it also sees every other test's logs, which must be just as clean. The mock server's
-/// own logs (the provider's side, which must see the secrets) are left out.
-fn capture_logs() -> Buffer {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Buffer::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,httpmock=off"))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-    .clone()
-}
 
 const FETCHED: &str = "fetched-access-token-1";
 
@@ -57,7 +24,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_secret_in_debug_errors_or_trace_logs() {
-    let logs = capture_logs();
+    let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
     server
@@ -126,7 +93,7 @@ async fn no_secret_in_debug_errors_or_trace_logs() {
         assert_clean("prepared Debug", &format!("{prepared:?}"));
     }
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("refund_call"), "the capture works: {logs}");
     assert!(logs.contains("digipay refund succeeded"), "{logs}");
     assert_clean("logs", &logs);

@@ -1,23 +1,8 @@
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
 use refund_core::Otp;
+use refund_testkit::logs::Logs;
 
 use crate::*;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const OTP: &str = "576719";
 
@@ -42,14 +27,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_errors_and_logs() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
     let skewed = server
@@ -96,7 +74,7 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
     let err = client.refund("13192443", "ref-1", &otp).await.unwrap_err();
     assert_clean("timeout error", &format!("{err} {err:?}"));
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("refund_call"), "the capture works: {logs}");
     assert!(logs.contains("corrected the offset"), "{logs}");
     assert_clean("logs", &logs);
