@@ -1,7 +1,10 @@
 //! What the workspace's test suites share, so that each thing is written once.
 //!
 //! - [`logs`]: every log event of the test process, at TRACE, in one buffer (the secrets tests).
+//! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
+//!   independently of `refund-otp`.
 //!
 //! A dev-dependency only (`publish = false`); `cargo xtask tidy` refuses it anywhere else.
 
+pub mod eko;
 pub mod logs;

@@ -11,9 +11,9 @@ use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use refund_sandbox::{Provider, RunningSandbox, seed};
+use refund_testkit::eko::{EkoSigner, base64};
 
 use crate::common::{Env, bare, black_hole_port, closed_port, stderr, stdout};
-use crate::eko_sign::{Signer, base64};
 
 /// One set of secrets (and the BOS registration id, which the SDK masks too).
 #[derive(Clone, Copy)]
@@ -151,7 +151,7 @@ struct Watch {
     fixed: Vec<String>,
     /// OTPs the sandbox issued so far.
     otps: Vec<String>,
-    signers: Vec<(&'static str, Signer)>,
+    signers: Vec<(&'static str, EkoSigner)>,
     runs: usize,
     signatures_checked: u64,
 }
@@ -170,7 +170,7 @@ impl Watch {
         }
         let signers = [SEEDED.eko_access_key, CANARY.eko_access_key]
             .into_iter()
-            .map(|k| (k, Signer::new(k)))
+            .map(|k| (k, EkoSigner::new(k)))
             .collect();
         Watch { fixed, otps: Vec::new(), signers, runs: 0, signatures_checked: 0 }
     }

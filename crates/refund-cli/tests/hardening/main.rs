@@ -16,4 +16,3 @@
 mod bad_input;
 mod canaries;
 mod common;
-mod eko_sign;

@@ -1,5 +1,6 @@
 use httpmock::prelude::*;
 use refund_core::Otp;
+use refund_testkit::eko::base64;
 use refund_testkit::logs::Logs;
 
 use crate::*;
@@ -7,12 +8,10 @@ use crate::*;
 const OTP: &str = "576719";
 
 fn forbidden() -> Vec<String> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
     vec![
         DEV_KEY.to_owned(),
         ACCESS_KEY.to_owned(),
-        b64.encode(ACCESS_KEY),
+        base64(ACCESS_KEY),
         expected_signature(ACCESS_KEY, "1700000000000"),
         expected_signature(ACCESS_KEY, "1700003600000"),
         OTP.to_owned(),
