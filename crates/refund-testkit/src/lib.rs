@@ -3,8 +3,13 @@
 //! - [`logs`]: every log event of the test process, at TRACE, in one buffer (the secrets tests).
 //! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
 //!   independently of `refund-otp`.
+//! - [`net`]: ports that refuse connections or never answer.
+//! - `sandbox` (feature `sandbox`): client builders for `refund-sandbox`'s seeded credentials.
 //!
 //! A dev-dependency only (`publish = false`); `cargo xtask tidy` refuses it anywhere else.
 
 pub mod eko;
 pub mod logs;
+pub mod net;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;

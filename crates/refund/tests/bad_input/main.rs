@@ -20,7 +20,8 @@ use refund::{
     Currency, Error, InsecureHttp, MAX_MINOR_UNITS, Money, Otp, RefundReference, RefundRequest,
     Result, TransactionId, parse_base_url,
 };
-use refund_sandbox::{RunningSandbox, Sandbox, seed};
+use refund_sandbox::{RunningSandbox, seed};
+use refund_testkit::sandbox::{self, inr, myr};
 
 /// The least number of malformed inputs every entry point must be tried with.
 const MIN_INPUTS: usize = 30;
@@ -358,54 +359,20 @@ fn ids_as_numbers() -> Vec<String> {
 
 // ------------------------------------------------------------------ clients on the sandbox
 
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().build().start().await.expect("sandbox starts")
-}
-
 fn aoc(sb: &RunningSandbox) -> AocClient {
-    AocClient::builder()
-        .base_url(sb.aoc_base_url())
-        .username(seed::AOC_USERNAME)
-        .api_key(seed::AOC_API_KEY)
-        .build()
-        .unwrap()
+    sandbox::aoc(&sb.base_url()).build().unwrap()
 }
 
 fn bos(sb: &RunningSandbox) -> BosClient {
-    BosClient::builder()
-        .base_url(sb.bos_base_url())
-        .token(seed::BOS_TOKEN)
-        .registration_id(seed::BOS_REGISTRATION_ID)
-        .build()
-        .unwrap()
+    sandbox::bos(&sb.base_url()).build().unwrap()
 }
 
 fn digipay(sb: &RunningSandbox) -> DigiPayClient {
-    DigiPayClient::builder()
-        .base_url(sb.digipay_base_url())
-        .token(seed::DIGIPAY_TOKEN)
-        .company_id(seed::DIGIPAY_COMPANY_ID)
-        .build()
-        .unwrap()
+    sandbox::digipay(&sb.base_url()).build().unwrap()
 }
 
 fn eko(sb: &RunningSandbox) -> OtpRefundClient {
-    OtpRefundClient::builder()
-        .base_url(sb.eko_base_url())
-        .developer_key(seed::EKO_DEVELOPER_KEY)
-        .access_key(seed::EKO_ACCESS_KEY)
-        .initiator_id(seed::EKO_INITIATOR_ID)
-        .user_code(seed::EKO_USER_CODE)
-        .build()
-        .unwrap()
-}
-
-fn myr(text: &str) -> Money {
-    Money::parse(text, Currency::Myr).unwrap()
-}
-
-fn inr(text: &str) -> Money {
-    Money::parse(text, Currency::Inr).unwrap()
+    sandbox::eko(&sb.base_url()).build().unwrap()
 }
 
 /// Amounts that parse but no provider may be sent: zero and past the SDK's exact-number limit,
@@ -422,7 +389,7 @@ fn unparsed_bad_amounts(currency: Currency) -> Vec<Money> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_constructors() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
 
     let mut t = Tally::new("refund::Money::parse (MYR and INR)", &sb);
     for text in bad_amounts() {
@@ -467,15 +434,10 @@ async fn core_constructors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_builders() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
 
     let mut t = Tally::new("aoc::AocClientBuilder::build", &sb);
-    let good = || {
-        AocClient::builder()
-            .base_url(sb.aoc_base_url())
-            .username(seed::AOC_USERNAME)
-            .api_key(seed::AOC_API_KEY)
-    };
+    let good = || sandbox::aoc(&sb.base_url());
     for url in bad_base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url).build());
     }
@@ -493,12 +455,7 @@ async fn client_builders() {
     drop(t);
 
     let mut t = Tally::new("bos::BosClientBuilder::build", &sb);
-    let good = || {
-        BosClient::builder()
-            .base_url(sb.bos_base_url())
-            .token(seed::BOS_TOKEN)
-            .registration_id(seed::BOS_REGISTRATION_ID)
-    };
+    let good = || sandbox::bos(&sb.base_url());
     for url in bad_base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url).build());
     }
@@ -519,12 +476,7 @@ async fn client_builders() {
     drop(t);
 
     let mut t = Tally::new("digipay::DigiPayClientBuilder::build", &sb);
-    let good = || {
-        DigiPayClient::builder()
-            .base_url(sb.digipay_base_url())
-            .token(seed::DIGIPAY_TOKEN)
-            .company_id(seed::DIGIPAY_COMPANY_ID)
-    };
+    let good = || sandbox::digipay(&sb.base_url());
     for url in bad_base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url).build());
     }
@@ -555,14 +507,7 @@ async fn client_builders() {
     drop(t);
 
     let mut t = Tally::new("otp::OtpRefundClientBuilder::build", &sb);
-    let good = || {
-        OtpRefundClient::builder()
-            .base_url(sb.eko_base_url())
-            .developer_key(seed::EKO_DEVELOPER_KEY)
-            .access_key(seed::EKO_ACCESS_KEY)
-            .initiator_id(seed::EKO_INITIATOR_ID)
-            .user_code(seed::EKO_USER_CODE)
-    };
+    let good = || sandbox::eko(&sb.base_url());
     for url in bad_base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url).build());
     }
@@ -606,7 +551,7 @@ fn aoc_request(id: &str, amount: &str, sp: Option<&str>) -> Result<AocRefundRequ
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aoc_calls() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
     let client = aoc(&sb);
 
     let mut t = Tally::new("aoc::AocClient::refund", &sb);
@@ -655,7 +600,7 @@ async fn aoc_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bos_calls() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
     let client = bos(&sb);
     let reference = seed::BOS_REFERENCE_1.to_string();
     let ackno = seed::BOS_ACKNO_1.to_string();
@@ -740,7 +685,7 @@ fn bad_codes_and_notes() -> Vec<(String, Option<String>, &'static str)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digipay_calls() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
     let client = digipay(&sb);
 
     let mut t = Tally::new("digipay::WalletRefundRequestBuilder::build", &sb);
@@ -817,7 +762,7 @@ async fn digipay_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eko_calls() {
-    let sb = sandbox().await;
+    let sb = sandbox::start().await;
     let client = eko(&sb);
     let tid = seed::EKO_TID_REFUNDABLE_1;
 

@@ -18,6 +18,7 @@ use refund::digipay::WalletRefundRequest;
 use refund::otp::TxStatus;
 use refund::{Error, Fate, Idempotency, Otp, RefundReference, RefundStatus, TransactionId};
 use refund_sandbox::{Fault, FaultSpec, Provider, Route, RunningSandbox, Sandbox, seed};
+use refund_testkit::sandbox::start;
 
 use crate::{TIMEOUT, aoc_client, bos_client, closed_root, digipay_client, eko_client, inr, myr};
 
@@ -226,7 +227,7 @@ struct CellResult {
 type CallResult = Result<String, Error>;
 
 async fn run_cell(op: Op, case: Case) -> CellResult {
-    let sb = Sandbox::builder().build().start().await.unwrap();
+    let sb = start().await;
     let root = sb.base_url();
     let clean_root = root.clone();
     let call_root = if case == Case::Refused { closed_root() } else { root.clone() };
