@@ -4,10 +4,15 @@
 //! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
 //!   independently of `refund-otp`.
 //! - [`net`]: ports that refuse connections or never answer.
-//! - `sandbox` (feature `sandbox`): client builders for `refund-sandbox`'s seeded credentials.
+//! - `sandbox` (feature `sandbox`): client builders for `refund-sandbox`'s seeded credentials and
+//!   the providers' settings as the command's environment variables.
+//! - `cli` (feature `cli`): the `refund` binary with a clean environment next to a running
+//!   sandbox.
 //!
 //! A dev-dependency only (`publish = false`); `cargo xtask tidy` refuses it anywhere else.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod eko;
 pub mod logs;
 pub mod net;

@@ -4,9 +4,9 @@
 
 use assert_cmd::Command;
 use refund_sandbox::{RunningSandbox, seed};
+use refund_testkit::cli::{Env, bare};
+use refund_testkit::sandbox::{BaseUrls, SEEDED, env_vars};
 use serde_json::Value;
-
-use crate::common::{Env, bare};
 
 /// The least number of malformed inputs per command family.
 const MIN_INPUTS: usize = 30;
@@ -204,21 +204,7 @@ fn unknown_flags() -> Vec<&'static str> {
 /// `refund --json <family> ...` with every setting pointing at the sandbox, through the environment.
 fn cmd(sb: &RunningSandbox) -> Command {
     let mut cmd = bare();
-    cmd.env("AOC_BASE_URL", sb.aoc_base_url())
-        .env("AOC_USERNAME", seed::AOC_USERNAME)
-        .env("AOC_API_KEY", seed::AOC_API_KEY)
-        .env("BOS_BASE_URL", sb.bos_base_url())
-        .env("BOS_TOKEN", seed::BOS_TOKEN)
-        .env("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID)
-        .env("DIGIPAY_BASE_URL", sb.digipay_base_url())
-        .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
-        .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID)
-        .env("OTP_REFUND_BASE_URL", sb.eko_base_url())
-        .env("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY)
-        .env("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY)
-        .env("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID)
-        .env("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE)
-        .arg("--json");
+    cmd.envs(env_vars(&SEEDED, &BaseUrls::of(sb))).arg("--json");
     cmd
 }
 

@@ -10,32 +10,14 @@
 use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use refund_sandbox::{Provider, RunningSandbox, seed};
+use refund_sandbox::{Provider, seed};
+use refund_testkit::cli::{Env, bare, stderr, stdout};
 use refund_testkit::eko::{EkoSigner, base64};
+use refund_testkit::net::{black_hole_port, closed_port};
+use refund_testkit::sandbox::{BaseUrls, Credentials, SEEDED, env_vars};
 
-use crate::common::{Env, bare, black_hole_port, closed_port, stderr, stdout};
-
-/// One set of secrets (and the BOS registration id, which the SDK masks too).
-#[derive(Clone, Copy)]
-struct Creds {
-    aoc_api_key: &'static str,
-    bos_token: &'static str,
-    bos_registration_id: &'static str,
-    digipay_token: &'static str,
-    eko_developer_key: &'static str,
-    eko_access_key: &'static str,
-}
-
-const SEEDED: Creds = Creds {
-    aoc_api_key: seed::AOC_API_KEY,
-    bos_token: seed::BOS_TOKEN,
-    bos_registration_id: seed::BOS_REGISTRATION_ID,
-    digipay_token: seed::DIGIPAY_TOKEN,
-    eko_developer_key: seed::EKO_DEVELOPER_KEY,
-    eko_access_key: seed::EKO_ACCESS_KEY,
-};
-
-const CANARY: Creds = Creds {
+/// Distinctive values for every secret (and the BOS registration id, which the SDK masks too).
+const CANARY: Credentials = Credentials {
     aoc_api_key: "CANARY-aoc-api-key-5b1e77",
     bos_token: "CANARY-bos-token-4d7a19",
     bos_registration_id: "CANARY-bos-reg-2f9d03",
@@ -46,43 +28,6 @@ const CANARY: Creds = Creds {
 
 /// OTPs given on error paths (never valid): they must not be echoed either.
 const CANARY_OTPS: [&str; 2] = ["739182", "628413"];
-
-impl Creds {
-    fn values(&self) -> [&'static str; 6] {
-        [
-            self.aoc_api_key,
-            self.bos_token,
-            self.bos_registration_id,
-            self.digipay_token,
-            self.eko_developer_key,
-            self.eko_access_key,
-        ]
-    }
-}
-
-/// Where each provider is reached.
-#[derive(Clone)]
-struct Bases {
-    aoc: String,
-    bos: String,
-    digipay: String,
-    eko: String,
-}
-
-impl Bases {
-    fn sandbox(sb: &RunningSandbox) -> Bases {
-        Bases {
-            aoc: sb.aoc_base_url(),
-            bos: sb.bos_base_url(),
-            digipay: sb.digipay_base_url(),
-            eko: sb.eko_base_url(),
-        }
-    }
-
-    fn all(url: &str) -> Bases {
-        Bases { aoc: url.into(), bos: url.into(), digipay: url.into(), eko: url.into() }
-    }
-}
 
 /// How the secrets reach the command, and how loud and in which format it runs.
 #[derive(Clone, Copy, Debug)]
@@ -100,7 +45,7 @@ const MODES: [Mode; 4] = [
 ];
 
 /// Every setting of `provider` as flags.
-fn flags(provider: &str, creds: &Creds, bases: &Bases) -> Vec<String> {
+fn flags(provider: &str, creds: &Credentials, bases: &BaseUrls) -> Vec<String> {
     let f = |k: &str, v: &str| format!("--{k}={v}");
     match provider {
         "aoc" => vec![
@@ -123,26 +68,6 @@ fn flags(provider: &str, creds: &Creds, bases: &Bases) -> Vec<String> {
         ],
         _ => vec![],
     }
-}
-
-/// Every provider's settings as environment variables.
-fn env_vars(creds: &Creds, bases: &Bases) -> Vec<(&'static str, String)> {
-    vec![
-        ("AOC_BASE_URL", bases.aoc.clone()),
-        ("AOC_USERNAME", seed::AOC_USERNAME.into()),
-        ("AOC_API_KEY", creds.aoc_api_key.into()),
-        ("BOS_BASE_URL", bases.bos.clone()),
-        ("BOS_TOKEN", creds.bos_token.into()),
-        ("BOS_REGISTRATION_ID", creds.bos_registration_id.into()),
-        ("DIGIPAY_BASE_URL", bases.digipay.clone()),
-        ("DIGIPAY_TOKEN", creds.digipay_token.into()),
-        ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
-        ("OTP_REFUND_BASE_URL", bases.eko.clone()),
-        ("OTP_REFUND_DEVELOPER_KEY", creds.eko_developer_key.into()),
-        ("OTP_REFUND_ACCESS_KEY", creds.eko_access_key.into()),
-        ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
-        ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
-    ]
 }
 
 /// What every output is checked against.
@@ -222,8 +147,8 @@ fn now_ms() -> u128 {
 fn run(
     watch: &mut Watch,
     mode: Mode,
-    creds: &Creds,
-    bases: &Bases,
+    creds: &Credentials,
+    bases: &BaseUrls,
     extra_global: &[&str],
     args: &[&str],
     expect: &[i32],
@@ -267,7 +192,7 @@ fn run(
 fn happy_paths(env: &Env, watch: &mut Watch, mode: Mode, variant: usize) {
     let sb = &env.sandbox;
     sb.reset();
-    let bases = Bases::sandbox(sb);
+    let bases = BaseUrls::of(sb);
     let c = &SEEDED;
     let sp = format!("canary-sp-{variant}");
     let out = run(
@@ -423,13 +348,13 @@ fn no_secret_reaches_the_output() {
         let seen = sb.total_requests();
         for args in every_command() {
             let out =
-                run(&mut watch, mode, &CANARY, &Bases::sandbox(sb), &["--dry-run"], &args, &[0]);
+                run(&mut watch, mode, &CANARY, &BaseUrls::of(sb), &["--dry-run"], &args, &[0]);
             assert!(stdout(&out).contains(refund::MASK), "{args:?}: dry run shows no mask");
         }
         assert_eq!(sb.total_requests(), seen, "{mode:?}: a dry run sent a request");
 
         // Wrong credentials: the sandbox refuses the canaries.
-        let bases = Bases::sandbox(sb);
+        let bases = BaseUrls::of(sb);
         for args in every_command() {
             // The BOS QR with a canary registration id may be refused as a bad request (4);
             // OTP steps with a canary OTP may be refused as declined before any auth.
@@ -437,14 +362,14 @@ fn no_secret_reaches_the_output() {
         }
         // Nothing listening, and a provider that never answers.
         for args in every_command() {
-            run(&mut watch, mode, &CANARY, &Bases::all(&closed), &[], &args, &[5]);
+            run(&mut watch, mode, &CANARY, &BaseUrls::all(&closed), &[], &args, &[5]);
         }
         for args in every_command() {
             run(
                 &mut watch,
                 mode,
                 &CANARY,
-                &Bases::all(&hole),
+                &BaseUrls::all(&hole),
                 &["--timeout", "0.3"],
                 &args,
                 &[5, 6],
@@ -456,7 +381,7 @@ fn no_secret_reaches_the_output() {
     for mode in [MODES[0], MODES[1]] {
         let mut cmd_mode = mode;
         cmd_mode.json = false;
-        run(&mut watch, cmd_mode, &SEEDED, &Bases::all(&closed), &[], &["demo"], &[0]);
+        run(&mut watch, cmd_mode, &SEEDED, &BaseUrls::all(&closed), &[], &["demo"], &[0]);
     }
     println!(
         "hardening: {} runs checked for {} fixed secrets and {} Eko signatures; none printed",

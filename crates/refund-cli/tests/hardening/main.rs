@@ -15,4 +15,3 @@
 
 mod bad_input;
 mod canaries;
-mod common;

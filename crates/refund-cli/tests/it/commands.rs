@@ -6,7 +6,7 @@ use std::process::Stdio;
 use predicates::prelude::PredicateBooleanExt;
 use refund_sandbox::{Provider, seed};
 
-use crate::common::{Env, bare, json_of, run, run_hiding, stdout};
+use crate::common::{Env, bare, eko_otp, json_of, run, run_hiding, stdout};
 
 #[test]
 fn help_has_examples_for_every_command() {
@@ -87,7 +87,7 @@ fn aoc_refund_generates_and_prints_a_reference() {
 #[test]
 fn eko_send_otp_then_refund() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let out =
         run_hiding(
             env.cmd()

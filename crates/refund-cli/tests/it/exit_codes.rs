@@ -2,7 +2,7 @@
 
 use refund_sandbox::{Fault, FaultSpec, Route, seed};
 
-use crate::common::{Env, assert_error, bare, closed_port, json_of, run, stderr, stdout};
+use crate::common::{Env, assert_error, bare, closed_port, eko_otp, json_of, run, stderr, stdout};
 
 #[test]
 fn usage_error_is_2_and_json_with_json() {
@@ -140,7 +140,7 @@ fn rejected_credentials_are_3() {
 #[test]
 fn declined_is_4_wrong_otp_and_over_refund() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let wrong = if otp == "111111" { "222222" } else { "111111" };
     let out =
         run(
@@ -235,7 +235,7 @@ fn service_unavailable_is_5() {
 fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
     let env = Env::start();
     let tid = seed::EKO_TID_REFUNDABLE_2;
-    let (otp, otp_ref_id) = env.eko_otp(tid);
+    let (otp, otp_ref_id) = eko_otp(&env, tid);
     env.sandbox.set_fault(
         Route::EkoRefund,
         FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(2000) }),

@@ -2,12 +2,12 @@
 
 use refund_sandbox::seed;
 
-use crate::common::{Env, run_hiding, stderr};
+use crate::common::{Env, eko_otp, run_hiding, stderr};
 
 #[test]
 fn verbose_logs_hold_no_secrets() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let hidden = [otp.as_str(), seed::BOS_REGISTRATION_ID];
     let out = run_hiding(
         env.cmd().args(["-vvv", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1]).args([

@@ -1,0 +1,106 @@
+//! The `refund` binary in a clean environment, next to a sandbox served by its own runtime.
+
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use refund_sandbox::{RunningSandbox, Sandbox};
+
+use crate::sandbox::{BaseUrls, SEEDED, env_vars};
+
+/// Every variable the command or the SDK reads: removed before each run so the developer's shell
+/// cannot leak in. One list, so a new setting is cleared everywhere.
+pub const ALL_VARS: [&str; 20] = [
+    "AOC_BASE_URL",
+    "AOC_USERNAME",
+    "AOC_API_KEY",
+    "BOS_BASE_URL",
+    "BOS_TOKEN",
+    "BOS_REGISTRATION_ID",
+    "DIGIPAY_BASE_URL",
+    "DIGIPAY_TOKEN",
+    "DIGIPAY_COMPANY_ID",
+    "DIGIPAY_CLIENT_ID",
+    "DIGIPAY_CLIENT_SECRET",
+    "DIGIPAY_AUTH_SCHEME",
+    "DIGIPAY_TXN_CODE",
+    "DIGIPAY_PAYMENT_MODE",
+    "OTP_REFUND_BASE_URL",
+    "OTP_REFUND_DEVELOPER_KEY",
+    "OTP_REFUND_ACCESS_KEY",
+    "OTP_REFUND_INITIATOR_ID",
+    "OTP_REFUND_USER_CODE",
+    "RUST_LOG",
+];
+
+/// How long one run of the command may take before the test fails instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running sandbox; its runtime serves it while the test thread runs commands.
+#[derive(Debug)]
+pub struct Env {
+    /// The sandbox every provider's settings point at.
+    pub sandbox: RunningSandbox,
+    /// Serves the sandbox; kept alive for the test.
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Env {
+    /// Starts a sandbox with the default seed on a runtime of its own.
+    pub fn start() -> Env {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let sandbox = rt.block_on(Sandbox::builder().build().start()).expect("the sandbox starts");
+        Env { sandbox, _rt: rt }
+    }
+
+    /// Every provider's settings pointing at the sandbox, with the seeded credentials.
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        env_vars(&SEEDED, &BaseUrls::of(&self.sandbox))
+    }
+
+    /// `refund` with no settings at all.
+    pub fn bare(&self) -> Command {
+        bare()
+    }
+
+    /// `refund` with every provider's settings pointing at the sandbox, through the environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = bare();
+        cmd.envs(self.vars());
+        cmd
+    }
+
+    /// The same as a plain process, for tests that signal it.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"));
+        for var in ALL_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.envs(self.vars());
+        cmd
+    }
+}
+
+/// `refund` with none of its variables set.
+pub fn bare() -> Command {
+    let mut cmd = Command::cargo_bin("refund").expect("the `refund` binary is built");
+    for var in ALL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.timeout(RUN_LIMIT);
+    cmd
+}
+
+/// The run's stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The run's stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
