@@ -1,6 +1,8 @@
 //! What the workspace's test suites share, so that each thing is written once.
 //!
 //! - [`logs`]: every log event of the test process, at TRACE, in one buffer (the secrets tests).
+//! - [`bad_input`]: the one catalogue of malformed values that the library's and the command's
+//!   bad-input suites both iterate.
 //! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
 //!   independently of `refund-otp`.
 //! - [`net`]: ports that refuse connections or never answer.
@@ -11,6 +13,7 @@
 //!
 //! A dev-dependency only (`publish = false`); `cargo xtask tidy` refuses it anywhere else.
 
+pub mod bad_input;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod eko;
