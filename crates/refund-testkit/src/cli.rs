@@ -95,6 +95,12 @@ pub fn bare() -> Command {
     cmd
 }
 
+/// A command line's arguments written as one line and split at spaces (none of the values given
+/// this way holds one): `args("aoc status --sp-trans-id sp-1")`.
+pub fn args(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
 /// The run's stdout, as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -10,8 +10,9 @@
 use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use refund_sandbox::seed::{AOC_CHARGE_1001, AOC_CHARGE_1002, DIGIPAY_TXN_2001, DIGIPAY_TXN_2002};
 use refund_sandbox::{Provider, seed};
-use refund_testkit::cli::{Env, bare, stderr, stdout};
+use refund_testkit::cli::{Env, args, bare, stderr, stdout};
 use refund_testkit::eko::{EkoSigner, base64};
 use refund_testkit::net::{black_hole_port, closed_port};
 use refund_testkit::sandbox::{BaseUrls, Credentials, SEEDED, env_vars};
@@ -141,8 +142,8 @@ fn now_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
 }
 
-/// Runs `refund` with `args` (provider first), the settings given per `mode`, and checks the
-/// output; returns it.
+/// Runs `refund` with the arguments of `line` (provider first), the settings given per `mode`, and
+/// checks the output; returns it.
 #[allow(clippy::too_many_arguments, reason = "a test helper; each is one dimension of the run")]
 fn run(
     watch: &mut Watch,
@@ -150,9 +151,10 @@ fn run(
     creds: &Credentials,
     bases: &BaseUrls,
     extra_global: &[&str],
-    args: &[&str],
+    line: &str,
     expect: &[i32],
 ) -> Output {
+    let args = args(line);
     let mut cmd = bare();
     cmd.env("RUST_LOG", "trace");
     cmd.arg(mode.verbose);
@@ -160,11 +162,11 @@ fn run(
         cmd.arg("--json");
     }
     cmd.args(extra_global);
-    cmd.args(args);
-    let provider = args.first().copied().unwrap_or("");
+    cmd.args(&args);
+    let provider = args.first().map_or("", String::as_str);
     if mode.flags {
         cmd.args(flags(provider, creds, bases));
-        if args.get(1) == Some(&"qr") {
+        if args.get(1).is_some_and(|a| a == "qr") {
             cmd.arg(format!("--registration-id={}", creds.bos_registration_id));
         }
     } else {
@@ -193,143 +195,62 @@ fn happy_paths(env: &Env, watch: &mut Watch, mode: Mode, variant: usize) {
     let sb = &env.sandbox;
     sb.reset();
     let bases = BaseUrls::of(sb);
-    let c = &SEEDED;
+    let run = |watch: &mut Watch, line: &str, expect: &[i32]| {
+        run(watch, mode, &SEEDED, &bases, &[], line, expect)
+    };
     let sp = format!("canary-sp-{variant}");
     let out = run(
         watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &[
-            "aoc",
-            "refund",
-            "--aoc-trans-id",
-            seed::AOC_CHARGE_1002,
-            "--amount",
-            "1.00",
-            "--sp-trans-id",
-            &sp,
-        ],
+        &format!("aoc refund --aoc-trans-id {AOC_CHARGE_1002} --amount 1.00 --sp-trans-id {sp}"),
         &[0],
     );
     assert!(mode.verbose != "-vvv" || !stderr(&out).is_empty(), "{mode:?}: -vvv logged nothing");
-    run(watch, mode, c, &bases, &[], &["aoc", "status", "--sp-trans-id", &sp], &[0]);
+    run(watch, &format!("aoc status --sp-trans-id {sp}"), &[0]);
 
     let tid = seed::EKO_TID_REFUNDABLE_1;
-    run(watch, mode, c, &bases, &[], &["otp", "send-otp", "--tid", tid], &[0]);
+    run(watch, &format!("otp send-otp --tid {tid}"), &[0]);
     let otp = sb.otp(Provider::Eko, tid).unwrap();
     let otp_ref = sb.otp_ref_id(Provider::Eko, tid).unwrap();
     watch.otp(&otp);
     let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["otp", "refund", "--tid", tid, "--otp", wrong, "--otp-ref-id", &otp_ref],
-        &[4],
-    );
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["otp", "refund", "--tid", tid, "--otp", &otp, "--otp-ref-id", &otp_ref],
-        &[0],
-    );
+    run(watch, &format!("otp refund --tid {tid} --otp {wrong} --otp-ref-id {otp_ref}"), &[4]);
+    run(watch, &format!("otp refund --tid {tid} --otp {otp} --otp-ref-id {otp_ref}"), &[0]);
 
-    let reference = seed::BOS_REFERENCE_1.to_string();
-    let ackno = seed::BOS_ACKNO_1.to_string();
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["bos", "send-otp", "--reference-id", &reference, "--ackno", &ackno],
-        &[0],
-    );
-    let otp = sb.otp(Provider::Bos, &reference).unwrap();
+    let reference = seed::BOS_REFERENCE_1;
+    let ackno = seed::BOS_ACKNO_1;
+    run(watch, &format!("bos send-otp --reference-id {reference} --ackno {ackno}"), &[0]);
+    let otp = sb.otp(Provider::Bos, &reference.to_string()).unwrap();
     watch.otp(&otp);
     let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
-    let claim = |otp: &str| -> Vec<String> {
-        ["bos", "claim", "--reference-id", &reference, "--ackno", &ackno, "--otp", otp]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
-    };
-    let args = claim(wrong);
-    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[4]);
-    let args = claim(&otp);
-    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[0]);
-    run(watch, mode, c, &bases, &[], &["bos", "status", "--reference-id", &reference], &[0]);
-    run(watch, mode, c, &bases, &[], &["bos", "qr", "--amount", "10"], &[0]);
+    let claim = format!("bos claim --reference-id {reference} --ackno {ackno} --otp");
+    run(watch, &format!("{claim} {wrong}"), &[4]);
+    run(watch, &format!("{claim} {otp}"), &[0]);
+    run(watch, &format!("bos status --reference-id {reference}"), &[0]);
+    run(watch, "bos qr --amount 10", &[0]);
     run(
         watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &[
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2001,
-            "--amount",
-            "1",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+        &format!("digipay refund --initial-txn-id {DIGIPAY_TXN_2001} {DIGIPAY_DEFAULTS}"),
         &[0],
     );
 }
 
+/// The DigiPay refund's amount and request settings, the same in every run.
+const DIGIPAY_DEFAULTS: &str = "--amount 1 --txn-code REFUND --payment-mode 1";
+
 /// Every command once, with the canary OTPs where an OTP is needed.
-fn every_command() -> Vec<Vec<&'static str>> {
+fn every_command() -> Vec<String> {
+    let [eko_otp, bos_otp] = CANARY_OTPS;
+    let (tid, reference) = (seed::EKO_TID_REFUNDABLE_2, "12345678926");
     vec![
-        vec!["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001, "--amount", "1.00"],
-        vec!["aoc", "status", "--sp-trans-id", "canary-sp-x"],
-        vec!["otp", "send-otp", "--tid", seed::EKO_TID_REFUNDABLE_2],
-        vec![
-            "otp",
-            "refund",
-            "--tid",
-            seed::EKO_TID_REFUNDABLE_2,
-            "--otp",
-            CANARY_OTPS[0],
-            "--otp-ref-id",
-            "ref-x",
-        ],
-        vec!["bos", "send-otp", "--reference-id", "12345678926", "--ackno", "127"],
-        vec![
-            "bos",
-            "claim",
-            "--reference-id",
-            "12345678926",
-            "--ackno",
-            "127",
-            "--otp",
-            CANARY_OTPS[1],
-        ],
-        vec!["bos", "status", "--reference-id", "12345678926"],
-        vec!["bos", "qr", "--amount", "10"],
-        vec![
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2002,
-            "--amount",
-            "1",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+        format!("aoc refund --aoc-trans-id {AOC_CHARGE_1001} --amount 1.00"),
+        "aoc status --sp-trans-id canary-sp-x".into(),
+        format!("otp send-otp --tid {tid}"),
+        format!("otp refund --tid {tid} --otp {eko_otp} --otp-ref-id ref-x"),
+        format!("bos send-otp --reference-id {reference} --ackno 127"),
+        format!("bos claim --reference-id {reference} --ackno 127 --otp {bos_otp}"),
+        format!("bos status --reference-id {reference}"),
+        "bos qr --amount 10".into(),
+        format!("digipay refund --initial-txn-id {DIGIPAY_TXN_2002} {DIGIPAY_DEFAULTS}"),
     ]
 }
 
@@ -346,34 +267,26 @@ fn no_secret_reaches_the_output() {
 
         // Dry runs with the canaries: masked, and nothing sent.
         let seen = sb.total_requests();
-        for args in every_command() {
-            let out =
-                run(&mut watch, mode, &CANARY, &BaseUrls::of(sb), &["--dry-run"], &args, &[0]);
-            assert!(stdout(&out).contains(refund::MASK), "{args:?}: dry run shows no mask");
+        let bases = BaseUrls::of(sb);
+        for line in every_command() {
+            let out = run(&mut watch, mode, &CANARY, &bases, &["--dry-run"], &line, &[0]);
+            assert!(stdout(&out).contains(refund::MASK), "{line}: dry run shows no mask");
         }
         assert_eq!(sb.total_requests(), seen, "{mode:?}: a dry run sent a request");
 
-        // Wrong credentials: the sandbox refuses the canaries.
-        let bases = BaseUrls::of(sb);
-        for args in every_command() {
-            // The BOS QR with a canary registration id may be refused as a bad request (4);
-            // OTP steps with a canary OTP may be refused as declined before any auth.
-            run(&mut watch, mode, &CANARY, &bases, &[], &args, &[3, 4]);
-        }
-        // Nothing listening, and a provider that never answers.
-        for args in every_command() {
-            run(&mut watch, mode, &CANARY, &BaseUrls::all(&closed), &[], &args, &[5]);
-        }
-        for args in every_command() {
-            run(
-                &mut watch,
-                mode,
-                &CANARY,
-                &BaseUrls::all(&hole),
-                &["--timeout", "0.3"],
-                &args,
-                &[5, 6],
-            );
+        // Wrong credentials: the sandbox refuses the canaries. The BOS QR with a canary
+        // registration id may be refused as a bad request (4); OTP steps with a canary OTP may be
+        // refused as declined before any auth. Then nothing listening, and a provider that never
+        // answers.
+        let failures = [
+            (bases, &[][..], &[3, 4][..]),
+            (BaseUrls::all(&closed), &[], &[5]),
+            (BaseUrls::all(&hole), &["--timeout", "0.3"], &[5, 6]),
+        ];
+        for (bases, global, expect) in &failures {
+            for line in every_command() {
+                run(&mut watch, mode, &CANARY, bases, global, &line, expect);
+            }
         }
     }
 
@@ -381,7 +294,7 @@ fn no_secret_reaches_the_output() {
     for mode in [MODES[0], MODES[1]] {
         let mut cmd_mode = mode;
         cmd_mode.json = false;
-        run(&mut watch, cmd_mode, &SEEDED, &BaseUrls::all(&closed), &[], &["demo"], &[0]);
+        run(&mut watch, cmd_mode, &SEEDED, &BaseUrls::all(&closed), &[], "demo", &[0]);
     }
     println!(
         "hardening: {} runs checked for {} fixed secrets and {} Eko signatures; none printed",

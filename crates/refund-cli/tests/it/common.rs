@@ -5,7 +5,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use refund_sandbox::seed;
-pub(crate) use refund_testkit::cli::{Env, bare, stderr, stdout};
+pub(crate) use refund_testkit::cli::{Env, args, bare, stderr, stdout};
 pub(crate) use refund_testkit::net::closed_port;
 use serde_json::Value;
 
