@@ -5,6 +5,8 @@
 //!   bad-input suites both iterate.
 //! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
 //!   independently of `refund-otp`.
+//! - [`mock`]: httpmock shortcuts for mocks that only answer, and [`retries`] for clients that
+//!   retry at once.
 //! - [`net`]: ports that refuse connections or never answer.
 //! - `sandbox` (feature `sandbox`): client builders for `refund-sandbox`'s seeded credentials and
 //!   the providers' settings as the command's environment variables.
@@ -18,6 +20,16 @@ pub mod bad_input;
 pub mod cli;
 pub mod eko;
 pub mod logs;
+pub mod mock;
 pub mod net;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+
+use std::time::Duration;
+
+use refund_core::RetryPolicy;
+
+/// A retry policy of at most `max_attempts` attempts, 1 ms apart: tests of retries need not wait.
+pub fn retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy::default().max_attempts(max_attempts).initial_backoff(Duration::from_millis(1))
+}

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use httpmock::{HttpMockRequest, MockServer};
 use refund_aoc::{AocClient, AocClientBuilder, AocRefundRequest};
-use refund_core::{Currency, Money, RefundReference, RetryPolicy, TransactionId};
+use refund_core::{Currency, Money, RefundReference, TransactionId};
+use refund_testkit::retries;
 
 pub(crate) const API_KEY: &str = "aoc-K3y-Do-Not-Leak";
 pub(crate) const USERNAME: &str = "merchant-1";
@@ -26,7 +27,7 @@ pub(crate) fn builder_for(server: &MockServer) -> AocClientBuilder {
         .username(USERNAME)
         .api_key(API_KEY)
         .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
 }
 
 pub(crate) fn client_for(server: &MockServer) -> AocClient {

@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use refund_core::{RefundReference, RetryPolicy};
+use refund_core::RefundReference;
 use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
+use refund_testkit::retries;
 
 use crate::*;
 
@@ -17,21 +19,11 @@ async fn key_absent_from_debug_errors_and_logs() {
     let echo = format!(
         r#"{{"data":{{"apiKey":"{API_KEY}","transactionOperationStatus":"denied","errorCode":"AOC1007","errorMessage":"Refund failed"}}}}"#
     );
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund");
-            then.status(200).body(echo.clone());
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus");
-            then.status(500).body("");
-        })
-        .await;
+    mock::post(&server, "/api/refund", reply(200, &echo)).await;
+    mock::post(&server, "/api/refundStatus", reply(500, "")).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(500))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
         .build()
         .unwrap();
 

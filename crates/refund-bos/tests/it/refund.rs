@@ -4,6 +4,7 @@ use httpmock::prelude::*;
 use refund_core::{
     DeclineReason, Error, Fate, Otp, OtpRefund, OtpRefundTarget, RefundStatus, TransactionId,
 };
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::{CLAIM_OK, builder_for, client_for, envelope};
@@ -143,11 +144,7 @@ async fn code_5_on_resend_is_unavailable_and_code_3_is_no_record() {
         (2, "declined", Some(DeclineReason::TransactionNotFound)),
     ] {
         let server = MockServer::start_async().await;
-        server
-            .mock_async(|when, then| {
-                when.path("/api/BOS/RefundOTP");
-                then.status(200).body(envelope(json!(false), code, "no"));
-            })
+        mock::post(&server, "/api/BOS/RefundOTP", reply(200, &envelope(json!(false), code, "no")))
             .await;
         let err = client_for(&server).send_refund_otp("1", "2").await.unwrap_err();
         assert_eq!(err.kind(), kind, "{code}");
@@ -159,12 +156,12 @@ async fn code_5_on_resend_is_unavailable_and_code_3_is_no_record() {
 #[tokio::test]
 async fn claim_is_never_resent_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(200).body(CLAIM_OK).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(
+        &server,
+        "/api/BOS/ClaimRefund",
+        reply(200, CLAIM_OK).after(Duration::from_secs(1)),
+    )
+    .await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err =
         client.claim_refund("12345678931", "133", &Otp::new("576719").unwrap()).await.unwrap_err();
@@ -176,12 +173,7 @@ async fn claim_is_never_resent_after_a_timeout() {
 #[tokio::test]
 async fn claim_is_never_resent_after_a_502() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(502).body("bad gateway");
-        })
-        .await;
+    let m = mock::post(&server, "/api/BOS/ClaimRefund", reply(502, "bad gateway")).await;
     let err = client_for(&server)
         .claim_refund("12345678931", "133", &Otp::new("576719").unwrap())
         .await
@@ -193,12 +185,12 @@ async fn claim_is_never_resent_after_a_502() {
 #[tokio::test]
 async fn otp_send_is_retried_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP");
-            then.status(200).body(CLAIM_OK).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(
+        &server,
+        "/api/BOS/RefundOTP",
+        reply(200, CLAIM_OK).after(Duration::from_secs(1)),
+    )
+    .await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.send_refund_otp("12345678931", "133").await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
@@ -208,12 +200,7 @@ async fn otp_send_is_retried_after_a_timeout() {
 #[tokio::test]
 async fn bad_input_sends_nothing() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let m = mock::any(&server, reply(200, CLAIM_OK)).await;
     let client = client_for(&server);
     let otp = Otp::new("576719").unwrap();
     let cases = [

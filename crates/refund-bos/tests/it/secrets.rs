@@ -1,6 +1,7 @@
 use httpmock::prelude::*;
 use refund_core::{Currency, FetchedToken, Money, Otp};
 use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
 
 use crate::{AUTH_401, builder_for};
 
@@ -14,12 +15,7 @@ async fn secrets_never_reach_debug_errors_or_logs() {
     let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(401).body(AUTH_401);
-        })
-        .await;
+    mock::any(&server, reply(401, AUTH_401)).await;
     let with_static =
         builder_for(&server).registration_id(REGISTRATION_ID).token(STATIC_TOKEN).build().unwrap();
     let with_fetcher = builder_for(&server)

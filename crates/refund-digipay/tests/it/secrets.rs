@@ -5,6 +5,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use httpmock::prelude::*;
 use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -27,12 +28,7 @@ async fn no_secret_in_debug_errors_or_trace_logs() {
     let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(200).body(include_str!("../fixtures/token.json"));
-        })
-        .await;
+    mock::post(&server, AUTH_PATH, reply(200, include_str!("../fixtures/token.json"))).await;
     server
         .mock_async(|when, then| {
             when.method(POST).path(REFUND_PATH).body_includes(r#""txn_amount":1,"#);

@@ -4,18 +4,16 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{Error, Fate};
+use refund_testkit::mock::{self, reply};
+use refund_testkit::retries;
 
 use crate::*;
 
 #[tokio::test]
 async fn timeout_is_one_call_and_outcome_unknown() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH);
-            then.status(200).body(SUCCESS).delay(Duration::from_secs(1));
-        })
-        .await;
+    let mock =
+        mock::post(&server, REFUND_PATH, reply(200, SUCCESS).after(Duration::from_secs(1))).await;
     let client =
         builder_for(&server).token(TOKEN).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.refund_money(&request("79.10")).await.unwrap_err();
@@ -72,7 +70,7 @@ async fn connection_refused_is_unavailable() {
         .base_url(format!("http://127.0.0.1:{port}"))
         .company_id(COMPANY)
         .token(TOKEN)
-        .retry_policy(refund_core::RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
         .build()
         .unwrap();
     let err = client.refund_money(&request("1")).await.unwrap_err();

@@ -13,8 +13,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use httpmock::MockServer;
 use httpmock::prelude::HttpMockRequest;
-use refund_core::{ManualClock, RetryPolicy};
+use refund_core::ManualClock;
 use refund_otp::{OtpRefundClient, OtpRefundClientBuilder};
+use refund_testkit::retries;
 
 pub(crate) const DEV_KEY: &str = "dev-key-SECRET-becbbce4";
 pub(crate) const ACCESS_KEY: &str = "access-key-SECRET-d2fe1d99";
@@ -37,7 +38,7 @@ pub(crate) fn builder_for(server: &MockServer) -> OtpRefundClientBuilder {
         .user_code(USER_CODE)
         .clock(Arc::new(clock()))
         .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
 }
 
 pub(crate) fn client_for(server: &MockServer) -> OtpRefundClient {

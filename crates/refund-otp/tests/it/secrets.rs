@@ -2,6 +2,7 @@ use httpmock::prelude::*;
 use refund_core::Otp;
 use refund_testkit::eko::base64;
 use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -37,12 +38,9 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
                 .body("Forbidden");
         })
         .await;
-    let wrong = server
-        .mock_async(|when, then| {
-            when.method(POST).path(path("/customer/payment/refund/13192443"));
-            then.status(200).body(WRONG_OTP);
-        })
-        .await;
+    let wrong =
+        mock::post(&server, &path("/customer/payment/refund/13192443"), reply(200, WRONG_OTP))
+            .await;
     let client = client_for(&server);
     assert_clean("client Debug", &format!("{client:?}"));
     assert_clean("builder Debug", &format!("{:?}", builder_for(&server)));
