@@ -1,4 +1,5 @@
-//! Log capture for the secrets tests: whatever the SDK logs must be as clean as its errors.
+//! Log capture and the secret check of the secrets tests: whatever the SDK logs, prints or
+//! returns must hold none of the secrets it was given.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -48,5 +49,23 @@ impl Write for Logs {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Values that must never appear in what the SDK prints, logs or returns.
+#[derive(Clone, Debug)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// The values to look for.
+    pub fn new<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Secrets {
+        Secrets(values.into_iter().map(Into::into).collect())
+    }
+
+    /// Panics, naming `what`, if `text` holds any of the values.
+    pub fn assert_absent(&self, what: &str, text: &str) {
+        for secret in &self.0 {
+            assert!(!text.contains(secret.as_str()), "{what} leaks {secret:?}: {text}");
+        }
     }
 }

@@ -25,6 +25,13 @@ impl Reply<'_> {
     pub const fn after(self, delay: Duration) -> Self {
         Reply { delay, ..self }
     }
+
+    /// The same reply, one second late: past the timeouts of a few hundred milliseconds that the
+    /// tests give their clients.
+    #[must_use]
+    pub const fn late(self) -> Self {
+        self.after(Duration::from_secs(1))
+    }
 }
 
 /// Answers every request with `reply`; the mock counts the calls.

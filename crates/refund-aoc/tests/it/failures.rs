@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{DeclineReason, Error, Fate};
+use refund_testkit::net::closed_url;
 use refund_testkit::retries;
 
 use crate::*;
@@ -159,16 +160,7 @@ async fn timeout_is_outcome_unknown_after_keyed_retries() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let client = refund_aoc::AocClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .username(USERNAME)
-        .api_key(API_KEY)
-        .retry_policy(retries(3))
-        .build()
-        .unwrap();
+    let client = builder_at(closed_url()).build().unwrap();
     let err = client.refund(&request("1")).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     assert_eq!(err.fate(), Fate::NotProcessed);

@@ -22,8 +22,13 @@ pub(crate) const USERNAME: &str = "merchant-1";
 pub(crate) const SP: &str = "201903192030-test1";
 
 pub(crate) fn builder_for(server: &MockServer) -> AocClientBuilder {
+    builder_at(server.base_url())
+}
+
+/// The tests' client settings, for AOC at `base_url`.
+pub(crate) fn builder_at(base_url: String) -> AocClientBuilder {
     AocClient::builder()
-        .base_url(server.base_url())
+        .base_url(base_url)
         .username(USERNAME)
         .api_key(API_KEY)
         .timeout(Duration::from_secs(5))

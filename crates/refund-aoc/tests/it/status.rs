@@ -103,9 +103,7 @@ async fn unreadable_or_failing_reads_are_unavailable() {
 #[tokio::test]
 async fn timeout_of_a_read_is_unavailable() {
     let server = MockServer::start_async().await;
-    let m =
-        mock::post(&server, "/api/refundStatus", reply(200, SUCCESS).after(Duration::from_secs(1)))
-            .await;
+    let m = mock::post(&server, "/api/refundStatus", reply(200, SUCCESS).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::never())

@@ -28,8 +28,13 @@ pub const DECLINED: &str = include_str!("../fixtures/refund_declined.json");
 pub const PAGE_400: &str = include_str!("../fixtures/refund_bad_request_page.txt");
 
 pub fn builder_for(server: &MockServer) -> DigiPayClientBuilder {
+    builder_at(server.base_url())
+}
+
+/// The tests' client settings (no credentials), for DigiPay at `base_url`.
+pub fn builder_at(base_url: String) -> DigiPayClientBuilder {
     DigiPayClient::builder()
-        .base_url(server.base_url())
+        .base_url(base_url)
         .company_id(COMPANY)
         .timeout(Duration::from_millis(300))
         .retry_policy(retries(3))

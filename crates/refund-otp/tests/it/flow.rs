@@ -7,6 +7,7 @@ use refund_core::{
 };
 use refund_otp::TxStatus;
 use refund_testkit::mock::{self, reply};
+use refund_testkit::net::closed_url;
 use serde_json::json;
 
 use crate::*;
@@ -209,7 +210,7 @@ async fn refund_is_never_resent_after_a_timeout() {
     let m = mock::post(
         &server,
         &path("/customer/payment/refund/13192443"),
-        reply(200, REFUND_DONE).after(Duration::from_secs(1)),
+        reply(200, REFUND_DONE).late(),
     )
     .await;
     let client = builder_for(&server)
@@ -225,7 +226,7 @@ async fn refund_is_never_resent_after_a_timeout() {
 #[tokio::test]
 async fn safe_calls_are_retried_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = mock::any_post(&server, reply(200, SEND_OTP_OK).after(Duration::from_secs(1))).await;
+    let m = mock::any_post(&server, reply(200, SEND_OTP_OK).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(retries(2))
@@ -247,18 +248,7 @@ async fn refund_5xx_is_outcome_unknown_after_one_call() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let client = OtpRefundClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}/v3"))
-        .developer_key(DEV_KEY)
-        .access_key(ACCESS_KEY)
-        .initiator_id(INITIATOR)
-        .user_code(USER_CODE)
-        .retry_policy(retries(3))
-        .build()
-        .unwrap();
+    let client = builder_at(format!("{}/v3", closed_url())).build().unwrap();
     let err = client.refund("1", "r", &Otp::new("5767").unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
     assert!(err.is_retryable());

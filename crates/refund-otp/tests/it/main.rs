@@ -30,8 +30,13 @@ pub(crate) fn clock() -> ManualClock {
 }
 
 pub(crate) fn builder_for(server: &MockServer) -> OtpRefundClientBuilder {
+    builder_at(server.url(BASE_PATH))
+}
+
+/// The tests' client settings, for Eko at `base_url`.
+pub(crate) fn builder_at(base_url: String) -> OtpRefundClientBuilder {
     OtpRefundClient::builder()
-        .base_url(server.url(BASE_PATH))
+        .base_url(base_url)
         .developer_key(DEV_KEY)
         .access_key(ACCESS_KEY)
         .initiator_id(INITIATOR)
