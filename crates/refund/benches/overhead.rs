@@ -294,6 +294,18 @@ where
     Arc::new(move || Box::pin(f()))
 }
 
+/// The SDK side of a comparison: each call clones the client and the shared input, as a caller's
+/// task would, and makes `call` with them.
+fn sdk_op<C, I, F, Fut>(client: C, input: Arc<I>, call: F) -> Op
+where
+    C: Clone + Send + Sync + 'static,
+    I: Send + Sync + 'static,
+    F: Fn(C, Arc<I>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    op(move || call(client.clone(), input.clone()))
+}
+
 // ---------------------------------------------------------------- 1. per-call overhead
 
 async fn aoc(base: &str) -> Row {
@@ -313,13 +325,8 @@ async fn aoc(base: &str) -> Row {
             .build()
             .unwrap();
         let prepared = client.prepare_refund(&*request).unwrap();
-        let request = request.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let request = request.clone();
-            async move {
-                client.refund(&*request).await.unwrap();
-            }
+        let sdk = sdk_op(client, request.clone(), |client, request| async move {
+            client.refund(&*request).await.unwrap();
         });
         (sdk, Raw::new(&prepared, no_edit, |v| v["data"]["errorCode"] == "00"))
     })
@@ -336,13 +343,8 @@ async fn bos(base: &str) -> Row {
             .build()
             .unwrap();
         let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
-        let otp = otp.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let otp = otp.clone();
-            async move {
-                client.claim_refund("12345678931", "133", &otp).await.unwrap();
-            }
+        let sdk = sdk_op(client, otp.clone(), |client, otp| async move {
+            client.claim_refund("12345678931", "133", &otp).await.unwrap();
         });
         (sdk, Raw::new(&prepared, no_edit, |v| v["response_code"] == 1))
     })
@@ -373,13 +375,8 @@ async fn digipay(base: &str) -> Row {
             .build()
             .unwrap();
         let prepared = client.prepare_refund_money(&request).unwrap();
-        let request = request.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let request = request.clone();
-            async move {
-                client.refund_money(&request).await.unwrap();
-            }
+        let sdk = sdk_op(client, request.clone(), |client, request| async move {
+            client.refund_money(&request).await.unwrap();
         });
         (sdk, Raw::new(&prepared, real_token, |v| v["success"] == 1))
     })
@@ -424,13 +421,8 @@ async fn eko(base: &str) -> Row {
     compare("Eko refund (signed)", || {
         let client = eko_client(base);
         let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
-        let otp = otp.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let otp = otp.clone();
-            async move {
-                client.refund("13192443", "ref-1", &otp).await.unwrap();
-            }
+        let sdk = sdk_op(client, otp.clone(), |client, otp| async move {
+            client.refund("13192443", "ref-1", &otp).await.unwrap();
         });
         (sdk, Raw::new(&prepared, sign, |v| v["status"] == 0))
     })
