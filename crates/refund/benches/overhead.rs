@@ -333,15 +333,16 @@ async fn aoc(base: &str) -> Row {
     .await
 }
 
+/// A BOS client with a static token, on `http`'s connections.
+fn bos_static_token(base: &str, http: reqwest::Client) -> BosClient {
+    let builder = BosClient::builder().base_url(format!("{base}/bos")).token(TOKEN);
+    builder.http_client(http).build().unwrap()
+}
+
 async fn bos(base: &str) -> Row {
     let otp = Arc::new(Otp::new("576719").unwrap());
     compare("BOS claim_refund (static token)", || {
-        let client = BosClient::builder()
-            .base_url(format!("{base}/bos"))
-            .token(TOKEN)
-            .http_client(http_client())
-            .build()
-            .unwrap();
+        let client = bos_static_token(base, http_client());
         let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
         let sdk = sdk_op(client, otp.clone(), |client, otp| async move {
             client.claim_refund("12345678931", "133", &otp).await.unwrap();
@@ -540,12 +541,7 @@ async fn token_cache() -> TokenRun {
         .http_client(h2())
         .build()
         .unwrap();
-    let static_ = BosClient::builder()
-        .base_url(format!("{base}/bos"))
-        .token(TOKEN)
-        .http_client(h2())
-        .build()
-        .unwrap();
+    let static_ = bos_static_token(&base, h2());
     // Warm: the first token, and the connection.
     let otp = Otp::new("576719").unwrap();
     fetched.claim_refund("12345678931", "133", &otp).await.unwrap();
