@@ -23,8 +23,10 @@ usage: cargo xtask <task>
 tasks:
   lint                 fmt check, clippy -D warnings (all targets, all features), rustdoc -D warnings,
                        the facade with no provider and with each provider alone
-  tidy                 architecture checks: each provider depends on refund-core alone, is a facade
-                       feature and a row of the README's feature table; every crate uses workspace lints
+  tidy                 architecture checks: each provider depends on refund-core alone (its tests may
+                       add refund-testkit), is a facade feature and a row of the README's feature
+                       table; refund-testkit is unpublished and a dev-dependency only; every crate
+                       uses workspace lints
   release --dry-run    versions agree, CHANGELOG has the version's heading, `cargo package` of every
                        publishable crate in dependency order
   test                 the README's test command: cargo test --workspace
@@ -153,13 +155,21 @@ fn name(package: &Value) -> &str {
     package["name"].as_str().unwrap_or("")
 }
 
-/// Names of this package's dependencies that are workspace members (of any kind but dev).
-fn workspace_deps<'a>(package: &'a Value, members: &BTreeSet<&str>) -> BTreeSet<&'a str> {
+/// The crate that holds what the tests share: a dev-dependency of any crate, never anything more.
+const TESTKIT: &str = "refund-testkit";
+
+/// Names of this package's dependencies that are workspace members: the dev-dependencies when
+/// `dev`, else those of every other kind (normal and build).
+fn workspace_deps<'a>(
+    package: &'a Value,
+    members: &BTreeSet<&str>,
+    dev: bool,
+) -> BTreeSet<&'a str> {
     package["dependencies"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|d| d["kind"].as_str() != Some("dev"))
+        .filter(|d| (d["kind"].as_str() == Some("dev")) == dev)
         .filter_map(|d| d["name"].as_str())
         .filter(|n| members.contains(n))
         .collect()
@@ -180,9 +190,16 @@ fn tidy() -> Result {
             problems.push(format!("provider crate {crate_name} is missing"));
             continue;
         };
-        let deps = workspace_deps(pkg, &members);
+        let deps = workspace_deps(pkg, &members, false);
         if deps != BTreeSet::from(["refund-core"]) {
             problems.push(format!("{crate_name} must depend on refund-core and no other workspace crate; it depends on {deps:?}"));
+        }
+        // Its tests may use the testkit, and no other provider or the facade.
+        let dev_deps = workspace_deps(pkg, &members, true);
+        let others: BTreeSet<&str> =
+            dev_deps.into_iter().filter(|d| !["refund-core", TESTKIT].contains(d)).collect();
+        if !others.is_empty() {
+            problems.push(format!("{crate_name}'s tests may use refund-core and {TESTKIT} and no other workspace crate; they use {others:?}"));
         }
         let enables = facade["features"][*feature].as_array().is_some_and(|items| {
             items.iter().any(|i| i.as_str() == Some(&format!("dep:{crate_name}")))
@@ -203,10 +220,12 @@ fn tidy() -> Result {
     }
     // The ledger drives refunds through the core traits alone, never through a provider crate.
     match pkgs.iter().find(|p| name(p) == "refund-ledger") {
-        Some(ledger) if workspace_deps(ledger, &members) != BTreeSet::from(["refund-core"]) => {
+        Some(ledger)
+            if workspace_deps(ledger, &members, false) != BTreeSet::from(["refund-core"]) =>
+        {
             problems.push(format!(
                 "refund-ledger must depend on refund-core and no other workspace crate; it depends on {:?}",
-                workspace_deps(ledger, &members)
+                workspace_deps(ledger, &members, false)
             ));
         }
         Some(_) => {}
@@ -230,11 +249,20 @@ fn tidy() -> Result {
         let n = name(pkg);
         if n.starts_with("refund-")
             && !PROVIDERS.iter().any(|(c, _)| *c == n)
-            && !["refund-core", "refund-cli", "refund-sandbox", "refund-ledger"].contains(&n)
+            && !["refund-core", "refund-cli", "refund-sandbox", "refund-ledger", TESTKIT]
+                .contains(&n)
         {
             problems.push(format!(
                 "{n} is not a known crate: add it to xtask's PROVIDERS table if it is a provider"
             ));
+        }
+        if workspace_deps(pkg, &members, false).contains(TESTKIT) {
+            problems.push(format!(
+                "{n} depends on {TESTKIT} outside [dev-dependencies]: it is for tests only"
+            ));
+        }
+        if n == TESTKIT && !pkg["publish"].as_array().is_some_and(Vec::is_empty) {
+            problems.push(format!("{TESTKIT} must set `publish = false`"));
         }
         let manifest = pkg["manifest_path"].as_str().unwrap_or("");
         let text = fs::read_to_string(manifest).unwrap_or_default();

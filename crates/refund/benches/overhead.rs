@@ -294,6 +294,18 @@ where
     Arc::new(move || Box::pin(f()))
 }
 
+/// The SDK side of a comparison: each call clones the client and the shared input, as a caller's
+/// task would, and makes `call` with them.
+fn sdk_op<C, I, F, Fut>(client: C, input: Arc<I>, call: F) -> Op
+where
+    C: Clone + Send + Sync + 'static,
+    I: Send + Sync + 'static,
+    F: Fn(C, Arc<I>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    op(move || call(client.clone(), input.clone()))
+}
+
 // ---------------------------------------------------------------- 1. per-call overhead
 
 async fn aoc(base: &str) -> Row {
@@ -313,36 +325,27 @@ async fn aoc(base: &str) -> Row {
             .build()
             .unwrap();
         let prepared = client.prepare_refund(&*request).unwrap();
-        let request = request.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let request = request.clone();
-            async move {
-                client.refund(&*request).await.unwrap();
-            }
+        let sdk = sdk_op(client, request.clone(), |client, request| async move {
+            client.refund(&*request).await.unwrap();
         });
         (sdk, Raw::new(&prepared, no_edit, |v| v["data"]["errorCode"] == "00"))
     })
     .await
 }
 
+/// A BOS client with a static token, on `http`'s connections.
+fn bos_static_token(base: &str, http: reqwest::Client) -> BosClient {
+    let builder = BosClient::builder().base_url(format!("{base}/bos")).token(TOKEN);
+    builder.http_client(http).build().unwrap()
+}
+
 async fn bos(base: &str) -> Row {
     let otp = Arc::new(Otp::new("576719").unwrap());
     compare("BOS claim_refund (static token)", || {
-        let client = BosClient::builder()
-            .base_url(format!("{base}/bos"))
-            .token(TOKEN)
-            .http_client(http_client())
-            .build()
-            .unwrap();
+        let client = bos_static_token(base, http_client());
         let prepared = client.prepare_claim_refund("12345678931", "133", &otp).unwrap();
-        let otp = otp.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let otp = otp.clone();
-            async move {
-                client.claim_refund("12345678931", "133", &otp).await.unwrap();
-            }
+        let sdk = sdk_op(client, otp.clone(), |client, otp| async move {
+            client.claim_refund("12345678931", "133", &otp).await.unwrap();
         });
         (sdk, Raw::new(&prepared, no_edit, |v| v["response_code"] == 1))
     })
@@ -373,13 +376,8 @@ async fn digipay(base: &str) -> Row {
             .build()
             .unwrap();
         let prepared = client.prepare_refund_money(&request).unwrap();
-        let request = request.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let request = request.clone();
-            async move {
-                client.refund_money(&request).await.unwrap();
-            }
+        let sdk = sdk_op(client, request.clone(), |client, request| async move {
+            client.refund_money(&request).await.unwrap();
         });
         (sdk, Raw::new(&prepared, real_token, |v| v["success"] == 1))
     })
@@ -424,13 +422,8 @@ async fn eko(base: &str) -> Row {
     compare("Eko refund (signed)", || {
         let client = eko_client(base);
         let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
-        let otp = otp.clone();
-        let sdk = op(move || {
-            let client = client.clone();
-            let otp = otp.clone();
-            async move {
-                client.refund("13192443", "ref-1", &otp).await.unwrap();
-            }
+        let sdk = sdk_op(client, otp.clone(), |client, otp| async move {
+            client.refund("13192443", "ref-1", &otp).await.unwrap();
         });
         (sdk, Raw::new(&prepared, sign, |v| v["status"] == 0))
     })
@@ -548,12 +541,7 @@ async fn token_cache() -> TokenRun {
         .http_client(h2())
         .build()
         .unwrap();
-    let static_ = BosClient::builder()
-        .base_url(format!("{base}/bos"))
-        .token(TOKEN)
-        .http_client(h2())
-        .build()
-        .unwrap();
+    let static_ = bos_static_token(&base, h2());
     // Warm: the first token, and the connection.
     let otp = Otp::new("576719").unwrap();
     fetched.claim_refund("12345678931", "133", &otp).await.unwrap();

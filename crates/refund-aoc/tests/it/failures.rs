@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use refund_core::{DeclineReason, Error, Fate, RetryPolicy};
+use refund_core::{DeclineReason, Error, Fate};
+use refund_testkit::net::closed_url;
+use refund_testkit::retries;
 
 use crate::*;
 
@@ -146,9 +148,7 @@ async fn timeout_is_outcome_unknown_after_keyed_retries() {
         .await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
-        .retry_policy(
-            RetryPolicy::default().max_attempts(2).initial_backoff(Duration::from_millis(1)),
-        )
+        .retry_policy(retries(2))
         .build()
         .unwrap();
     let err = client.refund(&request("1")).await.unwrap_err();
@@ -160,16 +160,7 @@ async fn timeout_is_outcome_unknown_after_keyed_retries() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let client = refund_aoc::AocClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .username(USERNAME)
-        .api_key(API_KEY)
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
-        .build()
-        .unwrap();
+    let client = builder_at(closed_url()).build().unwrap();
     let err = client.refund(&request("1")).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     assert_eq!(err.fate(), Fate::NotProcessed);

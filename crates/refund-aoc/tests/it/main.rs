@@ -14,19 +14,25 @@ use std::time::Duration;
 
 use httpmock::{HttpMockRequest, MockServer};
 use refund_aoc::{AocClient, AocClientBuilder, AocRefundRequest};
-use refund_core::{Currency, Money, RefundReference, RetryPolicy, TransactionId};
+use refund_core::{Currency, Money, RefundReference, TransactionId};
+use refund_testkit::retries;
 
 pub(crate) const API_KEY: &str = "aoc-K3y-Do-Not-Leak";
 pub(crate) const USERNAME: &str = "merchant-1";
 pub(crate) const SP: &str = "201903192030-test1";
 
 pub(crate) fn builder_for(server: &MockServer) -> AocClientBuilder {
+    builder_at(server.base_url())
+}
+
+/// The tests' client settings, for AOC at `base_url`.
+pub(crate) fn builder_at(base_url: String) -> AocClientBuilder {
     AocClient::builder()
-        .base_url(server.base_url())
+        .base_url(base_url)
         .username(USERNAME)
         .api_key(API_KEY)
         .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
 }
 
 pub(crate) fn client_for(server: &MockServer) -> AocClient {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use refund_core::{DeclineReason, Error, Fate, RefundStatus};
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -77,12 +78,7 @@ async fn retry_answered_duplicate_reads_the_status() {
 
 async fn duplicate_then(status_code: u16, status_body: String, amount: &str) -> (Error, usize) {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund");
-            then.status(200).body(denied("AOC1001", "Duplicate spTransID"));
-        })
-        .await;
+    mock::post(&server, "/api/refund", reply(200, &denied("AOC1001", "Duplicate spTransID"))).await;
     let status = server
         .mock_async(|when, then| {
             when.method(POST).path("/api/refundStatus").is_true(status_form(SP));

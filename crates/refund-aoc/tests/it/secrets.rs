@@ -1,64 +1,29 @@
 //! The API key never appears in Debug output, errors or logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use refund_core::{RefundReference, RetryPolicy};
+use refund_core::RefundReference;
+use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
+use refund_testkit::retries;
 
 use crate::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn key_absent_from_debug_errors_and_logs() {
-    let logs = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
     // An answer that (wrongly) echoes the key must not leak it either.
     let echo = format!(
         r#"{{"data":{{"apiKey":"{API_KEY}","transactionOperationStatus":"denied","errorCode":"AOC1007","errorMessage":"Refund failed"}}}}"#
     );
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund");
-            then.status(200).body(echo.clone());
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus");
-            then.status(500).body("");
-        })
-        .await;
+    mock::post(&server, "/api/refund", reply(200, &echo)).await;
+    mock::post(&server, "/api/refundStatus", reply(500, "")).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(500))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
         .build()
         .unwrap();
 
@@ -78,7 +43,7 @@ async fn key_absent_from_debug_errors_and_logs() {
     shown.push(format!("{prepared:?}"));
     shown.push(prepared.to_curl());
     shown.push(prepared.to_redacted_json().to_string());
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("refund_call"), "logs were captured: {logged}");
     // With a subscriber listening, the call's span carries what the transport records into it.
     for field in ["attempt=1", "latency_ms=", "status=200"] {

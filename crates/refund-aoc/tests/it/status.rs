@@ -7,6 +7,7 @@ use refund_core::{
     DeclineReason, Error, Fate, RefundReference, RefundStatus, RefundStatusRead, RetryPolicy,
     StatusQuery, TransactionId,
 };
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -102,12 +103,7 @@ async fn unreadable_or_failing_reads_are_unavailable() {
 #[tokio::test]
 async fn timeout_of_a_read_is_unavailable() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus");
-            then.status(200).body(SUCCESS).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(&server, "/api/refundStatus", reply(200, SUCCESS).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::never())

@@ -7,6 +7,7 @@ use refund_aoc::{AocRefundRequest, CAPABILITIES};
 use refund_core::{
     Currency, DirectRefund, Money, RefundRequest, RefundStatus, StatusKey, TransactionId,
 };
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -122,12 +123,7 @@ async fn core_request_through_the_trait_uses_its_reference() {
 #[tokio::test]
 async fn bad_input_sends_nothing() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let m = mock::any(&server, reply(200, SUCCESS)).await;
     let client = client_for(&server);
     let no_amount = RefundRequest::new(TransactionId::new("12345").unwrap());
     let err = client.refund(&no_amount).await.unwrap_err();

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use httpmock::prelude::*;
 use refund_core::{FetchedToken, ManualClock, Otp, RefundStatus, TokenFetcher};
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::{AUTH_401, CLAIM_OK, builder_for, client_for};
@@ -49,12 +50,7 @@ async fn static_token_is_sent_as_bearer_and_a_401_is_auth_without_repeat() {
     client.send_refund_otp("1", "2").await.unwrap();
     ok.assert_calls_async(1).await;
 
-    let rejected = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(401).body(AUTH_401);
-        })
-        .await;
+    let rejected = mock::post(&server, "/api/BOS/ClaimRefund", reply(401, AUTH_401)).await;
     let err = client.claim_refund("1", "2", &Otp::new("576719").unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), "auth");
     assert_eq!(err.reply().and_then(|r| r.code()), Some("9"));
@@ -140,12 +136,7 @@ async fn a_401_with_a_fetched_token_refetches_once_and_repeats_once() {
 #[tokio::test]
 async fn a_second_401_is_auth_after_exactly_one_repeat() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(401).body(AUTH_401);
-        })
-        .await;
+    let m = mock::post(&server, "/api/BOS/ClaimRefund", reply(401, AUTH_401)).await;
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let client = builder_for(&server)
@@ -167,12 +158,7 @@ async fn a_second_401_is_auth_after_exactly_one_repeat() {
 #[tokio::test]
 async fn a_failing_fetcher_sends_nothing() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let m = mock::any(&server, reply(200, CLAIM_OK)).await;
     let client = builder_for(&server)
         .token_fetcher_fn(|| async { Err(refund_core::Error::config("vault is sealed")) })
         .build()

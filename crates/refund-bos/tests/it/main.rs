@@ -12,18 +12,23 @@ use std::time::Duration;
 
 use httpmock::MockServer;
 use refund_bos::{BosClient, BosClientBuilder};
-use refund_core::RetryPolicy;
+use refund_testkit::retries;
 
 pub const CLAIM_OK: &str = include_str!("../fixtures/claim_ok.json");
 pub const AUTH_401: &str = include_str!("../fixtures/auth_401.json");
 
 /// Fast retries, a short timeout, the documented registration id, no token.
 pub fn builder_for(server: &MockServer) -> BosClientBuilder {
+    builder_at(server.base_url())
+}
+
+/// The same settings, for BOS at `base_url`.
+pub fn builder_at(base_url: String) -> BosClientBuilder {
     BosClient::builder()
-        .base_url(server.base_url())
+        .base_url(base_url)
         .registration_id("BOS-554")
         .timeout(Duration::from_millis(500))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
 }
 
 pub fn client_for(server: &MockServer) -> BosClient {

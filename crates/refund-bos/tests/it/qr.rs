@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{Currency, DeclineReason, Error, Money};
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::{builder_for, client_for};
@@ -127,12 +128,7 @@ async fn qr_is_not_repeated_after_a_timeout() {
 #[tokio::test]
 async fn bad_amount_or_missing_registration_id_sends_nothing() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(include_str!("../fixtures/qr_example.json"));
-        })
-        .await;
+    let m = mock::any(&server, reply(200, include_str!("../fixtures/qr_example.json"))).await;
     let client = client_for(&server);
     let err = client.dynamic_qr(Money::parse("10", Currency::Myr).unwrap()).await.unwrap_err();
     assert_eq!(err.field(), Some("amount"));

@@ -4,9 +4,11 @@ use httpmock::prelude::*;
 use refund_core::{
     DeclineReason, Error, Fate, Otp, OtpRefund, OtpRefundTarget, RefundStatus, TransactionId,
 };
+use refund_testkit::mock::{self, reply};
+use refund_testkit::net::closed_url;
 use serde_json::json;
 
-use crate::{CLAIM_OK, builder_for, client_for, envelope};
+use crate::{CLAIM_OK, builder_at, builder_for, client_for, envelope};
 
 #[tokio::test]
 async fn send_refund_otp_sends_numbers_without_auth_header() {
@@ -143,11 +145,7 @@ async fn code_5_on_resend_is_unavailable_and_code_3_is_no_record() {
         (2, "declined", Some(DeclineReason::TransactionNotFound)),
     ] {
         let server = MockServer::start_async().await;
-        server
-            .mock_async(|when, then| {
-                when.path("/api/BOS/RefundOTP");
-                then.status(200).body(envelope(json!(false), code, "no"));
-            })
+        mock::post(&server, "/api/BOS/RefundOTP", reply(200, &envelope(json!(false), code, "no")))
             .await;
         let err = client_for(&server).send_refund_otp("1", "2").await.unwrap_err();
         assert_eq!(err.kind(), kind, "{code}");
@@ -159,12 +157,7 @@ async fn code_5_on_resend_is_unavailable_and_code_3_is_no_record() {
 #[tokio::test]
 async fn claim_is_never_resent_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(200).body(CLAIM_OK).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(&server, "/api/BOS/ClaimRefund", reply(200, CLAIM_OK).late()).await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err =
         client.claim_refund("12345678931", "133", &Otp::new("576719").unwrap()).await.unwrap_err();
@@ -176,12 +169,7 @@ async fn claim_is_never_resent_after_a_timeout() {
 #[tokio::test]
 async fn claim_is_never_resent_after_a_502() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund");
-            then.status(502).body("bad gateway");
-        })
-        .await;
+    let m = mock::post(&server, "/api/BOS/ClaimRefund", reply(502, "bad gateway")).await;
     let err = client_for(&server)
         .claim_refund("12345678931", "133", &Otp::new("576719").unwrap())
         .await
@@ -193,12 +181,7 @@ async fn claim_is_never_resent_after_a_502() {
 #[tokio::test]
 async fn otp_send_is_retried_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP");
-            then.status(200).body(CLAIM_OK).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(&server, "/api/BOS/RefundOTP", reply(200, CLAIM_OK).late()).await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.send_refund_otp("12345678931", "133").await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
@@ -208,12 +191,7 @@ async fn otp_send_is_retried_after_a_timeout() {
 #[tokio::test]
 async fn bad_input_sends_nothing() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let m = mock::any(&server, reply(200, CLAIM_OK)).await;
     let client = client_for(&server);
     let otp = Otp::new("576719").unwrap();
     let cases = [
@@ -237,14 +215,8 @@ async fn bad_input_sends_nothing() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable_even_for_the_claim() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let client = refund_bos::BosClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .retry_policy(refund_core::RetryPolicy::never())
-        .build()
-        .unwrap();
+    let never = refund_core::RetryPolicy::never();
+    let client = builder_at(closed_url()).retry_policy(never).build().unwrap();
     let err = client.claim_refund("1", "2", &Otp::new("576719").unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
     assert_eq!(err.fate(), Fate::NotProcessed);

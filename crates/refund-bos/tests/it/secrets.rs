@@ -1,23 +1,9 @@
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
 use refund_core::{Currency, FetchedToken, Money, Otp};
+use refund_testkit::logs::Logs;
+use refund_testkit::mock::{self, reply};
 
 use crate::{AUTH_401, builder_for};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const STATIC_TOKEN: &str = "static-SECRET-token-1";
 const FETCHED_TOKEN: &str = "fetched-SECRET-token-2";
@@ -26,22 +12,10 @@ const REGISTRATION_ID: &str = "BOS-SECRET-554";
 
 #[tokio::test]
 async fn secrets_never_reach_debug_errors_or_logs() {
-    let logs = Buf::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::capture();
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(401).body(AUTH_401);
-        })
-        .await;
+    mock::any(&server, reply(401, AUTH_401)).await;
     let with_static =
         builder_for(&server).registration_id(REGISTRATION_ID).token(STATIC_TOKEN).build().unwrap();
     let with_fetcher = builder_for(&server)
@@ -76,7 +50,7 @@ async fn secrets_never_reach_debug_errors_or_logs() {
             shown.push(format!("{req:?}"));
         }
     }
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("refund_call"), "the subscriber captured nothing: {logs}");
     shown.push(logs);
     for text in &shown {

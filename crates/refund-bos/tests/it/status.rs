@@ -3,6 +3,7 @@ use refund_core::{
     Currency, DeclineReason, Money, RefundReference, RefundStatus, RefundStatusRead, StatusKey,
     StatusQuery, TransactionId,
 };
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::{client_for, envelope};
@@ -80,12 +81,12 @@ async fn not_found_and_malformed_answers() {
 #[tokio::test]
 async fn core_status_trait_reads_by_original_transaction_only() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/TransactStatus");
-            then.status(200).body(include_str!("../fixtures/status_refunded.json"));
-        })
-        .await;
+    mock::post(
+        &server,
+        "/api/BOS/TransactStatus",
+        reply(200, include_str!("../fixtures/status_refunded.json")),
+    )
+    .await;
     let client = client_for(&server);
     let provider: &dyn RefundStatusRead = &client;
     assert_eq!(provider.capabilities().status_key, Some(StatusKey::OriginalTransaction));

@@ -1,12 +1,19 @@
 //! Every command family with at least 30 malformed inputs: exit 2 with one JSON error of kind
 //! `invalid_input` naming the field (exit 3, kind `config`, for a bad base URL setting), and not
 //! one request at the sandbox. Values are passed as `--flag=value` so a leading `-` is a value.
+//!
+//! The values come from `refund_testkit::bad_input`, the catalogue the library's suite
+//! (`refund/tests/bad_input`) iterates too; only those no command line can carry (a NUL byte) are
+//! left out here.
 
 use assert_cmd::Command;
+use refund::digipay::{MAX_NOTE_LEN, MAX_TXN_CODE_LEN};
+use refund::otp::MAX_OTP_REF_ID_LEN;
 use refund_sandbox::{RunningSandbox, seed};
+use refund_testkit::bad_input::{self, LEADING_ZERO_OTPS, fits_a_command_line};
+use refund_testkit::cli::{Env, bare};
+use refund_testkit::sandbox::{BaseUrls, SEEDED, env_vars};
 use serde_json::Value;
-
-use crate::common::{Env, bare};
 
 /// The least number of malformed inputs per command family.
 const MIN_INPUTS: usize = 30;
@@ -29,173 +36,6 @@ fn case(args: &[&str], code: i32, kind: &'static str, names: &str) -> Case {
     }
 }
 
-fn amounts() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "",
-        " ",
-        "-1",
-        "+1",
-        "-0.01",
-        "0",
-        "0.00",
-        "0.001",
-        "1e3",
-        "1E3",
-        "1e-2",
-        "0x10",
-        "1.005",
-        "1.2.3",
-        ".5",
-        "5.",
-        "..",
-        "1,000",
-        "1_000",
-        "1 000",
-        "1'000",
-        "1٫00",
-        " 1",
-        "1 ",
-        "1\n",
-        "NaN",
-        "inf",
-        "-inf",
-        "Infinity",
-        "١٢",
-        "１",
-        "$1",
-        "₹1",
-        "1 INR",
-        "½",
-        "12a",
-        "18446744073709551616",
-        "90071992547409.92",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    v.push("9".repeat(400));
-    v
-}
-
-fn ids() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "",
-        " ",
-        "a b",
-        " a",
-        "a\tb",
-        "a\nb",
-        "a\r\nb",
-        "a\u{7f}b",
-        "a\u{1b}[31mb",
-        "é",
-        "交易",
-        "a\u{00a0}b",
-        "a\u{200b}b",
-        "💸",
-        "../x",
-        "..",
-        ".",
-        "1/otp",
-        "1?x=1",
-        "1#x",
-        "%2e%2e",
-        "..%2f..%2fetc",
-        "a\\b",
-        "a%0d%0ab",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    v.push("x".repeat(65));
-    v.push("x".repeat(5000));
-    v
-}
-
-fn numbers() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "",
-        " ",
-        "abc",
-        "12a",
-        "-1",
-        "+1",
-        "1.0",
-        "1e5",
-        "0x1F",
-        "1_000",
-        "1,000",
-        "1 2",
-        " 1",
-        "1\n",
-        "١٢٣",
-        "１２３",
-        "../x",
-        "..",
-        "1/otp",
-        "1?x=1",
-        "%2e%2e",
-        "1\\2",
-        "00",
-        "01",
-        "0013192443",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    v.push("1".repeat(21));
-    v.push("9".repeat(200));
-    v
-}
-
-fn otps() -> Vec<&'static str> {
-    vec![
-        "",
-        " ",
-        "1",
-        "123",
-        "123456789",
-        "abcdef",
-        "12a456",
-        "12 456",
-        " 123456",
-        "123456\n",
-        "12-456",
-        "-12345",
-        "+12345",
-        "1234.5",
-        "١٢٣٤٥٦",
-        "１２３４５６",
-        "0x1234",
-        "../123",
-        "%31%32%33%34",
-    ]
-}
-
-fn base_urls() -> Vec<&'static str> {
-    vec![
-        "x",
-        "x.example",
-        "//x.example",
-        "https://",
-        "https:///path",
-        "https://exa mple.com",
-        "https://x.example:99999",
-        "ftp://x",
-        "file:///etc/passwd",
-        "ws://localhost:1",
-        "javascript:alert(1)",
-        "http://example.com",
-        "http://10.0.0.5",
-        "http://169.254.169.254/latest",
-        "http://127.0.0.1@evil.example",
-        "https://user:pass@x.example",
-        "https://x.example?a=1",
-        "https://x.example/#frag",
-        "https://aoc.exa\tmple.com",
-    ]
-}
-
 /// Flags no command has, and values for flags that take none.
 fn unknown_flags() -> Vec<&'static str> {
     vec!["--apikey=x", "--amount-minor=1", "--force", "-x", "--json=1", "--dry-run=yes"]
@@ -204,21 +44,7 @@ fn unknown_flags() -> Vec<&'static str> {
 /// `refund --json <family> ...` with every setting pointing at the sandbox, through the environment.
 fn cmd(sb: &RunningSandbox) -> Command {
     let mut cmd = bare();
-    cmd.env("AOC_BASE_URL", sb.aoc_base_url())
-        .env("AOC_USERNAME", seed::AOC_USERNAME)
-        .env("AOC_API_KEY", seed::AOC_API_KEY)
-        .env("BOS_BASE_URL", sb.bos_base_url())
-        .env("BOS_TOKEN", seed::BOS_TOKEN)
-        .env("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID)
-        .env("DIGIPAY_BASE_URL", sb.digipay_base_url())
-        .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
-        .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID)
-        .env("OTP_REFUND_BASE_URL", sb.eko_base_url())
-        .env("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY)
-        .env("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY)
-        .env("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID)
-        .env("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE)
-        .arg("--json");
+    cmd.envs(env_vars(&SEEDED, &BaseUrls::of(sb))).arg("--json");
     cmd
 }
 
@@ -251,9 +77,11 @@ fn run_family(sb: &RunningSandbox, family: &str, cases: Vec<Case>) -> usize {
     n
 }
 
+/// One case per value of `flag` that a command line can carry (see `fits_a_command_line`).
 fn value_cases(base: &[&str], flag: &str, values: &[String], names: &str) -> Vec<Case> {
     values
         .iter()
+        .filter(|v| fits_a_command_line(v))
         .map(|v| {
             let mut args: Vec<String> = base.iter().map(|a| (*a).to_owned()).collect();
             args.push(format!("--{flag}={v}"));
@@ -263,8 +91,9 @@ fn value_cases(base: &[&str], flag: &str, values: &[String], names: &str) -> Vec
 }
 
 fn setting_cases(base: &[&str]) -> Vec<Case> {
-    base_urls()
+    bad_input::base_urls()
         .into_iter()
+        .filter(|url| fits_a_command_line(url))
         .map(|url| {
             let mut c = case(base, 3, "config", "base_url");
             c.args.push(format!("--base-url={url}"));
@@ -284,10 +113,6 @@ fn flag_cases(base: &[&str]) -> Vec<Case> {
         .collect()
 }
 
-fn strs(v: &[String]) -> Vec<String> {
-    v.to_vec()
-}
-
 #[test]
 fn every_command_rejects_malformed_input_before_sending() {
     let env = Env::start();
@@ -302,30 +127,31 @@ fn every_command_rejects_malformed_input_before_sending() {
     let mut cases = value_cases(
         &["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001],
         "amount",
-        &amounts(),
+        &bad_input::amounts(),
         "amount",
     );
     cases.extend(value_cases(
         &["aoc", "refund", "--amount", "1"],
         "aoc-trans-id",
-        &ids(),
+        &bad_input::ids(),
         "aoc_trans_id",
     ));
-    cases.extend(value_cases(ok, "sp-trans-id", &ids(), "sp_trans_id"));
+    cases.extend(value_cases(ok, "sp-trans-id", &bad_input::ids(), "sp_trans_id"));
     cases.extend(setting_cases(ok));
     cases.extend(flag_cases(ok));
     total += run_family(sb, "aoc refund", cases);
 
     // aoc status
     let ok: &[&str] = &["aoc", "status", "--sp-trans-id", "sp-1"];
-    let mut cases = value_cases(&["aoc", "status"], "sp-trans-id", &ids(), "sp_trans_id");
+    let mut cases =
+        value_cases(&["aoc", "status"], "sp-trans-id", &bad_input::ids(), "sp_trans_id");
     cases.extend(setting_cases(ok));
     cases.extend(flag_cases(ok));
     total += run_family(sb, "aoc status", cases);
 
     // otp send-otp
     let ok: &[&str] = &["otp", "send-otp", "--tid", tid];
-    let mut cases = value_cases(&["otp", "send-otp"], "tid", &strs(&numbers()), "tid");
+    let mut cases = value_cases(&["otp", "send-otp"], "tid", &bad_input::numbers(), "tid");
     cases.extend(setting_cases(ok));
     cases.extend(flag_cases(ok));
     total += run_family(sb, "otp send-otp", cases);
@@ -335,26 +161,21 @@ fn every_command_rejects_malformed_input_before_sending() {
     let mut cases = value_cases(
         &["otp", "refund", "--otp", "576719", "--otp-ref-id", "r-1"],
         "tid",
-        &numbers(),
+        &bad_input::numbers(),
         "tid",
     );
     let otp_values: Vec<String> =
-        otps().into_iter().chain(["0123", "012345"]).map(str::to_owned).collect();
+        bad_input::otps().into_iter().chain(LEADING_ZERO_OTPS.map(String::from)).collect();
     cases.extend(value_cases(
         &["otp", "refund", "--tid", tid, "--otp-ref-id", "r-1"],
         "otp",
         &otp_values,
         "otp",
     ));
-    let refs: Vec<String> = ["", " ", "ref 1", "ref\n1", "réf", "\u{7f}"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain([("r".repeat(129))])
-        .collect();
     cases.extend(value_cases(
         &["otp", "refund", "--tid", tid, "--otp", "576719"],
         "otp-ref-id",
-        &refs,
+        &bad_input::otp_ref_ids(MAX_OTP_REF_ID_LEN),
         "otp_ref_id",
     ));
     cases.extend(setting_cases(ok));
@@ -366,13 +187,13 @@ fn every_command_rejects_malformed_input_before_sending() {
     let mut cases = value_cases(
         &["bos", "send-otp", "--ackno", &ackno],
         "reference-id",
-        &numbers(),
+        &bad_input::numbers(),
         "referenceid",
     );
     cases.extend(value_cases(
         &["bos", "send-otp", "--reference-id", &reference],
         "ackno",
-        &numbers(),
+        &bad_input::numbers(),
         "ackno",
     ));
     cases.extend(setting_cases(ok));
@@ -384,7 +205,7 @@ fn every_command_rejects_malformed_input_before_sending() {
     let mut cases = value_cases(
         &["bos", "claim", "--ackno", &ackno, "--otp", "576719"],
         "reference-id",
-        &numbers(),
+        &bad_input::numbers(),
         "referenceid",
     );
     cases.extend(value_cases(
@@ -398,14 +219,15 @@ fn every_command_rejects_malformed_input_before_sending() {
     total += run_family(sb, "bos claim", cases);
 
     let ok: &[&str] = &["bos", "status", "--reference-id", &reference];
-    let mut cases = value_cases(&["bos", "status"], "reference-id", &numbers(), "referenceid");
+    let mut cases =
+        value_cases(&["bos", "status"], "reference-id", &bad_input::numbers(), "referenceid");
     cases.extend(setting_cases(ok));
     cases.extend(flag_cases(ok));
     total += run_family(sb, "bos status", cases);
 
     // bos qr
     let ok: &[&str] = &["bos", "qr", "--amount", "10"];
-    let mut cases = value_cases(&["bos", "qr"], "amount", &amounts(), "amount");
+    let mut cases = value_cases(&["bos", "qr"], "amount", &bad_input::amounts(), "amount");
     cases.extend(setting_cases(ok));
     cases.extend(flag_cases(ok));
     total += run_family(sb, "bos qr", cases);
@@ -422,15 +244,16 @@ fn every_command_rejects_malformed_input_before_sending() {
     let mut cases = value_cases(
         &with(["--initial-txn-id", seed::DIGIPAY_TXN_2001]),
         "amount",
-        &amounts(),
+        &bad_input::amounts(),
         "amount",
     );
-    cases.extend(value_cases(&with(["--amount", "1"]), "initial-txn-id", &ids(), "initial_txn_id"));
-    let codes: Vec<String> = ["", " ", "RE\nFUND", "RE\u{1b}FUND"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain(["C".repeat(65)])
-        .collect();
+    cases.extend(value_cases(
+        &with(["--amount", "1"]),
+        "initial-txn-id",
+        &bad_input::ids(),
+        "initial_txn_id",
+    ));
+    let codes = bad_input::txn_codes(MAX_TXN_CODE_LEN);
     let ok_no_code: Vec<&str> = [
         "digipay",
         "refund",
@@ -454,21 +277,15 @@ fn every_command_rejects_malformed_input_before_sending() {
         "1",
     ]
     .to_vec();
-    let modes: Vec<String> = ["", "abc", "-1", "1.5", "4294967296", "1e3", "１"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let modes = bad_input::payment_modes();
     cases.extend(value_cases(&ok_no_mode, "payment-mode", &modes, "payment_mode"));
-    cases.extend(value_cases(&ok, "note", &["n".repeat(1001)], "note"));
+    cases.extend(value_cases(&ok, "note", &bad_input::notes(MAX_NOTE_LEN), "note"));
     cases.extend(setting_cases(&ok));
     cases.extend(flag_cases(&ok));
     total += run_family(sb, "digipay refund", cases);
 
     // Global flags, on any command.
-    let timeouts: Vec<String> = ["", "abc", "0", "-1", "NaN", "inf", "1e400", "1s"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let timeouts = bad_input::timeouts();
     let mut cases =
         value_cases(&["aoc", "status", "--sp-trans-id", "sp-1"], "timeout", &timeouts, "timeout");
     cases.extend(value_cases(

@@ -10,32 +10,15 @@
 use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use refund_sandbox::{Provider, RunningSandbox, seed};
+use refund_sandbox::seed::{AOC_CHARGE_1001, AOC_CHARGE_1002, DIGIPAY_TXN_2001, DIGIPAY_TXN_2002};
+use refund_sandbox::{Provider, seed};
+use refund_testkit::cli::{Env, args, bare, stderr, stdout};
+use refund_testkit::eko::{EkoSigner, base64};
+use refund_testkit::net::{black_hole_port, closed_port};
+use refund_testkit::sandbox::{BaseUrls, Credentials, SEEDED, env_vars};
 
-use crate::common::{Env, bare, black_hole_port, closed_port, stderr, stdout};
-use crate::eko_sign::{Signer, base64};
-
-/// One set of secrets (and the BOS registration id, which the SDK masks too).
-#[derive(Clone, Copy)]
-struct Creds {
-    aoc_api_key: &'static str,
-    bos_token: &'static str,
-    bos_registration_id: &'static str,
-    digipay_token: &'static str,
-    eko_developer_key: &'static str,
-    eko_access_key: &'static str,
-}
-
-const SEEDED: Creds = Creds {
-    aoc_api_key: seed::AOC_API_KEY,
-    bos_token: seed::BOS_TOKEN,
-    bos_registration_id: seed::BOS_REGISTRATION_ID,
-    digipay_token: seed::DIGIPAY_TOKEN,
-    eko_developer_key: seed::EKO_DEVELOPER_KEY,
-    eko_access_key: seed::EKO_ACCESS_KEY,
-};
-
-const CANARY: Creds = Creds {
+/// Distinctive values for every secret (and the BOS registration id, which the SDK masks too).
+const CANARY: Credentials = Credentials {
     aoc_api_key: "CANARY-aoc-api-key-5b1e77",
     bos_token: "CANARY-bos-token-4d7a19",
     bos_registration_id: "CANARY-bos-reg-2f9d03",
@@ -46,43 +29,6 @@ const CANARY: Creds = Creds {
 
 /// OTPs given on error paths (never valid): they must not be echoed either.
 const CANARY_OTPS: [&str; 2] = ["739182", "628413"];
-
-impl Creds {
-    fn values(&self) -> [&'static str; 6] {
-        [
-            self.aoc_api_key,
-            self.bos_token,
-            self.bos_registration_id,
-            self.digipay_token,
-            self.eko_developer_key,
-            self.eko_access_key,
-        ]
-    }
-}
-
-/// Where each provider is reached.
-#[derive(Clone)]
-struct Bases {
-    aoc: String,
-    bos: String,
-    digipay: String,
-    eko: String,
-}
-
-impl Bases {
-    fn sandbox(sb: &RunningSandbox) -> Bases {
-        Bases {
-            aoc: sb.aoc_base_url(),
-            bos: sb.bos_base_url(),
-            digipay: sb.digipay_base_url(),
-            eko: sb.eko_base_url(),
-        }
-    }
-
-    fn all(url: &str) -> Bases {
-        Bases { aoc: url.into(), bos: url.into(), digipay: url.into(), eko: url.into() }
-    }
-}
 
 /// How the secrets reach the command, and how loud and in which format it runs.
 #[derive(Clone, Copy, Debug)]
@@ -100,7 +46,7 @@ const MODES: [Mode; 4] = [
 ];
 
 /// Every setting of `provider` as flags.
-fn flags(provider: &str, creds: &Creds, bases: &Bases) -> Vec<String> {
+fn flags(provider: &str, creds: &Credentials, bases: &BaseUrls) -> Vec<String> {
     let f = |k: &str, v: &str| format!("--{k}={v}");
     match provider {
         "aoc" => vec![
@@ -125,33 +71,13 @@ fn flags(provider: &str, creds: &Creds, bases: &Bases) -> Vec<String> {
     }
 }
 
-/// Every provider's settings as environment variables.
-fn env_vars(creds: &Creds, bases: &Bases) -> Vec<(&'static str, String)> {
-    vec![
-        ("AOC_BASE_URL", bases.aoc.clone()),
-        ("AOC_USERNAME", seed::AOC_USERNAME.into()),
-        ("AOC_API_KEY", creds.aoc_api_key.into()),
-        ("BOS_BASE_URL", bases.bos.clone()),
-        ("BOS_TOKEN", creds.bos_token.into()),
-        ("BOS_REGISTRATION_ID", creds.bos_registration_id.into()),
-        ("DIGIPAY_BASE_URL", bases.digipay.clone()),
-        ("DIGIPAY_TOKEN", creds.digipay_token.into()),
-        ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
-        ("OTP_REFUND_BASE_URL", bases.eko.clone()),
-        ("OTP_REFUND_DEVELOPER_KEY", creds.eko_developer_key.into()),
-        ("OTP_REFUND_ACCESS_KEY", creds.eko_access_key.into()),
-        ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
-        ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
-    ]
-}
-
 /// What every output is checked against.
 struct Watch {
     /// Fixed strings: both credential sets, the canary OTPs, base64 of the access keys.
     fixed: Vec<String>,
     /// OTPs the sandbox issued so far.
     otps: Vec<String>,
-    signers: Vec<(&'static str, Signer)>,
+    signers: Vec<(&'static str, EkoSigner)>,
     runs: usize,
     signatures_checked: u64,
 }
@@ -170,7 +96,7 @@ impl Watch {
         }
         let signers = [SEEDED.eko_access_key, CANARY.eko_access_key]
             .into_iter()
-            .map(|k| (k, Signer::new(k)))
+            .map(|k| (k, EkoSigner::new(k)))
             .collect();
         Watch { fixed, otps: Vec::new(), signers, runs: 0, signatures_checked: 0 }
     }
@@ -216,18 +142,19 @@ fn now_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
 }
 
-/// Runs `refund` with `args` (provider first), the settings given per `mode`, and checks the
-/// output; returns it.
+/// Runs `refund` with the arguments of `line` (provider first), the settings given per `mode`, and
+/// checks the output; returns it.
 #[allow(clippy::too_many_arguments, reason = "a test helper; each is one dimension of the run")]
 fn run(
     watch: &mut Watch,
     mode: Mode,
-    creds: &Creds,
-    bases: &Bases,
+    creds: &Credentials,
+    bases: &BaseUrls,
     extra_global: &[&str],
-    args: &[&str],
+    line: &str,
     expect: &[i32],
 ) -> Output {
+    let args = args(line);
     let mut cmd = bare();
     cmd.env("RUST_LOG", "trace");
     cmd.arg(mode.verbose);
@@ -235,11 +162,11 @@ fn run(
         cmd.arg("--json");
     }
     cmd.args(extra_global);
-    cmd.args(args);
-    let provider = args.first().copied().unwrap_or("");
+    cmd.args(&args);
+    let provider = args.first().map_or("", String::as_str);
     if mode.flags {
         cmd.args(flags(provider, creds, bases));
-        if args.get(1) == Some(&"qr") {
+        if args.get(1).is_some_and(|a| a == "qr") {
             cmd.arg(format!("--registration-id={}", creds.bos_registration_id));
         }
     } else {
@@ -267,144 +194,63 @@ fn run(
 fn happy_paths(env: &Env, watch: &mut Watch, mode: Mode, variant: usize) {
     let sb = &env.sandbox;
     sb.reset();
-    let bases = Bases::sandbox(sb);
-    let c = &SEEDED;
+    let bases = BaseUrls::of(sb);
+    let run = |watch: &mut Watch, line: &str, expect: &[i32]| {
+        run(watch, mode, &SEEDED, &bases, &[], line, expect)
+    };
     let sp = format!("canary-sp-{variant}");
     let out = run(
         watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &[
-            "aoc",
-            "refund",
-            "--aoc-trans-id",
-            seed::AOC_CHARGE_1002,
-            "--amount",
-            "1.00",
-            "--sp-trans-id",
-            &sp,
-        ],
+        &format!("aoc refund --aoc-trans-id {AOC_CHARGE_1002} --amount 1.00 --sp-trans-id {sp}"),
         &[0],
     );
     assert!(mode.verbose != "-vvv" || !stderr(&out).is_empty(), "{mode:?}: -vvv logged nothing");
-    run(watch, mode, c, &bases, &[], &["aoc", "status", "--sp-trans-id", &sp], &[0]);
+    run(watch, &format!("aoc status --sp-trans-id {sp}"), &[0]);
 
     let tid = seed::EKO_TID_REFUNDABLE_1;
-    run(watch, mode, c, &bases, &[], &["otp", "send-otp", "--tid", tid], &[0]);
+    run(watch, &format!("otp send-otp --tid {tid}"), &[0]);
     let otp = sb.otp(Provider::Eko, tid).unwrap();
     let otp_ref = sb.otp_ref_id(Provider::Eko, tid).unwrap();
     watch.otp(&otp);
     let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["otp", "refund", "--tid", tid, "--otp", wrong, "--otp-ref-id", &otp_ref],
-        &[4],
-    );
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["otp", "refund", "--tid", tid, "--otp", &otp, "--otp-ref-id", &otp_ref],
-        &[0],
-    );
+    run(watch, &format!("otp refund --tid {tid} --otp {wrong} --otp-ref-id {otp_ref}"), &[4]);
+    run(watch, &format!("otp refund --tid {tid} --otp {otp} --otp-ref-id {otp_ref}"), &[0]);
 
-    let reference = seed::BOS_REFERENCE_1.to_string();
-    let ackno = seed::BOS_ACKNO_1.to_string();
-    run(
-        watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &["bos", "send-otp", "--reference-id", &reference, "--ackno", &ackno],
-        &[0],
-    );
-    let otp = sb.otp(Provider::Bos, &reference).unwrap();
+    let reference = seed::BOS_REFERENCE_1;
+    let ackno = seed::BOS_ACKNO_1;
+    run(watch, &format!("bos send-otp --reference-id {reference} --ackno {ackno}"), &[0]);
+    let otp = sb.otp(Provider::Bos, &reference.to_string()).unwrap();
     watch.otp(&otp);
     let wrong = CANARY_OTPS.iter().find(|w| **w != otp).unwrap();
-    let claim = |otp: &str| -> Vec<String> {
-        ["bos", "claim", "--reference-id", &reference, "--ackno", &ackno, "--otp", otp]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
-    };
-    let args = claim(wrong);
-    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[4]);
-    let args = claim(&otp);
-    run(watch, mode, c, &bases, &[], &args.iter().map(String::as_str).collect::<Vec<_>>(), &[0]);
-    run(watch, mode, c, &bases, &[], &["bos", "status", "--reference-id", &reference], &[0]);
-    run(watch, mode, c, &bases, &[], &["bos", "qr", "--amount", "10"], &[0]);
+    let claim = format!("bos claim --reference-id {reference} --ackno {ackno} --otp");
+    run(watch, &format!("{claim} {wrong}"), &[4]);
+    run(watch, &format!("{claim} {otp}"), &[0]);
+    run(watch, &format!("bos status --reference-id {reference}"), &[0]);
+    run(watch, "bos qr --amount 10", &[0]);
     run(
         watch,
-        mode,
-        c,
-        &bases,
-        &[],
-        &[
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2001,
-            "--amount",
-            "1",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+        &format!("digipay refund --initial-txn-id {DIGIPAY_TXN_2001} {DIGIPAY_DEFAULTS}"),
         &[0],
     );
 }
 
+/// The DigiPay refund's amount and request settings, the same in every run.
+const DIGIPAY_DEFAULTS: &str = "--amount 1 --txn-code REFUND --payment-mode 1";
+
 /// Every command once, with the canary OTPs where an OTP is needed.
-fn every_command() -> Vec<Vec<&'static str>> {
+fn every_command() -> Vec<String> {
+    let [eko_otp, bos_otp] = CANARY_OTPS;
+    let (tid, reference) = (seed::EKO_TID_REFUNDABLE_2, "12345678926");
     vec![
-        vec!["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001, "--amount", "1.00"],
-        vec!["aoc", "status", "--sp-trans-id", "canary-sp-x"],
-        vec!["otp", "send-otp", "--tid", seed::EKO_TID_REFUNDABLE_2],
-        vec![
-            "otp",
-            "refund",
-            "--tid",
-            seed::EKO_TID_REFUNDABLE_2,
-            "--otp",
-            CANARY_OTPS[0],
-            "--otp-ref-id",
-            "ref-x",
-        ],
-        vec!["bos", "send-otp", "--reference-id", "12345678926", "--ackno", "127"],
-        vec![
-            "bos",
-            "claim",
-            "--reference-id",
-            "12345678926",
-            "--ackno",
-            "127",
-            "--otp",
-            CANARY_OTPS[1],
-        ],
-        vec!["bos", "status", "--reference-id", "12345678926"],
-        vec!["bos", "qr", "--amount", "10"],
-        vec![
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2002,
-            "--amount",
-            "1",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+        format!("aoc refund --aoc-trans-id {AOC_CHARGE_1001} --amount 1.00"),
+        "aoc status --sp-trans-id canary-sp-x".into(),
+        format!("otp send-otp --tid {tid}"),
+        format!("otp refund --tid {tid} --otp {eko_otp} --otp-ref-id ref-x"),
+        format!("bos send-otp --reference-id {reference} --ackno 127"),
+        format!("bos claim --reference-id {reference} --ackno 127 --otp {bos_otp}"),
+        format!("bos status --reference-id {reference}"),
+        "bos qr --amount 10".into(),
+        format!("digipay refund --initial-txn-id {DIGIPAY_TXN_2002} {DIGIPAY_DEFAULTS}"),
     ]
 }
 
@@ -421,34 +267,26 @@ fn no_secret_reaches_the_output() {
 
         // Dry runs with the canaries: masked, and nothing sent.
         let seen = sb.total_requests();
-        for args in every_command() {
-            let out =
-                run(&mut watch, mode, &CANARY, &Bases::sandbox(sb), &["--dry-run"], &args, &[0]);
-            assert!(stdout(&out).contains(refund::MASK), "{args:?}: dry run shows no mask");
+        let bases = BaseUrls::of(sb);
+        for line in every_command() {
+            let out = run(&mut watch, mode, &CANARY, &bases, &["--dry-run"], &line, &[0]);
+            assert!(stdout(&out).contains(refund::MASK), "{line}: dry run shows no mask");
         }
         assert_eq!(sb.total_requests(), seen, "{mode:?}: a dry run sent a request");
 
-        // Wrong credentials: the sandbox refuses the canaries.
-        let bases = Bases::sandbox(sb);
-        for args in every_command() {
-            // The BOS QR with a canary registration id may be refused as a bad request (4);
-            // OTP steps with a canary OTP may be refused as declined before any auth.
-            run(&mut watch, mode, &CANARY, &bases, &[], &args, &[3, 4]);
-        }
-        // Nothing listening, and a provider that never answers.
-        for args in every_command() {
-            run(&mut watch, mode, &CANARY, &Bases::all(&closed), &[], &args, &[5]);
-        }
-        for args in every_command() {
-            run(
-                &mut watch,
-                mode,
-                &CANARY,
-                &Bases::all(&hole),
-                &["--timeout", "0.3"],
-                &args,
-                &[5, 6],
-            );
+        // Wrong credentials: the sandbox refuses the canaries. The BOS QR with a canary
+        // registration id may be refused as a bad request (4); OTP steps with a canary OTP may be
+        // refused as declined before any auth. Then nothing listening, and a provider that never
+        // answers.
+        let failures = [
+            (bases, &[][..], &[3, 4][..]),
+            (BaseUrls::all(&closed), &[], &[5]),
+            (BaseUrls::all(&hole), &["--timeout", "0.3"], &[5, 6]),
+        ];
+        for (bases, global, expect) in &failures {
+            for line in every_command() {
+                run(&mut watch, mode, &CANARY, bases, global, &line, expect);
+            }
         }
     }
 
@@ -456,7 +294,7 @@ fn no_secret_reaches_the_output() {
     for mode in [MODES[0], MODES[1]] {
         let mut cmd_mode = mode;
         cmd_mode.json = false;
-        run(&mut watch, cmd_mode, &SEEDED, &Bases::all(&closed), &[], &["demo"], &[0]);
+        run(&mut watch, cmd_mode, &SEEDED, &BaseUrls::all(&closed), &[], "demo", &[0]);
     }
     println!(
         "hardening: {} runs checked for {} fixed secrets and {} Eko signatures; none printed",

@@ -15,5 +15,3 @@
 
 mod bad_input;
 mod canaries;
-mod common;
-mod eko_sign;

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use predicates::prelude::PredicateBooleanExt;
 use refund_sandbox::{Provider, seed};
 
-use crate::common::{Env, bare, json_of, run, run_hiding, stdout};
+use crate::common::{Env, args, bare, eko_otp, json_of, run, run_hiding, stdout};
 
 #[test]
 fn help_has_examples_for_every_command() {
@@ -36,12 +36,10 @@ fn help_has_examples_for_every_command() {
 #[test]
 fn aoc_refund_then_status() {
     let env = Env::start();
-    let out = run(
-        env.cmd()
-            .args(["--json", "aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1001])
-            .args(["--amount", "1.00", "--sp-trans-id", "t-aoc-1"]),
-        0,
-    );
+    let charge = seed::AOC_CHARGE_1001;
+    let line =
+        format!("--json aoc refund --aoc-trans-id {charge} --amount 1.00 --sp-trans-id t-aoc-1");
+    let out = run(env.cmd().args(args(&line)), 0);
     let json = json_of(&out);
     assert_eq!(json["provider"], "aoc");
     assert_eq!(json["operation"], "refund");
@@ -52,17 +50,9 @@ fn aoc_refund_then_status() {
     assert!(json["raw"].is_object());
 
     // Global flags after the subcommand, settings as flags.
-    let out = run(
-        env.bare().args(["aoc", "status", "--sp-trans-id", "t-aoc-1", "--json"]).args([
-            "--base-url",
-            &env.sandbox.aoc_base_url(),
-            "--username",
-            seed::AOC_USERNAME,
-            "--api-key",
-            seed::AOC_API_KEY,
-        ]),
-        0,
-    );
+    let (base, user, key) = (env.sandbox.aoc_base_url(), seed::AOC_USERNAME, seed::AOC_API_KEY);
+    let line = format!("aoc status --sp-trans-id t-aoc-1 --json --base-url {base}");
+    let out = run(env.bare().args(args(&line)).args(["--username", user, "--api-key", key]), 0);
     let json = json_of(&out);
     assert_eq!(json["operation"], "status");
     assert_eq!(json["status"], "succeeded");
@@ -87,7 +77,7 @@ fn aoc_refund_generates_and_prints_a_reference() {
 #[test]
 fn eko_send_otp_then_refund() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let out =
         run_hiding(
             env.cmd()
@@ -122,18 +112,8 @@ fn bos_send_otp_claim_status() {
     let env = Env::start();
     let reference = seed::BOS_REFERENCE_1.to_string();
     let ackno = seed::BOS_ACKNO_1.to_string();
-    let out = run(
-        env.cmd().args([
-            "--json",
-            "bos",
-            "send-otp",
-            "--reference-id",
-            &reference,
-            "--ackno",
-            &ackno,
-        ]),
-        0,
-    );
+    let line = format!("--json bos send-otp --reference-id {reference} --ackno {ackno}");
+    let out = run(env.cmd().args(args(&line)), 0);
     let json = json_of(&out);
     assert_eq!(
         (json["provider"].as_str(), json["status"].as_str()),
@@ -144,21 +124,8 @@ fn bos_send_otp_claim_status() {
     let out = run(env.cmd().args(["--json", "bos", "status", "--reference-id", &reference]), 0);
     assert_eq!(json_of(&out)["status"], "not_refunded");
 
-    let out = run_hiding(
-        env.cmd().args([
-            "--json",
-            "bos",
-            "claim",
-            "--reference-id",
-            &reference,
-            "--ackno",
-            &ackno,
-            "--otp",
-            &otp,
-        ]),
-        0,
-        &[&otp],
-    );
+    let line = format!("--json bos claim --reference-id {reference} --ackno {ackno} --otp {otp}");
+    let out = run_hiding(env.cmd().args(args(&line)), 0, &[&otp]);
     let json = json_of(&out);
     assert_eq!(json["operation"], "claim");
     assert_eq!(json["status"], "succeeded");
@@ -196,21 +163,10 @@ fn bos_qr_draws_and_writes_png() {
 #[test]
 fn digipay_refund() {
     let env = Env::start();
-    let out = run(
-        env.cmd()
-            .args(["--json", "digipay", "refund", "--initial-txn-id", seed::DIGIPAY_TXN_2002])
-            .args([
-                "--amount",
-                "79.10",
-                "--txn-code",
-                "REFUND",
-                "--payment-mode",
-                "1",
-                "--note",
-                "t",
-            ]),
-        0,
-    );
+    let txn = seed::DIGIPAY_TXN_2002;
+    let settings = "--amount 79.10 --txn-code REFUND --payment-mode 1 --note t";
+    let line = format!("--json digipay refund --initial-txn-id {txn} {settings}");
+    let out = run(env.cmd().args(args(&line)), 0);
     let json = json_of(&out);
     assert_eq!(json["provider"], "digipay");
     assert_eq!(json["status"], "succeeded");
@@ -223,12 +179,12 @@ fn digipay_refund() {
 fn demo_passes() {
     let out = run(bare().arg("demo"), 0);
     let text = stdout(&out);
-    assert!(text.contains("All 14 steps behaved as expected"), "{text}");
+    assert!(text.contains("All 18 steps behaved as expected"), "{text}");
     assert!(text.contains("outcome_unknown"), "{text}");
     let out = run(bare().args(["demo", "--json"]), 0);
     let json = json_of(&out);
     assert_eq!(json["status"], "passed");
-    assert_eq!(json["steps"].as_array().map(Vec::len), Some(14));
+    assert_eq!(json["steps"].as_array().map(Vec::len), Some(18));
 }
 
 #[test]
@@ -243,17 +199,10 @@ fn sandbox_command_serves_until_killed() {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let json: serde_json::Value = serde_json::from_str(&line).unwrap();
     let aoc = json["sandbox"]["aoc_base_url"].as_str().unwrap().to_owned();
+    let line = format!("--json aoc refund --aoc-trans-id {} --amount 5.00", seed::AOC_CHARGE_1003);
     let out = run(
         bare()
-            .args([
-                "--json",
-                "aoc",
-                "refund",
-                "--aoc-trans-id",
-                seed::AOC_CHARGE_1003,
-                "--amount",
-                "5.00",
-            ])
+            .args(args(&line))
             .env("AOC_BASE_URL", &aoc)
             .env("AOC_USERNAME", seed::AOC_USERNAME)
             .env("AOC_API_KEY", seed::AOC_API_KEY),

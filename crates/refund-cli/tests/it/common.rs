@@ -1,14 +1,13 @@
-//! A sandbox on its own runtime, a `refund` command wired to it, and output checks.
+//! Output checks of the contract tests; the sandbox and the `refund` command wired to it come from
+//! `refund_testkit::cli`.
 
 use std::process::Output;
 
 use assert_cmd::Command;
-use refund_sandbox::{RunningSandbox, Sandbox, seed};
+use refund_sandbox::seed;
+pub(crate) use refund_testkit::cli::{Env, args, bare, stderr, stdout};
+pub(crate) use refund_testkit::net::closed_port;
 use serde_json::Value;
-
-#[path = "../shared/cli_env.rs"]
-mod cli_env;
-pub(crate) use cli_env::ALL_VARS;
 
 /// Secret values of the seeded credentials: none may appear in any output.
 pub(crate) const SECRETS: [&str; 5] = [
@@ -19,93 +18,13 @@ pub(crate) const SECRETS: [&str; 5] = [
     seed::EKO_ACCESS_KEY,
 ];
 
-/// A running sandbox; the runtime serves it while the test thread runs commands.
-pub(crate) struct Env {
-    pub(crate) sandbox: RunningSandbox,
-    /// The test's own ledger (`REFUND_LEDGER_URL`), in a folder removed after the test.
-    pub(crate) ledger: tempfile::TempDir,
-    /// Serves the sandbox; kept alive for the test.
-    _rt: tokio::runtime::Runtime,
-}
-
-impl Env {
-    pub(crate) fn start() -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = rt.block_on(Sandbox::builder().build().start()).unwrap();
-        Env { sandbox, ledger: tempfile::tempdir().unwrap(), _rt: rt }
-    }
-
-    /// `refund` with no settings at all.
-    pub(crate) fn bare(&self) -> Command {
-        bare()
-    }
-
-    /// Every provider's settings pointing at the sandbox.
-    pub(crate) fn vars(&self) -> Vec<(&'static str, String)> {
-        let sb = &self.sandbox;
-        vec![
-            ("AOC_BASE_URL", sb.aoc_base_url()),
-            ("AOC_USERNAME", seed::AOC_USERNAME.into()),
-            ("AOC_API_KEY", seed::AOC_API_KEY.into()),
-            ("BOS_BASE_URL", sb.bos_base_url()),
-            ("BOS_TOKEN", seed::BOS_TOKEN.into()),
-            ("BOS_REGISTRATION_ID", seed::BOS_REGISTRATION_ID.into()),
-            ("DIGIPAY_BASE_URL", sb.digipay_base_url()),
-            ("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN.into()),
-            ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
-            ("OTP_REFUND_BASE_URL", sb.eko_base_url()),
-            ("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY.into()),
-            ("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY.into()),
-            ("OTP_REFUND_INITIATOR_ID", seed::EKO_INITIATOR_ID.into()),
-            ("OTP_REFUND_USER_CODE", seed::EKO_USER_CODE.into()),
-            ("REFUND_LEDGER_URL", self.ledger_url()),
-        ]
-    }
-
-    /// The test's ledger file.
-    pub(crate) fn ledger_url(&self) -> String {
-        self.ledger.path().join("ledger.sqlite").display().to_string()
-    }
-
-    /// `refund` with every provider's settings pointing at the sandbox, through the environment.
-    pub(crate) fn cmd(&self) -> Command {
-        let mut cmd = bare();
-        cmd.envs(self.vars());
-        cmd
-    }
-
-    /// The same as a plain process, for tests that signal it.
-    pub(crate) fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"));
-        for var in ALL_VARS {
-            cmd.env_remove(var);
-        }
-        cmd.envs(self.vars());
-        cmd
-    }
-
-    /// Asks the sandbox for a send-otp through the CLI and returns the OTP the customer got.
-    pub(crate) fn eko_otp(&self, tid: &str) -> (String, String) {
-        let out = run(self.cmd().args(["--json", "otp", "send-otp", "--tid", tid]), 0);
-        let json = json_of(&out);
-        let otp = self.sandbox.otp(refund_sandbox::Provider::Eko, tid).unwrap();
-        (otp, json["otp_ref_id"].as_str().unwrap().to_owned())
-    }
-}
-
-pub(crate) fn bare() -> Command {
-    let mut cmd = Command::cargo_bin("refund").unwrap();
-    for var in ALL_VARS {
-        cmd.env_remove(var);
-    }
-    // The default ledger lives in the data directory: never the developer's own.
-    cmd.env("XDG_DATA_HOME", std::env::temp_dir().join("refund-cli-tests-data"));
-    cmd.timeout(std::time::Duration::from_secs(30));
-    cmd
+/// Asks the sandbox for a send-otp through the CLI and returns the OTP the customer got and the
+/// `otp_ref_id`.
+pub(crate) fn eko_otp(env: &Env, tid: &str) -> (String, String) {
+    let out = run(env.cmd().args(["--json", "otp", "send-otp", "--tid", tid]), 0);
+    let json = json_of(&out);
+    let otp = env.sandbox.otp(refund_sandbox::Provider::Eko, tid).unwrap();
+    (otp, json["otp_ref_id"].as_str().unwrap().to_owned())
 }
 
 /// Runs, checks the exit code and that no secret (nor any of `extra`) was printed; returns the output.
@@ -130,20 +49,6 @@ pub(crate) fn json_of(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.trim().lines().count(), 1, "one line of JSON expected:\n{text}");
     serde_json::from_str(text.trim()).unwrap()
-}
-
-pub(crate) fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub(crate) fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A port nothing listens on.
-pub(crate) fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// Checks the error object's shape and kind.

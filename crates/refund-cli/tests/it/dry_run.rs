@@ -2,49 +2,27 @@
 
 use refund_sandbox::seed;
 
-use crate::common::{Env, json_of, run_hiding, stdout};
+use crate::common::{Env, args, json_of, run_hiding, stdout};
 
-fn every_command() -> Vec<Vec<&'static str>> {
-    vec![
-        vec![
-            "aoc",
-            "refund",
-            "--aoc-trans-id",
-            seed::AOC_CHARGE_1001,
-            "--amount",
-            "1.00",
-            "--sp-trans-id",
-            "d-1",
-        ],
-        vec!["aoc", "status", "--sp-trans-id", "d-1"],
-        vec!["otp", "send-otp", "--tid", seed::EKO_TID_REFUNDABLE_1],
-        vec![
-            "otp",
-            "refund",
-            "--tid",
-            seed::EKO_TID_REFUNDABLE_1,
-            "--otp",
-            "987654",
-            "--otp-ref-id",
-            "r-1",
-        ],
-        vec!["bos", "send-otp", "--reference-id", "12345678931", "--ackno", "133"],
-        vec!["bos", "claim", "--reference-id", "12345678931", "--ackno", "133", "--otp", "987654"],
-        vec!["bos", "status", "--reference-id", "12345678931"],
-        vec!["bos", "qr", "--amount", "10"],
-        vec![
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2001,
-            "--amount",
-            "100",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+fn every_command() -> Vec<Vec<String>> {
+    let (aoc, tid, txn) =
+        (seed::AOC_CHARGE_1001, seed::EKO_TID_REFUNDABLE_1, seed::DIGIPAY_TXN_2001);
+    [
+        format!("aoc refund --aoc-trans-id {aoc} --amount 1.00 --sp-trans-id d-1"),
+        "aoc status --sp-trans-id d-1".into(),
+        format!("otp send-otp --tid {tid}"),
+        format!("otp refund --tid {tid} --otp 987654 --otp-ref-id r-1"),
+        "bos send-otp --reference-id 12345678931 --ackno 133".into(),
+        "bos claim --reference-id 12345678931 --ackno 133 --otp 987654".into(),
+        "bos status --reference-id 12345678931".into(),
+        "bos qr --amount 10".into(),
+        format!(
+            "digipay refund --initial-txn-id {txn} --amount 100 --txn-code REFUND --payment-mode 1"
+        ),
     ]
+    .iter()
+    .map(|line| args(line))
+    .collect()
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 use refund_sandbox::{Fault, FaultSpec, Route, seed};
 
-use crate::common::{Env, assert_error, bare, closed_port, json_of, run, stderr, stdout};
+use crate::common::{
+    Env, args, assert_error, bare, closed_port, eko_otp, json_of, run, stderr, stdout,
+};
 
 #[test]
 fn usage_error_is_2_and_json_with_json() {
@@ -18,18 +20,9 @@ fn usage_error_is_2_and_json_with_json() {
 fn bad_amount_is_2_and_nothing_is_sent() {
     let env = Env::start();
     for amount in ["1.001", "-1", "0", "1e3", "abc"] {
-        let out = run(
-            env.cmd().args([
-                "--json",
-                "aoc",
-                "refund",
-                "--aoc-trans-id",
-                seed::AOC_CHARGE_1001,
-                "--amount",
-                amount,
-            ]),
-            2,
-        );
+        let charge = seed::AOC_CHARGE_1001;
+        let line = format!("--json aoc refund --aoc-trans-id {charge} --amount");
+        let out = run(env.cmd().args(args(&line)).arg(amount), 2);
         let json = json_of(&out);
         assert_error(&json, "invalid_input");
         assert!(json["error"]["message"].as_str().unwrap().contains("amount"), "{json}");
@@ -42,34 +35,20 @@ fn bad_amount_is_2_and_nothing_is_sent() {
 #[test]
 fn missing_setting_is_3_naming_variable_and_flag() {
     let env = Env::start();
-    let cases: [(&[&str], &str, &str); 5] = [
-        (&["aoc", "status", "--sp-trans-id", "x"], "AOC_API_KEY", "--api-key"),
-        (&["otp", "send-otp", "--tid", "1"], "OTP_REFUND_DEVELOPER_KEY", "--developer-key"),
-        (
-            &[
-                "digipay",
-                "refund",
-                "--initial-txn-id",
-                "x",
-                "--amount",
-                "1",
-                "--txn-code",
-                "c",
-                "--payment-mode",
-                "1",
-            ],
-            "DIGIPAY_TOKEN",
-            "--token",
-        ),
-        (&["bos", "qr", "--amount", "10"], "BOS_REGISTRATION_ID", "--registration-id"),
-        (&["aoc", "status", "--sp-trans-id", "x"], "AOC_BASE_URL", "--base-url"),
+    let digipay = "digipay refund --initial-txn-id x --amount 1 --txn-code c --payment-mode 1";
+    let cases = [
+        ("aoc status --sp-trans-id x", "AOC_API_KEY", "--api-key"),
+        ("otp send-otp --tid 1", "OTP_REFUND_DEVELOPER_KEY", "--developer-key"),
+        (digipay, "DIGIPAY_TOKEN", "--token"),
+        ("bos qr --amount 10", "BOS_REGISTRATION_ID", "--registration-id"),
+        ("aoc status --sp-trans-id x", "AOC_BASE_URL", "--base-url"),
     ];
-    for (args, var, flag) in cases {
+    for (line, var, flag) in cases {
         let mut cmd = env.cmd();
-        cmd.env_remove(var).args(args);
+        cmd.env_remove(var).args(args(line));
         let out = run(&mut cmd, 3);
         let text = stderr(&out);
-        assert!(text.contains(var) && text.contains(flag), "{args:?}: {text}");
+        assert!(text.contains(var) && text.contains(flag), "{line}: {text}");
         let out = run(cmd.arg("--json"), 3);
         let json = json_of(&out);
         assert_error(&json, "config");
@@ -109,100 +88,53 @@ fn blank_base_url_is_3_never_the_live_default() {
 fn rejected_credentials_are_3() {
     let env = Env::start();
     let out = run(
-        env.cmd().env("AOC_API_KEY", "wrong-key").args([
-            "--json",
-            "aoc",
-            "status",
-            "--sp-trans-id",
-            "x",
-        ]),
+        env.cmd().env("AOC_API_KEY", "wrong-key").args(args("--json aoc status --sp-trans-id x")),
         3,
     );
     let json = json_of(&out);
     assert_error(&json, "auth");
     assert_eq!(json["error"]["provider"], "aoc");
     // The flag wins over the environment.
-    run(
-        env.cmd().env("AOC_API_KEY", "wrong-key").args([
-            "aoc",
-            "refund",
-            "--aoc-trans-id",
-            seed::AOC_CHARGE_1001,
-            "--amount",
-            "1.00",
-            "--api-key",
-            seed::AOC_API_KEY,
-        ]),
-        0,
-    );
+    let (charge, key) = (seed::AOC_CHARGE_1001, seed::AOC_API_KEY);
+    let line = format!("aoc refund --aoc-trans-id {charge} --amount 1.00 --api-key {key}");
+    run(env.cmd().env("AOC_API_KEY", "wrong-key").args(args(&line)), 0);
 }
 
 #[test]
 fn declined_is_4_wrong_otp_and_over_refund() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let wrong = if otp == "111111" { "222222" } else { "111111" };
-    let out =
-        run(
-            env.cmd()
-                .args(["--json", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1])
-                .args(["--otp", wrong, "--otp-ref-id", &otp_ref_id]),
-            4,
-        );
+    let wrong_refund = format!(
+        "otp refund --tid {} --otp {wrong} --otp-ref-id {otp_ref_id}",
+        seed::EKO_TID_REFUNDABLE_1
+    );
+    let out = run(env.cmd().arg("--json").args(args(&wrong_refund)), 4);
     let json = json_of(&out);
     assert_error(&json, "declined");
     assert_eq!(json["error"]["provider"], "otp-refund");
     assert_eq!(json["error"]["provider_code"], "302");
 
-    let out = run(
-        env.cmd().args([
-            "--json",
-            "aoc",
-            "refund",
-            "--aoc-trans-id",
-            seed::AOC_CHARGE_1003,
-            "--amount",
-            "5.01",
-        ]),
-        4,
-    );
+    let line = format!("--json aoc refund --aoc-trans-id {} --amount 5.01", seed::AOC_CHARGE_1003);
+    let out = run(env.cmd().args(args(&line)), 4);
     let json = json_of(&out);
     assert_error(&json, "declined");
     assert_eq!(json["error"]["provider"], "aoc");
     assert_eq!(json["error"]["provider_code"], "AOC1015");
     assert_eq!(json["error"]["http_status"], 200);
 
-    let out = run(
-        env.cmd().args([
-            "otp",
-            "refund",
-            "--tid",
-            seed::EKO_TID_REFUNDABLE_1,
-            "--otp",
-            wrong,
-            "--otp-ref-id",
-            &otp_ref_id,
-        ]),
-        4,
-    );
+    let out = run(env.cmd().args(args(&wrong_refund)), 4);
     assert!(stderr(&out).contains("error (declined)"), "{}", stderr(&out));
 }
 
 #[test]
 fn connection_refused_is_5() {
     let port = closed_port();
+    let line = "--json --timeout 5 digipay refund --initial-txn-id DP-TXN-2001 --amount 1";
     let out = run(
         bare()
-            .args([
-                "--json",
-                "--timeout",
-                "5",
-                "digipay",
-                "refund",
-                "--initial-txn-id",
-                "DP-TXN-2001",
-            ])
-            .args(["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"])
+            .args(args(line))
+            .args(["--txn-code", "REFUND", "--payment-mode", "1"])
             .env("DIGIPAY_BASE_URL", format!("http://127.0.0.1:{port}/digipay"))
             .env("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN)
             .env("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID),
@@ -235,41 +167,18 @@ fn service_unavailable_is_5() {
 fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
     let env = Env::start();
     let tid = seed::EKO_TID_REFUNDABLE_2;
-    let (otp, otp_ref_id) = env.eko_otp(tid);
-    env.sandbox.set_fault(
-        Route::EkoRefund,
-        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(2000) }),
-    );
-    let out = run(
-        env.cmd().args(["--json", "--timeout", "0.3", "otp", "refund", "--tid", tid]).args([
-            "--otp",
-            &otp,
-            "--otp-ref-id",
-            &otp_ref_id,
-        ]),
-        6,
-    );
+    let (otp, otp_ref_id) = eko_otp(&env, tid);
+    let lost_answer = Fault::CommitThenTimeout { ms: Some(2000) };
+    env.sandbox.set_fault(Route::EkoRefund, FaultSpec::next(1, lost_answer));
+    let refund = format!("otp refund --tid {tid} --otp {otp} --otp-ref-id {otp_ref_id}");
+    let out = run(env.cmd().args(["--json", "--timeout", "0.3"]).args(args(&refund)), 6);
     let json = json_of(&out);
     assert_error(&json, "outcome_unknown");
     assert_eq!(json["error"]["provider"], "otp-refund");
     // The refund did happen: the books show it.
     let books = env.sandbox.books();
     assert!(books.entry(tid).is_some_and(|e| e.refunded_minor > 0));
-    let out = run(
-        env.cmd().args([
-            "otp",
-            "refund",
-            "--timeout",
-            "0.3",
-            "--tid",
-            tid,
-            "--otp",
-            &otp,
-            "--otp-ref-id",
-            &otp_ref_id,
-        ]),
-        4,
-    );
+    let out = run(env.cmd().args(args(&refund)).args(["--timeout", "0.3"]), 4);
     assert!(stderr(&out).contains("error (declined)"), "{}", stderr(&out));
 }
 
@@ -279,26 +188,17 @@ fn aoc_outcome_unknown_reports_the_reference_to_check_and_reuse() {
     // spTransID deduplicates the retries), but the caller cannot know. It must be told the
     // generated reference, or it could neither check the refund nor retry it safely.
     let env = Env::start();
-    env.sandbox.set_fault(
-        Route::AocRefund,
-        FaultSpec::always(Fault::CommitThenTimeout { ms: Some(2000) }),
-    );
-    let args = [
-        "--timeout",
-        "0.3",
-        "aoc",
-        "refund",
-        "--aoc-trans-id",
-        seed::AOC_CHARGE_1002,
-        "--amount",
-        "1.00",
-    ];
-    let out = run(env.cmd().arg("--json").args(args), 6);
+    let lost_answer = Fault::CommitThenTimeout { ms: Some(2000) };
+    env.sandbox.set_fault(Route::AocRefund, FaultSpec::always(lost_answer));
+    let line =
+        format!("--timeout 0.3 aoc refund --aoc-trans-id {} --amount 1.00", seed::AOC_CHARGE_1002);
+    let args = args(&line);
+    let out = run(env.cmd().arg("--json").args(&args), 6);
     let json = json_of(&out);
     assert_error(&json, "outcome_unknown");
     let reference = json["error"]["reference"].as_str().unwrap().to_owned();
     assert!(!reference.is_empty());
-    let out = run(env.cmd().args(args), 6);
+    let out = run(env.cmd().args(&args), 6);
     let text = stderr(&out);
     assert!(text.contains("refund aoc status --sp-trans-id rf"), "{text}");
     assert!(text.contains("--sp-trans-id"), "{text}");
@@ -315,33 +215,22 @@ fn aoc_outcome_unknown_reports_the_reference_to_check_and_reuse() {
 fn malformed_2xx_is_6() {
     let env = Env::start();
     env.sandbox.set_fault(Route::DigipayRefund, FaultSpec::next(1, Fault::MalformedBody));
-    let out =
-        run(
-            env.cmd()
-                .args(["digipay", "refund", "--initial-txn-id", seed::DIGIPAY_TXN_2001])
-                .args(["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"]),
-            6,
-        );
+    let line = format!("digipay refund --initial-txn-id {}", seed::DIGIPAY_TXN_2001);
+    let settings = ["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"];
+    let out = run(env.cmd().args(args(&line)).args(settings), 6);
     assert!(stderr(&out).contains("read the status before retrying"), "{}", stderr(&out));
 }
 
 #[test]
 fn ctrl_c_during_a_request_is_6() {
     let env = Env::start();
-    env.sandbox.set_fault(
-        Route::AocRefund,
-        FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: Some(10_000) }),
-    );
+    let slow = Fault::TimeoutBeforeActing { ms: Some(10_000) };
+    env.sandbox.set_fault(Route::AocRefund, FaultSpec::next(1, slow));
     let mut cmd = env.std_cmd();
-    cmd.args([
-        "--json",
-        "aoc",
-        "refund",
-        "--aoc-trans-id",
-        seed::AOC_CHARGE_1002,
-        "--amount",
-        "1.00",
-    ]);
+    cmd.args(args(&format!(
+        "--json aoc refund --aoc-trans-id {} --amount 1.00",
+        seed::AOC_CHARGE_1002
+    )));
     let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
     // Wait until the request reached the sandbox, then interrupt.
     let start = std::time::Instant::now();

@@ -2,70 +2,31 @@
 
 use refund_sandbox::seed;
 
-use crate::common::{Env, run_hiding, stderr};
+use crate::common::{Env, args, eko_otp, run_hiding, stderr};
 
 #[test]
 fn verbose_logs_hold_no_secrets() {
     let env = Env::start();
-    let (otp, otp_ref_id) = env.eko_otp(seed::EKO_TID_REFUNDABLE_1);
+    let (otp, otp_ref_id) = eko_otp(&env, seed::EKO_TID_REFUNDABLE_1);
     let hidden = [otp.as_str(), seed::BOS_REGISTRATION_ID];
-    let out = run_hiding(
-        env.cmd().args(["-vvv", "otp", "refund", "--tid", seed::EKO_TID_REFUNDABLE_1]).args([
-            "--otp",
-            &otp,
-            "--otp-ref-id",
-            &otp_ref_id,
-        ]),
-        0,
-        &hidden,
-    );
+    let tid = seed::EKO_TID_REFUNDABLE_1;
+    let line = format!("-vvv otp refund --tid {tid} --otp {otp} --otp-ref-id {otp_ref_id}");
+    let out = run_hiding(env.cmd().args(args(&line)), 0, &hidden);
     assert!(!stderr(&out).is_empty(), "-vvv logged nothing");
     let reference = seed::BOS_REFERENCE_2.to_string();
     let ackno = seed::BOS_ACKNO_2.to_string();
-    run_hiding(
-        env.cmd().args([
-            "-vvv",
-            "bos",
-            "send-otp",
-            "--reference-id",
-            &reference,
-            "--ackno",
-            &ackno,
-        ]),
-        0,
-        &hidden,
-    );
+    let line = format!("-vvv bos send-otp --reference-id {reference} --ackno {ackno}");
+    run_hiding(env.cmd().args(args(&line)), 0, &hidden);
     let bos_otp = env.sandbox.otp(refund_sandbox::Provider::Bos, &reference).unwrap();
-    for args in [
-        vec![
-            "-vvv",
-            "bos",
-            "claim",
-            "--reference-id",
-            &reference,
-            "--ackno",
-            &ackno,
-            "--otp",
-            &bos_otp,
-        ],
-        vec!["-vvv", "bos", "qr", "--amount", "1"],
-        vec!["-vvv", "aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1002, "--amount", "2.00"],
-        vec!["-vvv", "aoc", "status", "--sp-trans-id", "nope"],
-        vec![
-            "-vvv",
-            "--json",
-            "digipay",
-            "refund",
-            "--initial-txn-id",
-            seed::DIGIPAY_TXN_2001,
-            "--amount",
-            "1",
-            "--txn-code",
-            "REFUND",
-            "--payment-mode",
-            "1",
-        ],
+    let (charge, txn) = (seed::AOC_CHARGE_1002, seed::DIGIPAY_TXN_2001);
+    for line in [
+        format!("-vvv bos claim --reference-id {reference} --ackno {ackno} --otp {bos_otp}"),
+        "-vvv bos qr --amount 1".into(),
+        format!("-vvv aoc refund --aoc-trans-id {charge} --amount 2.00"),
+        "-vvv aoc status --sp-trans-id nope".into(),
+        format!("-vvv --json digipay refund --initial-txn-id {txn} {DIGIPAY_SETTINGS}"),
     ] {
+        let args = args(&line);
         let out = env.cmd().args(&args).output().unwrap();
         for secret in crate::common::SECRETS.iter().chain(&hidden).chain([&bos_otp.as_str()]) {
             let all = format!(
@@ -77,6 +38,9 @@ fn verbose_logs_hold_no_secrets() {
         }
     }
 }
+
+/// The DigiPay refund's amount and request settings.
+const DIGIPAY_SETTINGS: &str = "--amount 1 --txn-code REFUND --payment-mode 1";
 
 #[test]
 fn secrets_passed_as_flags_are_not_echoed_in_errors() {

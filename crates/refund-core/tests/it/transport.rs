@@ -6,6 +6,9 @@ use httpmock::prelude::*;
 use refund_core::{
     Error, Fate, Idempotency, Operation, PreparedBody, PreparedRequest, RetryPolicy, Transport,
 };
+use refund_testkit::mock::{self, Reply, reply};
+use refund_testkit::net::closed_url;
+use refund_testkit::retries;
 
 const SAFE: Operation = Operation::new("test", "read", Idempotency::Safe);
 const KEYED: Operation = Operation::new("test", "keyed_refund", Idempotency::Keyed);
@@ -14,9 +17,7 @@ const UNSAFE: Operation = Operation::new("test", "refund", Idempotency::Unsafe);
 fn transport() -> Transport {
     Transport::builder()
         .timeout(Duration::from_millis(300))
-        .retry_policy(
-            RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1)),
-        )
+        .retry_policy(retries(3))
         .build()
         .unwrap()
 }
@@ -34,11 +35,11 @@ async fn send(
 }
 
 fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/api")
+    format!("{}/api", closed_url())
 }
+
+/// An answer that comes after the transport's 300 ms timeout.
+const TOO_LATE: Reply<'static> = reply(200, "{}").after(Duration::from_millis(1500));
 
 #[tokio::test]
 async fn connection_refused_is_unavailable_for_every_operation() {
@@ -57,12 +58,7 @@ async fn connection_refused_is_unavailable_for_every_operation() {
 #[tokio::test]
 async fn timeout_after_sending_depends_on_declared_safety() {
     let server = MockServer::start_async().await;
-    let slow = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(200).body("{}").delay(Duration::from_millis(1500));
-        })
-        .await;
+    let mut slow = mock::post(&server, "/api", TOO_LATE).await;
     let t = transport();
 
     let err = send(&t, &UNSAFE, server.url("/api")).await.unwrap_err();
@@ -73,27 +69,14 @@ async fn timeout_after_sending_depends_on_declared_safety() {
     assert!(cause.contains("whole-request timeout"), "{cause}");
     slow.assert_calls_async(1).await;
 
-    slow.delete_async().await;
-    let slow = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(200).body("{}").delay(Duration::from_millis(1500));
-        })
-        .await;
-    let err = send(&t, &KEYED, server.url("/api")).await.unwrap_err();
-    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    slow.assert_calls_async(3).await;
-
-    slow.delete_async().await;
-    let slow = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(200).body("{}").delay(Duration::from_millis(1500));
-        })
-        .await;
-    let err = send(&t, &SAFE, server.url("/api")).await.unwrap_err();
-    assert!(matches!(err, Error::Unavailable { .. }), "a timed-out read changed nothing: {err:?}");
-    slow.assert_calls_async(3).await;
+    // Keyed and Safe calls are retried; a timed-out read changed nothing.
+    for (op, kind) in [(KEYED, "outcome_unknown"), (SAFE, "unavailable")] {
+        slow.delete_async().await;
+        slow = mock::post(&server, "/api", TOO_LATE).await;
+        let err = send(&t, &op, server.url("/api")).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{op:?}: {err:?}");
+        slow.assert_calls_async(3).await;
+    }
 }
 
 #[tokio::test]
@@ -180,12 +163,7 @@ async fn server_errors_per_safety() {
 async fn oversized_success_body_is_unreadable_and_not_repeated() {
     let server = MockServer::start_async().await;
     let big = "x".repeat(2 * 1024 * 1024);
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(200).body(big.clone());
-        })
-        .await;
+    let mock = mock::post(&server, "/api", reply(200, &big)).await;
     let err = send(&transport(), &KEYED, server.url("/api")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert!(err.to_string().contains("larger than the 1048576-byte limit"), "{err}");
@@ -276,12 +254,8 @@ fn zero_timeout_is_rejected() {
 async fn not_processed_retry_after_an_ambiguous_attempt_stays_outcome_unknown() {
     for (op, want) in [(KEYED, "outcome_unknown"), (SAFE, "unavailable")] {
         let server = MockServer::start_async().await;
-        let slow = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api");
-                then.status(200).body("{}").delay(Duration::from_secs(2));
-            })
-            .await;
+        let slow =
+            mock::post(&server, "/api", reply(200, "{}").after(Duration::from_secs(2))).await;
         let url = server.url("/api");
         let t = transport();
         let call = tokio::spawn(async move { send(&t, &op, url).await });

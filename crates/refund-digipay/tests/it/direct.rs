@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use httpmock::prelude::*;
 use refund_core::{DirectRefund, Provider, RefundRequest, RefundStatus, TransactionId};
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::*;
@@ -41,12 +42,7 @@ async fn maps_the_core_request_with_client_defaults() {
 #[tokio::test]
 async fn amount_and_defaults_are_required_before_sending() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let mock = mock::any(&server, reply(200, SUCCESS)).await;
     let with_defaults =
         builder_for(&server).token(TOKEN).txn_code("CIB").payment_mode(2).build().unwrap();
     let no_amount = RefundRequest::new(TransactionId::new(TXN).unwrap());

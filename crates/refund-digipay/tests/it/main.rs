@@ -11,8 +11,9 @@ mod transport;
 use std::time::Duration;
 
 use httpmock::MockServer;
-use refund_core::{Currency, Money, RetryPolicy};
+use refund_core::{Currency, Money};
 use refund_digipay::{DigiPayClient, DigiPayClientBuilder, WalletRefundRequest};
+use refund_testkit::retries;
 
 pub const TOKEN: &str = "duik7309njdlkhdauhknksadhjkas986876sd873j";
 pub const COMPANY: &str = "76bc712200ca444fa334f9e55e5fd7a8";
@@ -27,11 +28,16 @@ pub const DECLINED: &str = include_str!("../fixtures/refund_declined.json");
 pub const PAGE_400: &str = include_str!("../fixtures/refund_bad_request_page.txt");
 
 pub fn builder_for(server: &MockServer) -> DigiPayClientBuilder {
+    builder_at(server.base_url())
+}
+
+/// The tests' client settings (no credentials), for DigiPay at `base_url`.
+pub fn builder_at(base_url: String) -> DigiPayClientBuilder {
     DigiPayClient::builder()
-        .base_url(server.base_url())
+        .base_url(base_url)
         .company_id(COMPANY)
         .timeout(Duration::from_millis(300))
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .retry_policy(retries(3))
 }
 
 pub fn client_for(server: &MockServer) -> DigiPayClient {

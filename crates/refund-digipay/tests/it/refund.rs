@@ -1,6 +1,7 @@
 //! What goes on the wire.
 
 use httpmock::prelude::*;
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::*;
@@ -142,12 +143,7 @@ async fn client_defaults_fill_txn_code_and_payment_mode() {
 #[tokio::test]
 async fn invalid_input_sends_nothing() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let mock = mock::any(&server, reply(200, SUCCESS)).await;
     let client = client_for(&server);
     let bad_id = WalletRefundRequest::builder("has space", inr("1")).build().unwrap_err();
     assert_eq!(bad_id.field(), Some("initial_txn_id"));

@@ -1,71 +1,29 @@
 //! Secrets never show: not in Debug, not in errors, not in logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
 use httpmock::prelude::*;
+use refund_testkit::logs::{Logs, Secrets};
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One global TRACE subscriber into a buffer (a thread-local one misses events when tests run in
-/// parallel); it also sees every other test's logs, which must be just as clean. The mock server's
-/// own logs (the provider's side, which must see the secrets) are left out.
-fn capture_logs() -> Buffer {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Buffer::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,httpmock=off"))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-    .clone()
-}
-
 const FETCHED: &str = "fetched-access-token-1";
 
-fn secrets() -> Vec<String> {
+fn secrets() -> Secrets {
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
-    vec![TOKEN.to_owned(), CLIENT_SECRET.to_owned(), FETCHED.to_owned(), basic]
-}
-
-fn assert_clean(what: &str, text: &str) {
-    for secret in secrets() {
-        assert!(!text.contains(&secret), "{what} leaks {secret}: {text}");
-    }
+    Secrets::new([TOKEN.to_owned(), CLIENT_SECRET.to_owned(), FETCHED.to_owned(), basic])
 }
 
 #[tokio::test]
 async fn no_secret_in_debug_errors_or_trace_logs() {
-    let logs = capture_logs();
+    let logs = Logs::capture();
+    let secrets = secrets();
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(200).body(include_str!("../fixtures/token.json"));
-        })
-        .await;
+    mock::post(&server, AUTH_PATH, reply(200, include_str!("../fixtures/token.json"))).await;
     server
         .mock_async(|when, then| {
             when.method(POST).path(REFUND_PATH).body_includes(r#""txn_amount":1,"#);
@@ -97,9 +55,9 @@ async fn no_secret_in_debug_errors_or_trace_logs() {
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    assert_clean("static client Debug", &format!("{static_client:?}"));
-    assert_clean("fetched client Debug", &format!("{fetched_client:?}"));
-    assert_clean(
+    secrets.assert_absent("static client Debug", &format!("{static_client:?}"));
+    secrets.assert_absent("fetched client Debug", &format!("{fetched_client:?}"));
+    secrets.assert_absent(
         "builder Debug",
         &format!(
             "{:?}",
@@ -109,27 +67,27 @@ async fn no_secret_in_debug_errors_or_trace_logs() {
 
     for client in [&static_client, &fetched_client] {
         let ok = client.refund_money(&request("1")).await.unwrap();
-        assert_clean("record", &format!("{ok:?}"));
+        secrets.assert_absent("record", &format!("{ok:?}"));
         for amount in ["2", "3", "4"] {
             let err = client.refund_money(&request(amount)).await.unwrap_err();
-            assert_clean("error Display", &err.to_string());
-            assert_clean("error Debug", &format!("{err:?}"));
+            secrets.assert_absent("error Display", &err.to_string());
+            secrets.assert_absent("error Debug", &format!("{err:?}"));
             let mut source = std::error::Error::source(&err);
             while let Some(s) = source {
-                assert_clean("error source", &s.to_string());
+                secrets.assert_absent("error source", &s.to_string());
                 source = s.source();
             }
         }
         let prepared = client.prepare_refund_money(&request("1")).unwrap();
-        assert_clean("dry run", &prepared.to_curl());
-        assert_clean("dry run json", &prepared.to_redacted_json().to_string());
-        assert_clean("prepared Debug", &format!("{prepared:?}"));
+        secrets.assert_absent("dry run", &prepared.to_curl());
+        secrets.assert_absent("dry run json", &prepared.to_redacted_json().to_string());
+        secrets.assert_absent("prepared Debug", &format!("{prepared:?}"));
     }
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("refund_call"), "the capture works: {logs}");
     assert!(logs.contains("digipay refund succeeded"), "{logs}");
-    assert_clean("logs", &logs);
+    secrets.assert_absent("logs", &logs);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use refund_core::{Fate, ManualClock};
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -107,12 +108,7 @@ async fn a_401_drops_the_token_and_repeats_once() {
 #[tokio::test]
 async fn a_second_401_is_auth_after_exactly_two_refund_calls() {
     let server = MockServer::start_async().await;
-    let auth = server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(200).body(token_body("tok"));
-        })
-        .await;
+    let auth = mock::post(&server, AUTH_PATH, reply(200, &token_body("tok"))).await;
     let refund = server
         .mock_async(|when, then| {
             when.method(POST).path(REFUND_PATH);
@@ -130,18 +126,13 @@ async fn a_second_401_is_auth_after_exactly_two_refund_calls() {
 #[tokio::test]
 async fn rejected_credentials_are_auth_and_send_no_refund() {
     let server = MockServer::start_async().await;
-    let auth = server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(401).body(r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#);
-        })
-        .await;
-    let refund = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH);
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let auth = mock::post(
+        &server,
+        AUTH_PATH,
+        reply(401, r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#),
+    )
+    .await;
+    let refund = mock::post(&server, REFUND_PATH, reply(200, SUCCESS)).await;
     let err = credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
     assert_eq!(err.kind(), "auth");
     assert_eq!(err.reply().unwrap().operation(), "authenticate");
@@ -153,18 +144,8 @@ async fn rejected_credentials_are_auth_and_send_no_refund() {
 async fn unreadable_token_answers_are_not_processed() {
     for body in ["<html>", r#"{"data":{}}"#, r#"{"data":{"access_token":""}}"#] {
         let server = MockServer::start_async().await;
-        server
-            .mock_async(|when, then| {
-                when.method(POST).path(AUTH_PATH);
-                then.status(200).body(body);
-            })
-            .await;
-        let refund = server
-            .mock_async(|when, then| {
-                when.method(POST).path(REFUND_PATH);
-                then.status(200).body(SUCCESS);
-            })
-            .await;
+        mock::post(&server, AUTH_PATH, reply(200, body)).await;
+        let refund = mock::post(&server, REFUND_PATH, reply(200, SUCCESS)).await;
         let err =
             credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
         assert_eq!(err.fate(), Fate::NotProcessed, "{body}: {err}");
@@ -175,12 +156,8 @@ async fn unreadable_token_answers_are_not_processed() {
 #[tokio::test]
 async fn token_without_expiry_gets_the_default_lifetime() {
     let server = MockServer::start_async().await;
-    let auth = server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(200).body(r#"{"data":{"access_token":"tok"}}"#);
-        })
-        .await;
+    let auth =
+        mock::post(&server, AUTH_PATH, reply(200, r#"{"data":{"access_token":"tok"}}"#)).await;
     server
         .mock_async(|when, then| {
             when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");
@@ -201,12 +178,12 @@ async fn token_without_expiry_gets_the_default_lifetime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refunds_share_one_token_fetch() {
     let server = MockServer::start_async().await;
-    let auth = server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.status(200).body(token_body("tok")).delay(Duration::from_millis(50));
-        })
-        .await;
+    let auth = mock::post(
+        &server,
+        AUTH_PATH,
+        reply(200, &token_body("tok")).after(Duration::from_millis(50)),
+    )
+    .await;
     let refund = server
         .mock_async(|when, then| {
             when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");

@@ -4,18 +4,15 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{Error, Fate};
+use refund_testkit::mock::{self, reply};
+use refund_testkit::net::closed_url;
 
 use crate::*;
 
 #[tokio::test]
 async fn timeout_is_one_call_and_outcome_unknown() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH);
-            then.status(200).body(SUCCESS).delay(Duration::from_secs(1));
-        })
-        .await;
+    let mock = mock::post(&server, REFUND_PATH, reply(200, SUCCESS).late()).await;
     let client =
         builder_for(&server).token(TOKEN).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.refund_money(&request("79.10")).await.unwrap_err();
@@ -64,17 +61,7 @@ async fn overload_is_not_processed_and_not_repeated() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let client = DigiPayClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .company_id(COMPANY)
-        .token(TOKEN)
-        .retry_policy(refund_core::RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
-        .build()
-        .unwrap();
+    let client = builder_at(closed_url()).token(TOKEN).build().unwrap();
     let err = client.refund_money(&request("1")).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable");
     assert_eq!(err.fate(), Fate::NotProcessed);

@@ -1,5 +1,6 @@
 use httpmock::prelude::*;
 use refund_core::{DeclineReason, Fate, Otp};
+use refund_testkit::mock::{self, reply};
 use serde_json::json;
 
 use crate::*;
@@ -86,12 +87,7 @@ async fn every_listed_refund_error() {
 #[tokio::test]
 async fn errors_carry_the_provider_code_and_message() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST);
-            then.status(200).body(WRONG_OTP);
-        })
-        .await;
+    mock::any_post(&server, reply(200, WRONG_OTP)).await;
     let err = client_for(&server)
         .refund("13192443", "ref-1", &Otp::new("5767").unwrap())
         .await

@@ -2,13 +2,16 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{
-    DeclineReason, Otp, OtpRefund, OtpRefundTarget, RefundStatus, RefundStatusRead, RetryPolicy,
-    StatusQuery, TransactionId,
+    DeclineReason, Otp, OtpRefund, OtpRefundTarget, RefundStatus, RefundStatusRead, StatusQuery,
+    TransactionId,
 };
 use refund_otp::TxStatus;
+use refund_testkit::mock::{self, reply};
+use refund_testkit::net::closed_url;
 use serde_json::json;
 
 use crate::*;
+use refund_testkit::retries;
 
 #[tokio::test]
 async fn send_otp_accepts_the_2133_quirk() {
@@ -35,12 +38,7 @@ async fn send_otp_status_0_without_otp_ref_id_is_not_success() {
     for body in
         [SEND_OTP_STATUS0_NO_REF, r#"{"status":0,"data":{"otp_ref_id":""}}"#, r#"{"status":"0"}"#]
     {
-        let m = server
-            .mock_async(|when, then| {
-                when.method(POST);
-                then.status(200).body(body);
-            })
-            .await;
+        let m = mock::any_post(&server, reply(200, body)).await;
         let err = client_for(&server).send_otp("13192443").await.unwrap_err();
         assert_eq!(err.kind(), "declined", "{body}");
         assert_eq!(err.decline_reason(), Some(&DeclineReason::Other("0".into())), "{body}");
@@ -53,12 +51,7 @@ async fn send_otp_status_0_without_otp_ref_id_is_not_success() {
 #[tokio::test]
 async fn send_otp_with_status_0_and_a_reference_is_success() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST);
-            then.status(200).body(r#"{"status":"0","data":{"otp_ref_id":12345}}"#);
-        })
-        .await;
+    mock::any_post(&server, reply(200, r#"{"status":"0","data":{"otp_ref_id":12345}}"#)).await;
     let challenge = client_for(&server).send_otp("1").await.unwrap();
     assert_eq!(challenge.otp_ref_id(), "12345");
 }
@@ -104,12 +97,12 @@ async fn refund_sends_the_documented_json_types() {
 #[tokio::test]
 async fn the_core_traits_run_the_two_step_flow() {
     let server = MockServer::start_async().await;
-    let send = server
-        .mock_async(|when, then| {
-            when.method(POST).path(path("/customer/payment/refund/13192443/otp"));
-            then.status(200).body(SEND_OTP_OK);
-        })
-        .await;
+    let send = mock::post(
+        &server,
+        &path("/customer/payment/refund/13192443/otp"),
+        reply(200, SEND_OTP_OK),
+    )
+    .await;
     let refund = server
         .mock_async(|when, then| {
             when.method(POST).path(path("/customer/payment/refund/13192443")).json_body_includes(
@@ -214,17 +207,15 @@ async fn ids_cannot_change_the_path_and_nothing_is_sent() {
 #[tokio::test]
 async fn refund_is_never_resent_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path(path("/customer/payment/refund/13192443"));
-            then.status(200).body(REFUND_DONE).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::post(
+        &server,
+        &path("/customer/payment/refund/13192443"),
+        reply(200, REFUND_DONE).late(),
+    )
+    .await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
-        .retry_policy(
-            RetryPolicy::default().max_attempts(5).initial_backoff(Duration::from_millis(1)),
-        )
+        .retry_policy(retries(5))
         .build()
         .unwrap();
     let err = client.refund("13192443", "ref-1", &Otp::new("576719").unwrap()).await.unwrap_err();
@@ -235,17 +226,10 @@ async fn refund_is_never_resent_after_a_timeout() {
 #[tokio::test]
 async fn safe_calls_are_retried_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST);
-            then.status(200).body(SEND_OTP_OK).delay(Duration::from_secs(1));
-        })
-        .await;
+    let m = mock::any_post(&server, reply(200, SEND_OTP_OK).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
-        .retry_policy(
-            RetryPolicy::default().max_attempts(2).initial_backoff(Duration::from_millis(1)),
-        )
+        .retry_policy(retries(2))
         .build()
         .unwrap();
     let err = client.send_otp("13192443").await.unwrap_err();
@@ -256,12 +240,7 @@ async fn safe_calls_are_retried_after_a_timeout() {
 #[tokio::test]
 async fn refund_5xx_is_outcome_unknown_after_one_call() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST);
-            then.status(502).body("bad gateway");
-        })
-        .await;
+    let m = mock::any_post(&server, reply(502, "bad gateway")).await;
     let err = client_for(&server).refund("1", "r", &Otp::new("5767").unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), "outcome_unknown");
     m.assert_calls_async(1).await;
@@ -269,18 +248,7 @@ async fn refund_5xx_is_outcome_unknown_after_one_call() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let client = OtpRefundClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}/v3"))
-        .developer_key(DEV_KEY)
-        .access_key(ACCESS_KEY)
-        .initiator_id(INITIATOR)
-        .user_code(USER_CODE)
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
-        .build()
-        .unwrap();
+    let client = builder_at(format!("{}/v3", closed_url())).build().unwrap();
     let err = client.refund("1", "r", &Otp::new("5767").unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
     assert!(err.is_retryable());

@@ -1,55 +1,28 @@
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
 use refund_core::Otp;
+use refund_testkit::eko::base64;
+use refund_testkit::logs::{Logs, Secrets};
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 const OTP: &str = "576719";
 
-fn forbidden() -> Vec<String> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    vec![
+fn forbidden() -> Secrets {
+    Secrets::new([
         DEV_KEY.to_owned(),
         ACCESS_KEY.to_owned(),
-        b64.encode(ACCESS_KEY),
+        base64(ACCESS_KEY),
         expected_signature(ACCESS_KEY, "1700000000000"),
         expected_signature(ACCESS_KEY, "1700003600000"),
         OTP.to_owned(),
-    ]
-}
-
-fn assert_clean(what: &str, text: &str) {
-    for secret in forbidden() {
-        assert!(!text.contains(&secret), "{what} leaks {secret:?}: {text}");
-    }
+    ])
 }
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_errors_and_logs() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::capture();
+    let forbidden = forbidden();
 
     let server = MockServer::start_async().await;
     let skewed = server
@@ -60,31 +33,28 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
                 .body("Forbidden");
         })
         .await;
-    let wrong = server
-        .mock_async(|when, then| {
-            when.method(POST).path(path("/customer/payment/refund/13192443"));
-            then.status(200).body(WRONG_OTP);
-        })
-        .await;
+    let wrong =
+        mock::post(&server, &path("/customer/payment/refund/13192443"), reply(200, WRONG_OTP))
+            .await;
     let client = client_for(&server);
-    assert_clean("client Debug", &format!("{client:?}"));
-    assert_clean("builder Debug", &format!("{:?}", builder_for(&server)));
+    forbidden.assert_absent("client Debug", &format!("{client:?}"));
+    forbidden.assert_absent("builder Debug", &format!("{:?}", builder_for(&server)));
 
     let otp = Otp::new(OTP).unwrap();
     let err = client.refund("13192443", "ref-1", &otp).await.unwrap_err();
     assert_eq!(err.kind(), "declined");
     skewed.assert_calls_async(1).await;
     wrong.assert_calls_async(1).await;
-    assert_clean("error Display", &err.to_string());
-    assert_clean("error Debug", &format!("{err:?}"));
+    forbidden.assert_absent("error Display", &err.to_string());
+    forbidden.assert_absent("error Debug", &format!("{err:?}"));
 
     // A leading-zero OTP and a dry run.
     let err = client.refund("13192443", "ref-1", &Otp::new("012345").unwrap()).await.unwrap_err();
     assert!(!format!("{err:?}").contains("012345"));
     let prepared = client.prepare_refund("13192443", "ref-1", &otp).unwrap();
-    assert_clean("dry run curl", &prepared.to_curl());
-    assert_clean("dry run json", &prepared.to_redacted_json().to_string());
-    assert_clean("dry run Debug", &format!("{prepared:?}"));
+    forbidden.assert_absent("dry run curl", &prepared.to_curl());
+    forbidden.assert_absent("dry run json", &prepared.to_redacted_json().to_string());
+    forbidden.assert_absent("dry run Debug", &format!("{prepared:?}"));
 
     // A timeout on the refund, which is logged by the transport.
     let slow = MockServer::start_async().await;
@@ -94,10 +64,10 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
     .await;
     let client = builder_for(&slow).timeout(std::time::Duration::from_millis(100)).build().unwrap();
     let err = client.refund("13192443", "ref-1", &otp).await.unwrap_err();
-    assert_clean("timeout error", &format!("{err} {err:?}"));
+    forbidden.assert_absent("timeout error", &format!("{err} {err:?}"));
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("refund_call"), "the capture works: {logs}");
     assert!(logs.contains("corrected the offset"), "{logs}");
-    assert_clean("logs", &logs);
+    forbidden.assert_absent("logs", &logs);
 }

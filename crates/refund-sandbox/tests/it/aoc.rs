@@ -1,38 +1,46 @@
 use refund_sandbox::{Route, seed};
 use serde_json::Value;
 
-use crate::{client, start};
+use reqwest::RequestBuilder;
 
-/// A refund request, ready to send (or to give a timeout first).
-pub(crate) fn refund_request(
-    base: &str,
+use crate::{client, json_of, start};
+
+/// AOC's five refund fields with the seeded username.
+pub(crate) fn refund_form(
+    api_key: &str,
     sp: &str,
     aoc_id: &str,
     amount: &str,
-) -> reqwest::RequestBuilder {
-    client().post(format!("{base}/api/refund")).form(&[
-        ("apiKey", seed::AOC_API_KEY),
-        ("username", seed::AOC_USERNAME),
+) -> [(&'static str, String); 5] {
+    let fields = [api_key, seed::AOC_USERNAME, sp, aoc_id, amount].map(str::to_owned);
+    let [api_key, username, sp, aoc_id, amount] = fields;
+    [
+        ("apiKey", api_key),
+        ("username", username),
         ("spTransID", sp),
         ("aocTransID", aoc_id),
         ("amount", amount),
-    ])
+    ]
+}
+
+/// A refund request with the seeded credentials.
+pub(crate) fn refund_request(base: &str, sp: &str, aoc_id: &str, amount: &str) -> RequestBuilder {
+    let form = refund_form(seed::AOC_API_KEY, sp, aoc_id, amount);
+    client().post(format!("{base}/api/refund")).form(&form)
 }
 
 pub(crate) async fn refund(base: &str, sp: &str, aoc_id: &str, amount: &str) -> Value {
-    refund_request(base, sp, aoc_id, amount).send().await.expect("send").json().await.expect("json")
+    json_of(refund_request(base, sp, aoc_id, amount)).await
+}
+
+/// The `errorCode` of a refund's answer.
+async fn refund_code(base: &str, sp: &str, aoc_id: &str, amount: &str) -> Value {
+    refund(base, sp, aoc_id, amount).await["data"]["errorCode"].clone()
 }
 
 async fn status(base: &str, sp: &str) -> Value {
-    client()
-        .post(format!("{base}/api/refundStatus"))
-        .form(&[("apiKey", seed::AOC_API_KEY), ("username", seed::AOC_USERNAME), ("spTransID", sp)])
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
+    let form = [("apiKey", seed::AOC_API_KEY), ("username", seed::AOC_USERNAME), ("spTransID", sp)];
+    json_of(client().post(format!("{base}/api/refundStatus")).form(&form)).await
 }
 
 #[tokio::test]
@@ -47,10 +55,7 @@ async fn partial_refunds_accumulate_then_over_refund_is_denied() {
     assert_eq!(d["aocTransID"], seed::AOC_CHARGE_1001);
     assert!(d["clientCorrelator"].as_str().is_some_and(|c| !c.is_empty()));
     assert_eq!(d["errorMessage"], "");
-    assert_eq!(
-        refund(&base, "sp-2", seed::AOC_CHARGE_1001, "6.00").await["data"]["errorCode"],
-        "00"
-    );
+    assert_eq!(refund_code(&base, "sp-2", seed::AOC_CHARGE_1001, "6.00").await, "00");
     let over = refund(&base, "sp-3", seed::AOC_CHARGE_1001, "0.01").await;
     assert_eq!(over["data"]["transactionOperationStatus"], "denied");
     assert_eq!(over["data"]["errorCode"], "AOC1015");
@@ -63,10 +68,7 @@ async fn partial_refunds_accumulate_then_over_refund_is_denied() {
 async fn duplicate_sp_trans_id_and_status() {
     let s = start().await;
     let base = s.aoc_base_url();
-    assert_eq!(
-        refund(&base, "dup-1", seed::AOC_CHARGE_1002, "1.00").await["data"]["errorCode"],
-        "00"
-    );
+    assert_eq!(refund_code(&base, "dup-1", seed::AOC_CHARGE_1002, "1.00").await, "00");
     let dup = refund(&base, "dup-1", seed::AOC_CHARGE_1002, "1.00").await;
     assert_eq!(dup["data"]["errorCode"], "AOC1001");
     assert_eq!(dup["data"]["transactionOperationStatus"], "denied");
@@ -90,34 +92,17 @@ async fn error_shapes() {
     }
     let unknown = refund(&base, "u-1", "AOC-NOPE", "1.00").await;
     assert_eq!(unknown["data"]["errorCode"], "AOC0001");
-    let wrong_key: Value = client()
-        .post(format!("{base}/api/refund"))
-        .form(&[
-            ("apiKey", "nope"),
-            ("username", seed::AOC_USERNAME),
-            ("spTransID", "k-1"),
-            ("aocTransID", seed::AOC_CHARGE_1002),
-            ("amount", "1.00"),
-        ])
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let form = refund_form("nope", "k-1", seed::AOC_CHARGE_1002, "1.00");
+    let wrong_key = json_of(client().post(format!("{base}/api/refund")).form(&form)).await;
     assert_eq!(wrong_key["data"]["errorCode"], "AOC0003");
     assert_eq!(wrong_key["data"]["transactionOperationStatus"], "denied");
     // The page's sample shows JSON; the platform wants a form.
-    let json_body: Value = client()
-        .post(format!("{base}/api/refund"))
-        .json(&serde_json::json!({"apiKey": seed::AOC_API_KEY, "username": seed::AOC_USERNAME,
-            "spTransID": "j-1", "aocTransID": seed::AOC_CHARGE_1002, "amount": "1.00"}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let json_body =
+        json_of(client().post(format!("{base}/api/refund")).json(
+            &serde_json::json!({"apiKey": seed::AOC_API_KEY, "username": seed::AOC_USERNAME,
+            "spTransID": "j-1", "aocTransID": seed::AOC_CHARGE_1002, "amount": "1.00"}),
+        ))
+        .await;
     assert_eq!(json_body["data"]["errorCode"], "AOC0001");
     assert!(s.books().aoc.iter().all(|e| e.refunded_minor == 0));
 }

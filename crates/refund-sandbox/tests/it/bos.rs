@@ -15,13 +15,23 @@ pub(crate) async fn post(base: &str, path: &str, token: Option<&str>, body: Valu
 
 const T: Option<&str> = Some(seed::BOS_TOKEN);
 
+/// Asks for the refund OTP of `referenceid` with the seeded token.
+pub(crate) async fn send_otp(base: &str, referenceid: u64, ackno: u64) -> (u16, Value) {
+    post(base, "RefundOTP", T, json!({"referenceid": referenceid, "ackno": ackno})).await
+}
+
+/// Claims the refund of `referenceid` with `otp` (a JSON number) and the seeded token.
+async fn claim(base: &str, referenceid: u64, ackno: u64, otp: u64) -> Value {
+    let body = json!({"referenceid": referenceid, "ackno": ackno, "otp": otp});
+    post(base, "ClaimRefund", T, body).await.1
+}
+
 #[tokio::test]
 async fn otp_wrong_then_right_then_already_refunded() {
     let s = start().await;
     let base = s.bos_base_url();
     let r = seed::BOS_REFERENCE_1;
-    let (code, v) =
-        post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1})).await;
+    let (code, v) = send_otp(&base, r, seed::BOS_ACKNO_1).await;
     assert_eq!(
         (code, v["status"].clone(), v["response_code"].clone()),
         (200, json!(true), json!(1))
@@ -30,35 +40,17 @@ async fn otp_wrong_then_right_then_already_refunded() {
         s.otp(Provider::Bos, &r.to_string()).expect("otp issued").parse().expect("digits");
     assert!((100_000..1_000_000).contains(&otp));
     let wrong = if otp == 999_999 { 100_000 } else { otp + 1 };
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1, "otp": wrong}),
-    )
-    .await;
+    let v = claim(&base, r, seed::BOS_ACKNO_1, wrong).await;
     assert_eq!(v["response_code"], 3);
     assert_eq!(v["status"], false);
     let (_, st) = post(&base, "TransactStatus", T, json!({"referenceid": r})).await;
     assert_eq!(st["txn_status"], "3");
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1, "otp": otp}),
-    )
-    .await;
+    let v = claim(&base, r, seed::BOS_ACKNO_1, otp).await;
     assert_eq!(
         v,
         json!({"status": true, "response_code": 1, "message": "Transaction Successfully Refunded"})
     );
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1, "otp": otp}),
-    )
-    .await;
+    let v = claim(&base, r, seed::BOS_ACKNO_1, otp).await;
     assert_eq!(v["response_code"], 2);
     let (_, st) = post(&base, "TransactStatus", T, json!({"referenceid": r})).await;
     for field in [
@@ -89,7 +81,7 @@ async fn expired_otp_is_code_3() {
     let s = start().await;
     let base = s.bos_base_url();
     let r = seed::BOS_REFERENCE_2;
-    post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_2})).await;
+    send_otp(&base, r, seed::BOS_ACKNO_2).await;
     let otp: u64 = s.otp(Provider::Bos, &r.to_string()).expect("otp").parse().expect("digits");
     // Through the control endpoint, as a CLI test would.
     let resp = client()
@@ -98,13 +90,7 @@ async fn expired_otp_is_code_3() {
         .await
         .expect("send");
     assert_eq!(resp.status(), 200);
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_2, "otp": otp}),
-    )
-    .await;
+    let v = claim(&base, r, seed::BOS_ACKNO_2, otp).await;
     assert_eq!(v["response_code"], 3);
     assert_eq!(v["message"], "OTP expired");
 }
@@ -133,13 +119,7 @@ async fn auth_and_validation_errors() {
     }
     let (_, v) = post(&base, "RefundOTP", T, json!({"referenceid": 1, "ackno": 1})).await;
     assert_eq!(v["response_code"], 2);
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": seed::BOS_REFERENCE_1, "ackno": seed::BOS_ACKNO_1, "otp": 123456}),
-    )
-    .await;
+    let v = claim(&base, seed::BOS_REFERENCE_1, seed::BOS_ACKNO_1, 123456).await;
     assert_eq!(v["response_code"], 3, "no OTP issued yet");
 }
 
@@ -203,19 +183,13 @@ async fn leading_zero_otps_when_configured() {
     let s = Sandbox::builder().otp_leading_zero(true).build().start().await.expect("start");
     let base = s.bos_base_url();
     let r = seed::BOS_REFERENCE_1;
-    post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1})).await;
+    send_otp(&base, r, seed::BOS_ACKNO_1).await;
     let text = s.otp(Provider::Bos, &r.to_string()).expect("otp");
     assert_eq!(text.len(), 6);
     assert!(text.starts_with('0'), "{text}");
     // As a JSON number the leading zero is gone; the server compares the number.
     let otp: u64 = text.parse().expect("digits");
-    let (_, v) = post(
-        &base,
-        "ClaimRefund",
-        T,
-        json!({"referenceid": r, "ackno": seed::BOS_ACKNO_1, "otp": otp}),
-    )
-    .await;
+    let v = claim(&base, r, seed::BOS_ACKNO_1, otp).await;
     assert_eq!(v["response_code"], 1);
 }
 
@@ -226,7 +200,7 @@ async fn faults_apply_to_bos_routes_too() {
     s.set_fault(Route::BosClaimRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: None }));
     let base = s.bos_base_url();
     let r = seed::BOS_REFERENCE_2;
-    post(&base, "RefundOTP", T, json!({"referenceid": r, "ackno": seed::BOS_ACKNO_2})).await;
+    send_otp(&base, r, seed::BOS_ACKNO_2).await;
     let otp: u64 = s.otp(Provider::Bos, &r.to_string()).expect("otp").parse().expect("digits");
     let err = client()
         .post(format!("{base}/api/BOS/ClaimRefund"))

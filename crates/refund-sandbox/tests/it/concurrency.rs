@@ -1,7 +1,10 @@
 use refund_sandbox::{Fault, FaultSpec, Route, Sandbox, seed};
 use serde_json::Value;
 
-use crate::{aoc, client};
+use crate::aoc;
+use crate::digipay::{self, COMPANY};
+
+const CHARGE: &str = seed::AOC_CHARGE_1002;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_partial_refunds_never_exceed_the_charge() {
@@ -16,18 +19,8 @@ async fn concurrent_partial_refunds_never_exceed_the_charge() {
     for i in 0..200 {
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
-            let r = client()
-                .post(format!("{base}/api/refund"))
-                .form(&[
-                    ("apiKey", seed::AOC_API_KEY.to_owned()),
-                    ("username", seed::AOC_USERNAME.to_owned()),
-                    ("spTransID", format!("conc-{i}")),
-                    ("aocTransID", seed::AOC_CHARGE_1002.to_owned()),
-                    ("amount", "1.00".to_owned()),
-                ])
-                .send()
-                .await
-                .expect("send");
+            let refund = aoc::refund_request(&base, &format!("conc-{i}"), CHARGE, "1.00");
+            let r = refund.send().await.expect("send");
             if r.status() != 200 {
                 return false;
             }
@@ -63,15 +56,9 @@ async fn concurrent_digipay_refunds_never_exceed_the_transaction() {
     for _ in 0..200 {
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
-            let r = client()
-                .post(format!("{base}/digipay/v3/transaction/wallet_refund_money"))
-                .header("Authorization", format!("Token {}", seed::DIGIPAY_TOKEN))
-                .header("CompanyID", seed::DIGIPAY_COMPANY_ID)
-                .header("content-type", "application/json")
-                .body(r#"{"initial_txn_id":"DP-TXN-2002","txn_amount":0.5,"txn_code":"CIB","payment_mode":2}"#)
-                .send()
-                .await
-                .expect("send");
+            let body = r#"{"initial_txn_id":"DP-TXN-2002","txn_amount":0.5,"txn_code":"CIB","payment_mode":2}"#;
+            let refund = digipay::wallet_refund(&base, &digipay::token(), COMPANY, body);
+            let r = refund.send().await.expect("send");
             r.status() == 200
         }));
     }

@@ -1,21 +1,14 @@
 use refund_sandbox::{Route, seed};
 use serde_json::{Value, json};
 
-use crate::{aoc, bos, client, start};
+use crate::{aoc, bos, client, json_of, start};
 
 #[tokio::test]
 async fn books_requests_otp_reset_describe() {
     let s = start().await;
     let base = s.base_url();
     aoc::refund(&s.aoc_base_url(), "c-1", seed::AOC_CHARGE_1001, "2.50").await;
-    let books: Value = client()
-        .get(format!("{base}/_sandbox/books"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let books: Value = json_of(client().get(format!("{base}/_sandbox/books"))).await;
     let entry = books["aoc"]
         .as_array()
         .expect("aoc")
@@ -29,14 +22,7 @@ async fn books_requests_otp_reset_describe() {
     assert_eq!(books["bos"].as_array().map(Vec::len), Some(2));
     assert_eq!(books["eko"].as_array().map(Vec::len), Some(3));
     assert_eq!(books["digipay"].as_array().map(Vec::len), Some(2));
-    let counts: Value = client()
-        .get(format!("{base}/_sandbox/requests"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let counts: Value = json_of(client().get(format!("{base}/_sandbox/requests"))).await;
     assert_eq!(counts["aoc.refund"], 1);
     assert_eq!(counts["bos.claim_refund"], 0);
 
@@ -46,21 +32,9 @@ async fn books_requests_otp_reset_describe() {
         .await
         .expect("send");
     assert_eq!(r.status(), 404);
-    bos::post(
-        &s.bos_base_url(),
-        "RefundOTP",
-        Some(seed::BOS_TOKEN),
-        json!({"referenceid": seed::BOS_REFERENCE_1, "ackno": seed::BOS_ACKNO_1}),
-    )
-    .await;
-    let v: Value = client()
-        .get(format!("{base}/_sandbox/otp/bos/{}", seed::BOS_REFERENCE_1))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    bos::send_otp(&s.bos_base_url(), seed::BOS_REFERENCE_1, seed::BOS_ACKNO_1).await;
+    let v: Value =
+        json_of(client().get(format!("{base}/_sandbox/otp/bos/{}", seed::BOS_REFERENCE_1))).await;
     let otp = v["otp"].as_str().expect("otp");
     assert_eq!(otp.len(), 6);
     assert!(!otp.starts_with('0'));
@@ -94,13 +68,7 @@ async fn same_seed_same_otps() {
     let mut otps = Vec::new();
     for _ in 0..2 {
         let s = start().await;
-        bos::post(
-            &s.bos_base_url(),
-            "RefundOTP",
-            Some(seed::BOS_TOKEN),
-            json!({"referenceid": seed::BOS_REFERENCE_2, "ackno": seed::BOS_ACKNO_2}),
-        )
-        .await;
+        bos::send_otp(&s.bos_base_url(), seed::BOS_REFERENCE_2, seed::BOS_ACKNO_2).await;
         otps.push(s.otp(refund_sandbox::Provider::Bos, &seed::BOS_REFERENCE_2.to_string()));
     }
     assert!(otps[0].is_some());

@@ -4,26 +4,38 @@ use serde_json::{Value, json};
 
 use crate::{client, start};
 
+/// A wallet refund with `auth` as the Authorization, `company` as the company header (name and
+/// value) and a JSON `body`.
+pub(crate) fn wallet_refund(
+    base: &str,
+    auth: &str,
+    company: (&str, &str),
+    body: &str,
+) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{base}/digipay/v3/transaction/wallet_refund_money"))
+        .header("Authorization", auth)
+        .header(company.0, company.1)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+}
+
+/// The seeded company, in the header's documented spelling.
+pub(crate) const COMPANY: (&str, &str) = ("CompanyID", seed::DIGIPAY_COMPANY_ID);
+
 pub(crate) async fn refund_raw(
     base: &str,
     auth: &str,
     company_header: &str,
     body: &str,
 ) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{base}/digipay/v3/transaction/wallet_refund_money"))
-        .header("Authorization", auth)
-        .header(company_header, seed::DIGIPAY_COMPANY_ID)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("send");
+    let company = (company_header, seed::DIGIPAY_COMPANY_ID);
+    let resp = wallet_refund(base, auth, company, body).send().await.expect("send");
     let code = resp.status().as_u16();
     (code, resp.json().await.expect("json"))
 }
 
-fn token() -> String {
+pub(crate) fn token() -> String {
     format!("Token {}", seed::DIGIPAY_TOKEN)
 }
 
@@ -82,15 +94,8 @@ async fn error_shapes() {
         r#"{"initial_txn_id":"DP-NOPE","txn_amount":1,"txn_code":"CIB","payment_mode":2}"#;
     let (code, _) = refund_raw(&base, &token(), "CompanyID", unknown).await;
     assert_eq!(code, 404);
-    let resp = client()
-        .post(format!("{base}/digipay/v3/transaction/wallet_refund_money"))
-        .header("Authorization", token())
-        .header("CompanyID", "other-company")
-        .header("content-type", "application/json")
-        .body(ok)
-        .send()
-        .await
-        .expect("send");
+    let other_company = ("CompanyID", "other-company");
+    let resp = wallet_refund(&base, &token(), other_company, ok).send().await.expect("send");
     assert_eq!(resp.status(), 401);
     assert!(s.books().digipay.iter().all(|e| e.refunded_minor == 0));
 }

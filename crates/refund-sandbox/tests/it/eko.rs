@@ -16,12 +16,8 @@ fn now_ms() -> i64 {
     .expect("ms")
 }
 
-pub(crate) fn sign(access_key: &str, ts: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut mac = Hmac::<Sha256>::new_from_slice(b64.encode(access_key).as_bytes()).expect("key");
-    mac.update(ts.as_bytes());
-    b64.encode(mac.finalize().into_bytes())
-}
+/// The test side's signature: the testkit's, computed with `hmac`, `sha2` and `base64`.
+pub(crate) use refund_testkit::eko::signature as sign;
 
 pub(crate) fn signed(
     req: reqwest::RequestBuilder,

@@ -1,38 +1,42 @@
 use std::time::{Duration, Instant};
 
-use refund_sandbox::{Fault, FaultSpec, Route, Sandbox, seed};
+use refund_sandbox::{Fault, FaultSpec, Route, RunningSandbox, Sandbox, seed};
 use serde_json::{Value, json};
 
+use crate::digipay::{self, COMPANY};
 use crate::{aoc, client, start};
 
-fn form(sp: &str) -> [(&'static str, String); 5] {
-    [
-        ("apiKey", seed::AOC_API_KEY.to_owned()),
-        ("username", seed::AOC_USERNAME.to_owned()),
-        ("spTransID", sp.to_owned()),
-        ("aocTransID", seed::AOC_CHARGE_1002.to_owned()),
-        ("amount", "1.00".to_owned()),
-    ]
-}
-
 async fn send(base: &str, sp: &str, timeout: Duration) -> reqwest::Result<reqwest::Response> {
-    client().post(format!("{base}/api/refund")).timeout(timeout).form(&form(sp)).send().await
+    aoc::refund_request(base, sp, seed::AOC_CHARGE_1002, "1.00").timeout(timeout).send().await
 }
 
-fn refunded(s: &refund_sandbox::RunningSandbox) -> i64 {
+fn refunded(s: &RunningSandbox) -> i64 {
     s.books().entry(seed::AOC_CHARGE_1002).map(|e| e.refunded_minor).unwrap_or(-1)
 }
 
 const LONG: Duration = Duration::from_secs(10);
 
+/// Faults the next AOC refund with `fault` and sends the refund `sp`, which the client must give
+/// up on after `wait`.
+async fn times_out(s: &RunningSandbox, fault: Fault, sp: &str, wait: Duration) {
+    s.set_fault(Route::AocRefund, FaultSpec::next(1, fault));
+    let err = send(&s.aoc_base_url(), sp, wait).await.expect_err("times out");
+    assert!(err.is_timeout(), "{sp}: {err}");
+}
+
+/// Sends the refund `sp` and reads its JSON answer, which must take at least `least`.
+async fn answered_after(base: &str, sp: &str, least: Duration) -> Value {
+    let t = Instant::now();
+    let v = send(base, sp, LONG).await.expect("send").json().await.expect("json");
+    assert!(t.elapsed() >= least, "{sp}: answered in {:?}", t.elapsed());
+    v
+}
+
 #[tokio::test]
 async fn latency_delays_a_normal_answer() {
     let s = start().await;
     s.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::Latency { ms: 300 }));
-    let t = Instant::now();
-    let v: Value =
-        send(&s.aoc_base_url(), "lat-1", LONG).await.expect("send").json().await.expect("json");
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    let v = answered_after(&s.aoc_base_url(), "lat-1", Duration::from_millis(300)).await;
     assert_eq!(v["data"]["errorCode"], "00");
     assert_eq!(refunded(&s), 100);
 }
@@ -70,9 +74,8 @@ async fn status_faults_leave_books_untouched() {
 async fn timeout_before_acting_does_not_touch_the_books() {
     let s = start().await;
     let base = s.aoc_base_url();
-    s.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: None }));
-    let err = send(&base, "tb-1", Duration::from_millis(200)).await.expect_err("times out");
-    assert!(err.is_timeout());
+    times_out(&s, Fault::TimeoutBeforeActing { ms: None }, "tb-1", Duration::from_millis(200))
+        .await;
     s.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: Some(100) }));
     assert_eq!(send(&base, "tb-2", LONG).await.expect("send").status(), 504);
     assert_eq!(refunded(&s), 0);
@@ -82,9 +85,7 @@ async fn timeout_before_acting_does_not_touch_the_books() {
 async fn commit_then_timeout_applies_the_refund() {
     let s = start().await;
     let base = s.aoc_base_url();
-    s.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: None }));
-    let err = send(&base, "ct-1", Duration::from_millis(300)).await.expect_err("times out");
-    assert!(err.is_timeout());
+    times_out(&s, Fault::CommitThenTimeout { ms: None }, "ct-1", Duration::from_millis(300)).await;
     assert_eq!(refunded(&s), 100);
     // The retry with the same spTransID is a duplicate; status tells the truth.
     assert_eq!(
@@ -92,9 +93,7 @@ async fn commit_then_timeout_applies_the_refund() {
         "AOC1001"
     );
     s.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(200) }));
-    let t = Instant::now();
-    let v: Value = send(&base, "ct-2", LONG).await.expect("send").json().await.expect("json");
-    assert!(t.elapsed() >= Duration::from_millis(200));
+    let v = answered_after(&base, "ct-2", Duration::from_millis(200)).await;
     assert_eq!(v["data"]["errorCode"], "00");
     assert_eq!(refunded(&s), 200);
 }
@@ -129,9 +128,7 @@ async fn malformed_oversized_and_trickled_bodies() {
         Route::AocRefund,
         FaultSpec::next(1, Fault::Trickle { chunk_bytes: 40, delay_ms: 50 }),
     );
-    let t = Instant::now();
-    let v: Value = send(&base, "m-3", LONG).await.expect("send").json().await.expect("json");
-    assert!(t.elapsed() >= Duration::from_millis(100));
+    let v = answered_after(&base, "m-3", Duration::from_millis(100)).await;
     assert_eq!(v["data"]["errorCode"], "00");
     assert_eq!(refunded(&s), 300);
 }
@@ -147,20 +144,8 @@ async fn faults_from_builder_and_control_endpoint() {
         .expect("start");
     let body =
         r#"{"initial_txn_id":"DP-TXN-2001","txn_amount":1,"txn_code":"CIB","payment_mode":2}"#;
-    let (code, _) = async {
-        let r = client()
-            .post(format!("{}/digipay/v3/transaction/wallet_refund_money", s.digipay_base_url()))
-            .header("Authorization", format!("Token {}", seed::DIGIPAY_TOKEN))
-            .header("CompanyID", seed::DIGIPAY_COMPANY_ID)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("send");
-        (r.status().as_u16(), ())
-    }
-    .await;
-    assert_eq!(code, 503);
+    let refund = digipay::wallet_refund(&s.digipay_base_url(), &digipay::token(), COMPANY, body);
+    assert_eq!(refund.send().await.expect("send").status(), 503);
     assert_eq!(send(&s.aoc_base_url(), "r-0", LONG).await.expect("send").status(), 200);
     // Through HTTP, as the CLI and other languages would.
     let r = client()

@@ -10,6 +10,7 @@
 //!   AOC by reading `refundStatus` for each unknown `spTransID`; DigiPay has no status endpoint, so
 //!   books == successes + k with k <= the number of outcome-unknown results.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use refund::aoc::AocRefundRequest;
 use refund::digipay::WalletRefundRequest;
 use refund::{Error, RefundReference, RefundStatus, TransactionId};
-use refund_sandbox::{Fault, FaultSpec, Route, RunningSandbox, Sandbox, seed};
+use refund_sandbox::{BookEntry, Fault, FaultSpec, Route, RunningSandbox, Sandbox, seed};
 
 use crate::{aoc_client, digipay_client, inr, myr};
 
@@ -81,42 +82,80 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// Every call ends in exactly one of the four.
+    fn total(&self) -> u64 {
+        self.ok + self.declined + self.unavailable + self.unknown.len() as u64
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ok, minor, declined, unavailable) =
+            (self.ok, self.ok_minor, self.declined, self.unavailable);
+        let unknown = self.unknown.len();
+        write!(
+            f,
+            "ok {ok} ({minor} minor units), declined {declined}, unavailable {unavailable}, "
+        )?;
+        write!(f, "outcome unknown {unknown}")
+    }
+}
+
+/// The books of the charge and the requests its route saw, for the test's output.
+fn books(entry: &BookEntry, unit: &str, requests: u64) -> String {
+    let (refunded, charged, count) =
+        (entry.refunded_minor, entry.original_minor, entry.refund_count);
+    format!("books {refunded} of {charged} {unit} in {count} refunds; requests {requests}")
+}
+
 fn minor(m: refund::Money) -> i64 {
     i64::try_from(m.minor_units()).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aoc_1000_concurrent_partial_refunds_with_faults() {
-    let sb = Arc::new(Sandbox::builder().rng_seed(9).build().start().await.unwrap());
-    let client = aoc_client(&sb.base_url(), CALL_TIMEOUT);
+/// Starts `CALLS` calls of `call(i)` at once while [`chaos`] alternates the faults on `route`, and
+/// tallies their results. Returns the tally, how long the calls took and the most the books showed
+/// refunded of `id` while they ran.
+async fn under_chaos<F, Fut>(
+    sb: &Arc<RunningSandbox>,
+    route: Route,
+    id: &'static str,
+    call: F,
+) -> (Tally, Duration, i64)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<i64, Error>> + Send + 'static,
+{
     let done = Arc::new(AtomicBool::new(false));
-    let chaos = chaos(sb.clone(), Route::AocRefund, seed::AOC_CHARGE_1002, done.clone());
+    let chaos = chaos(sb.clone(), route, id, done.clone());
     let started = Instant::now();
-
-    let mut tasks = Vec::with_capacity(CALLS);
-    for i in 0..CALLS {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let req = AocRefundRequest::new(
-                TransactionId::new(seed::AOC_CHARGE_1002).unwrap(),
-                myr("0.10"),
-            )
-            .with_sp_trans_id(RefundReference::new(format!("cc-aoc-{i}")).unwrap());
-            tokio::time::timeout(HANG_LIMIT, async {
-                let record = client.refund(&req).await?;
-                assert_eq!(record.status, RefundStatus::Succeeded);
-                Ok(minor(record.amount.unwrap()))
-            })
-            .await
-        }));
-    }
+    let tasks: Vec<_> =
+        (0..CALLS).map(|i| tokio::spawn(tokio::time::timeout(HANG_LIMIT, call(i)))).collect();
     let mut tally = Tally::default();
     for (i, task) in tasks.into_iter().enumerate() {
         tally.add(i, task.await.unwrap());
     }
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
-    let max_during = chaos.await.unwrap();
+    (tally, elapsed, chaos.await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aoc_1000_concurrent_partial_refunds_with_faults() {
+    let sb = Arc::new(Sandbox::builder().rng_seed(9).build().start().await.unwrap());
+    let client = aoc_client(&sb.base_url(), CALL_TIMEOUT);
+    let charge = seed::AOC_CHARGE_1002;
+    let (tally, elapsed, max_during) = under_chaos(&sb, Route::AocRefund, charge, |i| {
+        let client = client.clone();
+        async move {
+            let req = AocRefundRequest::new(TransactionId::new(charge).unwrap(), myr("0.10"))
+                .with_sp_trans_id(RefundReference::new(format!("cc-aoc-{i}")).unwrap());
+            let record = client.refund(&req).await?;
+            assert_eq!(record.status, RefundStatus::Succeeded);
+            Ok(minor(record.amount.unwrap()))
+        }
+    })
+    .await;
 
     // Resolve each outcome-unknown call by its spTransID.
     let mut resolved_ok = 0;
@@ -137,76 +176,41 @@ async fn aoc_1000_concurrent_partial_refunds_with_faults() {
     }
     let entry = sb.books().entry(seed::AOC_CHARGE_1002).cloned().unwrap();
     println!(
-        "aoc: {CALLS} calls in {elapsed:?}: ok {} ({} sen), declined {}, unavailable {}, outcome unknown {} \
-         (resolved: {resolved_ok} refunded, {resolved_minor} sen); books {} of {} sen in {} refunds; \
-         requests {}; max refunded seen while running {max_during}",
-        tally.ok,
-        tally.ok_minor,
-        tally.declined,
-        tally.unavailable,
-        tally.unknown.len(),
-        entry.refunded_minor,
-        entry.original_minor,
-        entry.refund_count,
-        sb.requests_seen(Route::AocRefund),
+        "aoc: {CALLS} calls in {elapsed:?}: {tally} (resolved: {resolved_ok} refunded, \
+         {resolved_minor} sen); {}; max refunded seen while running {max_during}",
+        books(&entry, "sen", sb.requests_seen(Route::AocRefund)),
     );
     assert!(entry.refunded_minor <= entry.original_minor);
     assert_eq!(tally.ok_minor + resolved_minor, entry.refunded_minor, "successes == books");
     assert_eq!(tally.ok + resolved_ok, u64::from(entry.refund_count));
     assert!(tally.declined > 0, "1,000 x 0.10 cannot fit in 50.00: some must be declined");
-    assert_eq!(
-        tally.ok + tally.declined + tally.unavailable + tally.unknown.len() as u64,
-        CALLS as u64
-    );
+    assert_eq!(tally.total(), CALLS as u64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digipay_1000_concurrent_partial_refunds_with_faults() {
     let sb = Arc::new(Sandbox::builder().rng_seed(11).build().start().await.unwrap());
     let client = digipay_client(&sb.base_url(), CALL_TIMEOUT);
-    let done = Arc::new(AtomicBool::new(false));
-    let chaos = chaos(sb.clone(), Route::DigipayRefund, seed::DIGIPAY_TXN_2001, done.clone());
-    let started = Instant::now();
-
-    let mut tasks = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let txn = seed::DIGIPAY_TXN_2001;
+    let (tally, elapsed, max_during) = under_chaos(&sb, Route::DigipayRefund, txn, |_| {
         let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let req =
-                WalletRefundRequest::builder(seed::DIGIPAY_TXN_2001, inr("0.20")).build().unwrap();
-            tokio::time::timeout(HANG_LIMIT, async {
-                let refund = client.refund_money(&req).await?;
-                assert_eq!(refund.record.status, RefundStatus::Succeeded);
-                Ok(minor(refund.record.amount.unwrap()))
-            })
-            .await
-        }));
-    }
-    let mut tally = Tally::default();
-    for (i, task) in tasks.into_iter().enumerate() {
-        tally.add(i, task.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let max_during = chaos.await.unwrap();
+        async move {
+            let req = WalletRefundRequest::builder(txn, inr("0.20")).build().unwrap();
+            let refund = client.refund_money(&req).await?;
+            assert_eq!(refund.record.status, RefundStatus::Succeeded);
+            Ok(minor(refund.record.amount.unwrap()))
+        }
+    })
+    .await;
 
     let entry = sb.books().entry(seed::DIGIPAY_TXN_2001).cloned().unwrap();
     // No status endpoint: the k refunds the books hold beyond the reported successes are exactly
     // the outcome-unknown calls that went through; the caller was told to reconcile each of them.
     let k = i64::from(entry.refund_count) - i64::try_from(tally.ok).unwrap();
     println!(
-        "digipay: {CALLS} calls in {elapsed:?}: ok {} ({} paise), declined {}, unavailable {}, \
-         outcome unknown {}; books {} of {} paise in {} refunds (k = {k} unknown calls went through); \
-         requests {}; max refunded seen while running {max_during}",
-        tally.ok,
-        tally.ok_minor,
-        tally.declined,
-        tally.unavailable,
-        tally.unknown.len(),
-        entry.refunded_minor,
-        entry.original_minor,
-        entry.refund_count,
-        sb.requests_seen(Route::DigipayRefund),
+        "digipay: {CALLS} calls in {elapsed:?}: {tally}; {} (k = {k} unknown calls went through); \
+         max refunded seen while running {max_during}",
+        books(&entry, "paise", sb.requests_seen(Route::DigipayRefund)),
     );
     assert!(entry.refunded_minor <= entry.original_minor);
     assert!(k >= 0, "every reported success is in the books");
@@ -216,10 +220,7 @@ async fn digipay_1000_concurrent_partial_refunds_with_faults() {
     // Unsafe: never resent once it may have arrived, and connections were never refused, so the
     // sandbox saw exactly one request per call.
     assert_eq!(sb.requests_seen(Route::DigipayRefund), CALLS as u64);
-    assert_eq!(
-        tally.ok + tally.declined + tally.unavailable + tally.unknown.len() as u64,
-        CALLS as u64
-    );
+    assert_eq!(tally.total(), CALLS as u64);
 }
 
 /// Callers box or spawn each call, so a call's future is allocated and copied per call. Past

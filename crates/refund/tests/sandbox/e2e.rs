@@ -12,7 +12,8 @@ use refund::{
     DeclineReason, DirectRefund, OtpRefund, OtpRefundTarget, RefundReference, RefundRequest,
     RefundStatus, RefundStatusRead, StatusQuery, TransactionId,
 };
-use refund_sandbox::{Provider, Route, RunningSandbox, Sandbox, seed};
+use refund_sandbox::{Provider, Route, RunningSandbox, seed};
+use refund_testkit::sandbox::start;
 
 use crate::{
     aoc_client, bos_client, digipay_cc_client, digipay_client, eko_client, inr, myr, wrong_otp,
@@ -20,10 +21,6 @@ use crate::{
 
 /// End-to-end calls get a comfortable timeout: nothing here is about timing.
 const E2E_TIMEOUT: Duration = Duration::from_secs(5);
-
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().build().start().await.unwrap()
-}
 
 fn refunded_minor(sb: &RunningSandbox, id: &str) -> (i64, u32) {
     let books = sb.books();
@@ -33,7 +30,7 @@ fn refunded_minor(sb: &RunningSandbox, id: &str) -> (i64, u32) {
 
 #[tokio::test]
 async fn aoc_partial_refund_status_over_refund_and_duplicate_reference() {
-    let sb = sandbox().await;
+    let sb = start().await;
     let client = aoc_client(&sb.base_url(), E2E_TIMEOUT);
     let charge = TransactionId::new(seed::AOC_CHARGE_1001).unwrap();
 
@@ -79,7 +76,7 @@ async fn aoc_partial_refund_status_over_refund_and_duplicate_reference() {
 
 #[tokio::test]
 async fn bos_otp_wrong_then_right_status_and_qr() {
-    let sb = sandbox().await;
+    let sb = start().await;
     let client = bos_client(&sb.base_url(), E2E_TIMEOUT);
     let reference = seed::BOS_REFERENCE_1.to_string();
     let ackno = seed::BOS_ACKNO_1.to_string();
@@ -114,7 +111,7 @@ async fn bos_otp_wrong_then_right_status_and_qr() {
 
 #[tokio::test]
 async fn digipay_refund_with_static_token_and_with_client_credentials() {
-    let sb = sandbox().await;
+    let sb = start().await;
 
     // 79.10 must arrive as exactly 7910 paise, never 79.09999.
     let client = digipay_client(&sb.base_url(), E2E_TIMEOUT);
@@ -151,7 +148,7 @@ async fn digipay_refund_with_static_token_and_with_client_credentials() {
 
 #[tokio::test]
 async fn eko_otp_wrong_then_right_and_transaction_inquiry() {
-    let sb = sandbox().await;
+    let sb = start().await;
     let client = eko_client(&sb.base_url(), E2E_TIMEOUT);
     let tid = seed::EKO_TID_REFUNDABLE_1;
 
@@ -189,7 +186,7 @@ type OtpCase = (Arc<dyn OtpRefund>, Arc<dyn RefundStatusRead>, OtpRefundTarget, 
 /// The core traits as trait objects, end to end: object safety is not just a compile-time claim.
 #[tokio::test]
 async fn core_traits_as_trait_objects() {
-    let sb = sandbox().await;
+    let sb = start().await;
     let root = sb.base_url();
     let aoc = Arc::new(aoc_client(&root, E2E_TIMEOUT));
     let bos = Arc::new(bos_client(&root, E2E_TIMEOUT));

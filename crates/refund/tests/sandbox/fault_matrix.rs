@@ -18,6 +18,7 @@ use refund::digipay::WalletRefundRequest;
 use refund::otp::TxStatus;
 use refund::{Error, Fate, Idempotency, Otp, RefundReference, RefundStatus, TransactionId};
 use refund_sandbox::{Fault, FaultSpec, Provider, Route, RunningSandbox, Sandbox, seed};
+use refund_testkit::sandbox::start;
 
 use crate::{TIMEOUT, aoc_client, bos_client, closed_root, digipay_client, eko_client, inr, myr};
 
@@ -226,7 +227,7 @@ struct CellResult {
 type CallResult = Result<String, Error>;
 
 async fn run_cell(op: Op, case: Case) -> CellResult {
-    let sb = Sandbox::builder().build().start().await.unwrap();
+    let sb = start().await;
     let root = sb.base_url();
     let clean_root = root.clone();
     let call_root = if case == Case::Refused { closed_root() } else { root.clone() };
@@ -544,21 +545,27 @@ async fn fault_matrix() {
     }
 }
 
+/// A sandbox that records the first AOC refund and loses its answer, a client for it, and a refund
+/// of `amount` with the reference `sp`.
+async fn aoc_first_answer_lost(
+    amount: &str,
+    sp: &str,
+) -> (RunningSandbox, refund::aoc::AocClient, AocRefundRequest) {
+    let lost = FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1_000) });
+    let sb = Sandbox::builder().fault(Route::AocRefund, lost).build().start().await.unwrap();
+    let client = aoc_client(&sb.base_url(), TIMEOUT);
+    let charge = TransactionId::new(seed::AOC_CHARGE_1002).unwrap();
+    let req = AocRefundRequest::new(charge, myr(amount))
+        .with_sp_trans_id(RefundReference::new(sp).unwrap());
+    (sb, client, req)
+}
+
 /// A Keyed retry reuses its reference: the first attempt is recorded and its answer lost, the
 /// retry carries the same spTransID, AOC answers AOC1001, and the client resolves it through
 /// refundStatus. One refund in the books, an Ok to the caller.
 #[tokio::test]
 async fn aoc_keyed_retry_reuses_sp_trans_id() {
-    let sb = Sandbox::builder()
-        .fault(Route::AocRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1_000) }))
-        .build()
-        .start()
-        .await
-        .unwrap();
-    let client = aoc_client(&sb.base_url(), TIMEOUT);
-    let req =
-        AocRefundRequest::new(TransactionId::new(seed::AOC_CHARGE_1002).unwrap(), myr("2.00"))
-            .with_sp_trans_id(RefundReference::new("fm-keyed-1").unwrap());
+    let (sb, client, req) = aoc_first_answer_lost("2.00", "fm-keyed-1").await;
     let record = client.refund(&req).await.unwrap();
     assert_eq!(record.status, RefundStatus::Succeeded);
     assert_eq!(record.reference.as_deref(), Some("fm-keyed-1"));
@@ -574,16 +581,7 @@ async fn aoc_keyed_retry_reuses_sp_trans_id() {
 /// fixed in refund-core's transport).
 #[tokio::test]
 async fn aoc_retry_answered_503_after_a_lost_answer_stays_outcome_unknown() {
-    let sb = Sandbox::builder()
-        .fault(Route::AocRefund, FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1_000) }))
-        .build()
-        .start()
-        .await
-        .unwrap();
-    let client = aoc_client(&sb.base_url(), TIMEOUT);
-    let req =
-        AocRefundRequest::new(TransactionId::new(seed::AOC_CHARGE_1002).unwrap(), myr("3.00"))
-            .with_sp_trans_id(RefundReference::new("fm-lost-then-503").unwrap());
+    let (sb, client, req) = aoc_first_answer_lost("3.00", "fm-lost-then-503").await;
     let call = {
         let client = client.clone();
         let req = req.clone();

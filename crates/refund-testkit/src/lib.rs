@@ -1,0 +1,35 @@
+//! What the workspace's test suites share, so that each thing is written once.
+//!
+//! - [`logs`]: every log event of the test process, at TRACE, in one buffer (the secrets tests).
+//! - [`bad_input`]: the one catalogue of malformed values that the library's and the command's
+//!   bad-input suites both iterate.
+//! - [`eko`]: Eko's `secret-key` signature, computed with `hmac`, `sha2` and `base64`,
+//!   independently of `refund-otp`.
+//! - [`mock`]: httpmock shortcuts for mocks that only answer, and [`retries`] for clients that
+//!   retry at once.
+//! - [`net`]: ports that refuse connections or never answer.
+//! - `sandbox` (feature `sandbox`): client builders for `refund-sandbox`'s seeded credentials and
+//!   the providers' settings as the command's environment variables.
+//! - `cli` (feature `cli`): the `refund` binary with a clean environment next to a running
+//!   sandbox.
+//!
+//! A dev-dependency only (`publish = false`); `cargo xtask tidy` refuses it anywhere else.
+
+pub mod bad_input;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod eko;
+pub mod logs;
+pub mod mock;
+pub mod net;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+
+use std::time::Duration;
+
+use refund_core::RetryPolicy;
+
+/// A retry policy of at most `max_attempts` attempts, 1 ms apart: tests of retries need not wait.
+pub fn retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy::default().max_attempts(max_attempts).initial_backoff(Duration::from_millis(1))
+}
