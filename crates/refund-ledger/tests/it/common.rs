@@ -87,6 +87,18 @@ impl TestDb {
         self.builder().open().await.unwrap()
     }
 
+    /// The URL of another empty ledger named `name`, gone with this one: a SQLite file beside
+    /// it, or a PostgreSQL schema of this database (cheaper than a database per ledger, whose
+    /// drop waits for a checkpoint). For a test that needs a ledger per scenario.
+    pub(crate) async fn another_ledger(&self, name: &str) -> String {
+        assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        if self.backend == "sqlite" {
+            let (folder, _) = self.url.rsplit_once("/ledger/").expect("TestDb::sqlite's layout");
+            return format!("{folder}/{name}/refunds.sqlite");
+        }
+        admin_execute(&self.url, &format!("CREATE SCHEMA {name}")).await;
+        format!("{}?options=-c%20search_path%3D{name}", self.url)
+    }
 }
 
 impl Drop for TestDb {

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod crash;
 mod flows;
 mod open;
 mod otp;
+mod process;
