@@ -7,6 +7,7 @@
 mod common;
 mod crash;
 mod flows;
+mod instances;
 mod open;
 mod otp;
 mod process;

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -63,6 +64,15 @@ impl ChildProcess {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
         self.stderr.await.unwrap_or_default()
+    }
+
+    /// Waits up to `limit` for the child to exit on its own; panics with its stderr if it failed
+    /// or took longer (it is killed then).
+    pub(crate) async fn wait(mut self, limit: Duration) {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(Ok(status)) if status.success() => {}
+            other => panic!("the child failed ({other:?}); its stderr:\n{}", self.kill().await),
+        }
     }
 }
 
