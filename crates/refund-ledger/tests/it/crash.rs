@@ -25,7 +25,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
 use crate::common::{Clients, Env, TestDb, inr, myr, on_both_backends};
-use crate::process::{self, ChildProcess};
+use crate::process::{self, ChildProcess, LEDGER_URL, SANDBOX_URL};
 
 on_both_backends!(a_process_killed_anywhere_never_refunds_twice);
 
@@ -45,8 +45,6 @@ const IN_FLIGHT: usize = 8;
 /// Printed by the child when it stops at its kill point: `op key [step]` follows.
 const STOPPED: &str = "CRASH-CHILD-STOPPED";
 /// The child's settings.
-const LEDGER_URL: &str = "CRASH_LEDGER_URL";
-const SANDBOX_URL: &str = "CRASH_SANDBOX_URL";
 const STOP_AT: &str = "CRASH_STOP_AT";
 const LEASE_MS: &str = "CRASH_LEASE_MS";
 

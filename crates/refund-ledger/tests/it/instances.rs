@@ -16,7 +16,7 @@ use refund_ledger::{IntentState, Ledger, LedgerError, ListFilter, RefundIntent};
 use refund_sandbox::{ExecutedRefund, OriginalTransaction, Route, Sandbox};
 
 use crate::common::{Clients, Env, TestDb, myr, on_both_backends};
-use crate::process::{self, ChildProcess};
+use crate::process::{self, ChildProcess, LEDGER_URL, SANDBOX_URL};
 
 on_both_backends!(
     eight_processes_send_each_of_a_thousand_intents_once,
@@ -30,8 +30,6 @@ const CHILD_LIMIT: Duration = Duration::from_secs(120);
 /// Printed by a child when it is done: its [`Tally`] follows.
 const RESULT: &str = "INSTANCE-CHILD-RESULT";
 /// The child's settings.
-const LEDGER_URL: &str = "INSTANCE_LEDGER_URL";
-const SANDBOX_URL: &str = "INSTANCE_SANDBOX_URL";
 const JOB: &str = "INSTANCE_JOB";
 const SEED: &str = "INSTANCE_SEED";
 

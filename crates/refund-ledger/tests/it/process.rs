@@ -13,6 +13,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 /// Set in a child's environment to the role of the child test that should act.
 const ROLE: &str = "REFUND_LEDGER_TEST_CHILD";
+/// Settings every child gets: the ledger's URL, and the sandbox's root URL.
+pub(crate) const LEDGER_URL: &str = "REFUND_LEDGER_TEST_LEDGER_URL";
+pub(crate) const SANDBOX_URL: &str = "REFUND_LEDGER_TEST_SANDBOX_URL";
 
 /// A running child process (killed on drop).
 pub(crate) struct ChildProcess {
