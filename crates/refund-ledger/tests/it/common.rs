@@ -195,6 +195,11 @@ impl Clients {
                 .unwrap(),
         }
     }
+
+    /// Every provider, for `reconcile`.
+    pub(crate) fn all(&self) -> [&dyn refund_core::Provider; 4] {
+        [&self.aoc, &self.bos, &self.digipay, &self.eko]
+    }
 }
 
 impl Env {

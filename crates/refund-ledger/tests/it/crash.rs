@@ -1,8 +1,9 @@
 //! Crashes, with processes: a child process refunding through the ledger against the sandbox
 //! (which runs here, in the parent) is killed with SIGKILL at every point of its sequence; after
 //! each kill the parent reconciles and submits the same keys again, and the sandbox's books must
-//! show no refund executed twice and every intent ending as the books say. The method is in
-//! docs/reliability.md ("Crashes").
+//! show no refund executed twice and every intent ending as the books say. A second test kills
+//! the process that recovers, too. The method is in docs/reliability.md ("Crashes and
+//! instances").
 //!
 //! The child is this test binary run again (`crash::child`). It stops itself at its kill point:
 //! a `tracing` layer watches the ledger's `step` events and sqlx's statement events and, at the
@@ -27,7 +28,10 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use crate::common::{Clients, Env, TestDb, inr, myr, on_both_backends};
 use crate::process::{self, ChildProcess, LEDGER_URL, SANDBOX_URL};
 
-on_both_backends!(a_process_killed_anywhere_never_refunds_twice);
+on_both_backends!(
+    a_process_killed_anywhere_never_refunds_twice,
+    a_process_killed_while_recovering_never_refunds_twice,
+);
 
 /// The child's lease: the parent waits this long after a kill before the killed child's
 /// `sending` intent may be settled.
@@ -42,11 +46,14 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 const HOLD_MS: u64 = 4_000;
 /// Kill points run at once, each with a child, a sandbox and a ledger of its own.
 const IN_FLIGHT: usize = 8;
-/// Printed by the child when it stops at its kill point: `op key [step]` follows.
-const STOPPED: &str = "CRASH-CHILD-STOPPED";
+/// What the child prints to its parent: `STOPPED op key [step]` when it stops at its kill
+/// point, `FINISHED` when it got through without meeting it.
+const SAYS: &str = "CRASH-CHILD-";
 /// The child's settings.
 const STOP_AT: &str = "CRASH_STOP_AT";
 const LEASE_MS: &str = "CRASH_LEASE_MS";
+/// Set for a recovering child: the key of the intent it settles and submits again.
+const RECOVER: &str = "CRASH_RECOVER";
 
 /// The child's entry point: does nothing unless the crash test started this process.
 #[test]
@@ -196,6 +203,8 @@ enum KillAt {
     /// Inside the nth transaction that changes an intent (an outcome, or an OTP's reference),
     /// after its `UPDATE`: not committed.
     Change(usize),
+    /// At the nth of any of the above (a recovering child).
+    Any(usize),
     /// While the first refund request to this provider is held at the sandbox; `true`: the
     /// sandbox executed it and holds the answer (`commit_then_timeout`), `false`: it holds the
     /// request without acting (`timeout_before_acting`).
@@ -211,6 +220,7 @@ impl KillAt {
             KillAt::Hold(n) => format!("hold {n}"),
             KillAt::Claim(n) => format!("claim {n}"),
             KillAt::Change(n) => format!("change {n}"),
+            KillAt::Any(n) => format!("any {n}"),
             KillAt::Request(..) => "none".to_owned(),
         }
     }
@@ -304,6 +314,15 @@ impl KillPoint {
         }
     }
 
+    /// The events (steps, and statements a child can stop after) a child goes through when
+    /// it recovers from this kill point: `reconcile` settles the intent in flight (its change,
+    /// then the `settled` step), then its key is submitted again: `begin` tries its `INSERT`
+    /// (the key is there: nothing written), and only an AOC refund that never arrived is sent
+    /// again (a claim, four steps, the outcome's change).
+    fn recovery_events(&self, kind: Kind) -> usize {
+        if kind == Kind::Aoc && self.phase != Phase::Executed { 9 } else { 3 }
+    }
+
     /// The same after `reconcile` and a resubmission. A request that may have gone out is
     /// settled by a status read, never sent again, except AOC's: its `refundStatus` proves it
     /// never arrived, and it goes again under the same `spTransID`. DigiPay has no status read:
@@ -329,31 +348,57 @@ async fn a_process_killed_anywhere_never_refunds_twice(db: TestDb) {
     let ops = sequence();
     let points = kill_points(&ops);
     assert!(points.len() >= 50, "{} kill points", points.len());
+    run_matrix(&db, "crash matrix", points.iter().map(|p| (p, None)).collect(), &ops).await;
+}
+
+/// The child is killed as above, at each step of the first intent of every provider (claimed,
+/// and executed with its answer not recorded); then a second child recovers (reconcile, and
+/// that key submitted again) and is killed too, at every event it goes through; then the
+/// parent recovers. A crash while recovering changes nothing of the outcome.
+async fn a_process_killed_while_recovering_never_refunds_twice(db: TestDb) {
+    let ops = sequence();
+    let points = kill_points(&ops);
+    let mut runs = Vec::new();
+    for point in &points {
+        let KillAt::Step(_) = point.at else { continue };
+        let kind = ops[point.victim].kind;
+        let first = ops.iter().position(|o| o.kind == kind) == Some(point.victim);
+        if first && matches!(point.phase, Phase::Claimed | Phase::Executed) {
+            // One more than it has: that recovery must get through without stopping.
+            for n in 1..=point.recovery_events(kind) + 1 {
+                runs.push((point, Some(n)));
+            }
+        }
+    }
+    run_matrix(&db, "crash while recovering", runs, &ops).await;
+}
+
+/// Runs every kill point (with its recovery kill, if any) at once, [`IN_FLIGHT`] at a time, and
+/// prints how the intents in flight were settled.
+async fn run_matrix(db: &TestDb, name: &str, runs: Vec<(&KillPoint, Option<usize>)>, ops: &[Op]) {
     let started = Instant::now();
-    let settled: Vec<(Phase, Kind, IntentState)> =
-        futures_util::stream::iter(points.iter().enumerate())
-            .map(|(i, point)| kill_and_recover(&db, i, point, &ops))
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
+    let count = runs.len();
+    let settled: Vec<(Phase, Kind, IntentState)> = futures_util::stream::iter(runs)
+        .enumerate()
+        .map(|(i, (point, recovery))| kill_and_recover(db, i, point, recovery, ops))
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
     let mut tally = std::collections::BTreeMap::<String, usize>::new();
     for (phase, kind, state) in settled {
         *tally.entry(format!("{phase} {kind:?} -> {state}")).or_default() += 1;
     }
-    eprintln!(
-        "crash matrix ({}): {} kill points in {:.1?}: {tally:#?}",
-        db.backend,
-        points.len(),
-        started.elapsed()
-    );
+    eprintln!("{name} ({}): {count} runs in {:.1?}: {tally:#?}", db.backend, started.elapsed());
 }
 
-/// Runs the child up to `point`, kills it, checks what it left, reconciles, resubmits every key,
-/// and checks the books. Returns how the intent in flight was settled.
+/// Runs the child up to `point` and kills it, checks what it left; with `recovery`, runs a
+/// recovering child up to its `recovery`th event and kills it too; then reconciles, resubmits
+/// every key, and checks the books. Returns how the intent in flight was settled.
 async fn kill_and_recover(
     db: &TestDb,
     index: usize,
     point: &KillPoint,
+    recovery: Option<usize>,
     ops: &[Op],
 ) -> (Phase, Kind, IntentState) {
     let url = db.another_ledger(&format!("kill_{index}")).await;
@@ -369,16 +414,15 @@ async fn kill_and_recover(
         env.sandbox.set_fault(kind.refund_route(), FaultSpec::next(1, fault));
         lease = HELD_LEASE;
     }
-    let mut child = ChildProcess::spawn(
-        "crash::child",
-        "crash",
-        &[
+    let settings = |stop_at: KillAt, lease: Duration| {
+        vec![
             (LEDGER_URL, url.clone()),
             (SANDBOX_URL, sandbox_url.clone()),
-            (STOP_AT, point.at.setting()),
+            (STOP_AT, stop_at.setting()),
             (LEASE_MS, lease.as_millis().to_string()),
-        ],
-    );
+        ]
+    };
+    let mut child = ChildProcess::spawn("crash::child", "crash", &settings(point.at, lease));
     if let KillAt::Request(kind, _) = point.at {
         let route = kind.refund_route();
         let arrived = tokio::time::timeout(Duration::from_secs(30), async {
@@ -393,10 +437,10 @@ async fn kill_and_recover(
             );
         }
     } else {
-        let marker = child.line(STOPPED).await;
-        if marker.as_deref() != Some(point.marker.as_str()) {
+        let said = child.line(SAYS).await;
+        if said != Some(format!("STOPPED {}", point.marker)) {
             panic!(
-                "{point:?}: the child stopped at {marker:?}, not {:?}; its stderr:\n{}",
+                "{point:?}: the child said {said:?}, not that it stopped at {:?}; its stderr:\n{}",
                 point.marker,
                 child.kill().await
             );
@@ -417,33 +461,37 @@ async fn kill_and_recover(
         };
         assert_eq!((found, op.executed(&log).len()), want, "{point:?}, at the kill: {}", op.key);
     }
+    let mut open = sending_once_expired(&ledger).await;
 
-    // A `sending` intent is the killed child's until its lease runs out.
-    let open = ledger.list(&ListFilter::new().state(IntentState::Sending)).await.unwrap();
-    if let Some(until) = open.iter().filter_map(|r| r.lease_until).max() {
-        let left = until.duration_since(SystemTime::now()).unwrap_or_default();
-        tokio::time::sleep(left + Duration::from_millis(20)).await;
+    if let Some(n) = recovery {
+        let key = ops[point.victim].key;
+        let mut vars = settings(KillAt::Any(n), LEASE);
+        vars.push((RECOVER, key.to_owned()));
+        let mut child = ChildProcess::spawn("crash::child", "crash", &vars);
+        let said = child.line(SAYS).await;
+        let stderr = child.kill().await;
+        let events = point.recovery_events(ops[point.victim].kind);
+        let stopped = said.as_deref().is_some_and(|s| s.starts_with("STOPPED "));
+        let finished = said.as_deref() == Some("FINISHED");
+        assert!(
+            if n <= events { stopped } else { finished },
+            "{point:?}, recovery stopped at event {n} of {events}: the child said {said:?}; its stderr:\n{stderr}"
+        );
+        open = sending_once_expired(&ledger).await;
     }
+
     let clients = Clients::new(&sandbox_url, CLIENT_TIMEOUT);
-    let providers: [&dyn refund_core::Provider; 4] =
-        [&clients.aoc, &clients.bos, &clients.digipay, &clients.eko];
-    let report = ledger.reconcile(&providers).await.unwrap();
+    let report = ledger.reconcile(&clients.all()).await.unwrap();
     assert_eq!(
         (report.changed.len(), report.unchanged.len()),
-        (open.len(), 0),
+        (open, 0),
         "{point:?}: reconcile settles what the child left sending: {report:?}"
     );
 
     // The same keys again, as a restarted application would submit them.
     let resubmit = || async {
         for op in ops {
-            match op.run(&ledger, &clients, &sandbox_url, &|_| {}).await {
-                Ok(record) => assert_eq!(record.state, IntentState::Succeeded, "{point:?}"),
-                Err(LedgerError::Recorded { record })
-                    if matches!(record.state, IntentState::Declined | IntentState::NeedsReview) => {
-                }
-                Err(other) => panic!("{point:?}: resubmitting {}: {other}", op.key),
-            }
+            resubmitted(op, op.run(&ledger, &clients, &sandbox_url, &|_| {}).await);
         }
     };
     resubmit().await;
@@ -497,6 +545,27 @@ async fn kill_and_recover(
     (point.phase, ops[point.victim].kind, settled)
 }
 
+/// Waits until no intent is held by a killed child's lease; how many it left `sending`.
+async fn sending_once_expired(ledger: &Ledger) -> usize {
+    let open = ledger.list(&ListFilter::new().state(IntentState::Sending)).await.unwrap();
+    if let Some(until) = open.iter().filter_map(|r| r.lease_until).max() {
+        let left = until.duration_since(SystemTime::now()).unwrap_or_default();
+        tokio::time::sleep(left + Duration::from_millis(20)).await;
+    }
+    open.len()
+}
+
+/// A resubmission's result must be a recorded outcome: succeeded, or (for the intent in
+/// flight) declined or waiting for a person.
+fn resubmitted(op: &Op, result: Result<IntentRecord, LedgerError>) {
+    match result {
+        Ok(record) => assert_eq!(record.state, IntentState::Succeeded, "{}", op.key),
+        Err(LedgerError::Recorded { record })
+            if matches!(record.state, IntentState::Declined | IntentState::NeedsReview) => {}
+        Err(other) => panic!("resubmitting {}: {other}", op.key),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The child.
 
@@ -527,12 +596,22 @@ async fn run_child() {
         .unwrap();
     let sandbox_url = process::setting(SANDBOX_URL);
     let clients = Clients::new(&sandbox_url, CLIENT_TIMEOUT);
+    if let Ok(key) = std::env::var(RECOVER) {
+        *current.lock().unwrap() = ("reconcile", String::new());
+        ledger.reconcile(&clients.all()).await.unwrap();
+        let op = sequence().into_iter().find(|op| op.key == key).unwrap();
+        let mark = |call: &'static str| *current.lock().unwrap() = (call, op.key.to_owned());
+        resubmitted(&op, op.run(&ledger, &clients, &sandbox_url, &mark).await);
+        process::say(&format!("{SAYS}FINISHED"));
+        return;
+    }
     for op in sequence() {
         let mark = |call: &'static str| *current.lock().unwrap() = (call, op.key.to_owned());
         let record = op.run(&ledger, &clients, &sandbox_url, &mark).await;
         assert_eq!(record.map(|r| r.state).unwrap(), IntentState::Succeeded, "{}", op.key);
     }
     // Reached only when the kill point was not: the parent reports it.
+    process::say(&format!("{SAYS}FINISHED"));
 }
 
 /// A `tracing` layer that stops the process at the `n`th event of its `kind`: `step` (the
@@ -569,11 +648,13 @@ impl<S: tracing::Subscriber> Layer<S> for StopAt {
             }
             _ => return,
         };
-        if kind != self.kind || self.seen.fetch_add(1, Ordering::SeqCst) + 1 != self.n {
+        if (kind != self.kind && self.kind != "any")
+            || self.seen.fetch_add(1, Ordering::SeqCst) + 1 != self.n
+        {
             return;
         }
         let (call, key) = self.current.lock().unwrap().clone();
-        process::say(&format!("{STOPPED} {call} {key} {detail}"));
+        process::say(&format!("{SAYS}STOPPED {call} {key} {detail}"));
         // Blocks this thread (a runtime worker, or sqlx's SQLite worker) until the parent's
         // SIGKILL: the transaction it is in never commits.
         loop {
