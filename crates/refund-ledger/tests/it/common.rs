@@ -86,6 +86,19 @@ impl TestDb {
     pub(crate) async fn open(&self) -> Ledger {
         self.builder().open().await.unwrap()
     }
+
+    /// The URL of another empty ledger named `name`, gone with this one: a SQLite file beside
+    /// it, or a PostgreSQL schema of this database (cheaper than a database per ledger, whose
+    /// drop waits for a checkpoint). For a test that needs a ledger per scenario.
+    pub(crate) async fn another_ledger(&self, name: &str) -> String {
+        assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        if self.backend == "sqlite" {
+            let (folder, _) = self.url.rsplit_once("/ledger/").expect("TestDb::sqlite's layout");
+            return format!("{folder}/{name}/refunds.sqlite");
+        }
+        admin_execute(&self.url, &format!("CREATE SCHEMA {name}")).await;
+        format!("{}?options=-c%20search_path%3D{name}", self.url)
+    }
 }
 
 impl Drop for TestDb {
@@ -116,29 +129,39 @@ async fn admin_execute(admin: &str, sql: &str) {
 /// Short timeouts: sandbox delays are set just past them.
 pub(crate) const TIMEOUT: Duration = Duration::from_millis(400);
 
-/// The sandbox and one client per provider, pointed at it.
+/// The sandbox and one client per provider, pointed at it (`env.aoc` and so on, through
+/// [`Clients`]).
 pub(crate) struct Env {
     pub(crate) sandbox: RunningSandbox,
+    clients: Clients,
+}
+
+impl std::ops::Deref for Env {
+    type Target = Clients;
+
+    fn deref(&self) -> &Clients {
+        &self.clients
+    }
+}
+
+/// One client per provider, pointed at a sandbox's root URL (in this process or another).
+pub(crate) struct Clients {
     pub(crate) aoc: AocClient,
     pub(crate) bos: BosClient,
     pub(crate) digipay: DigiPayClient,
     pub(crate) eko: OtpRefundClient,
 }
 
-impl Env {
-    pub(crate) async fn start() -> Env {
-        Env::with(Sandbox::builder().bos_token_required(true)).await
-    }
-
-    pub(crate) async fn with(builder: refund_sandbox::SandboxBuilder) -> Env {
-        let sandbox = builder.build().start().await.unwrap();
-        let root = sandbox.base_url();
-        Env {
+impl Clients {
+    /// Clients of the sandbox at `root` (`http://127.0.0.1:PORT`), each giving up after
+    /// `timeout`, with no retries.
+    pub(crate) fn new(root: &str, timeout: Duration) -> Clients {
+        Clients {
             aoc: AocClient::builder()
                 .base_url(format!("{root}/aoc"))
                 .username(seed::AOC_USERNAME)
                 .api_key(seed::AOC_API_KEY)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -146,7 +169,7 @@ impl Env {
                 .base_url(format!("{root}/bos"))
                 .token(seed::BOS_TOKEN)
                 .registration_id(seed::BOS_REGISTRATION_ID)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -156,7 +179,7 @@ impl Env {
                 .token(seed::DIGIPAY_TOKEN)
                 .txn_code("MR / CR")
                 .payment_mode(2)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -166,12 +189,27 @@ impl Env {
                 .access_key(seed::EKO_ACCESS_KEY)
                 .initiator_id(seed::EKO_INITIATOR_ID)
                 .user_code(seed::EKO_USER_CODE)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
-            sandbox,
         }
+    }
+
+    /// Every provider, for `reconcile`.
+    pub(crate) fn all(&self) -> [&dyn refund_core::Provider; 4] {
+        [&self.aoc, &self.bos, &self.digipay, &self.eko]
+    }
+}
+
+impl Env {
+    pub(crate) async fn start() -> Env {
+        Env::with(Sandbox::builder().bos_token_required(true)).await
+    }
+
+    pub(crate) async fn with(builder: refund_sandbox::SandboxBuilder) -> Env {
+        let sandbox = builder.build().start().await.unwrap();
+        Env { clients: Clients::new(&sandbox.base_url(), TIMEOUT), sandbox }
     }
 
     /// How many refunds the sandbox executed under each key, for keys seen more than once.

@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod crash;
 mod flows;
+mod instances;
 mod open;
 mod otp;
+mod process;
