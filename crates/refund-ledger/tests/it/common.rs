@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use refund_aoc::AocClient;
 use refund_bos::BosClient;
-use refund_core::{Currency, Money, RetryPolicy};
 use refund_digipay::DigiPayClient;
 use refund_ledger::{Ledger, LedgerBuilder};
 use refund_otp::OtpRefundClient;
-use refund_sandbox::{RunningSandbox, Sandbox, seed};
+use refund_sandbox::{RunningSandbox, Sandbox};
+pub(crate) use refund_testkit::sandbox::{inr, myr};
+use refund_testkit::{retries, sandbox};
 
 /// Runs each named scenario `async fn name(db: TestDb)` once per backend, as two tests:
 /// `name::sqlite` and `name::postgres` (which says it was skipped when no server is configured).
@@ -157,42 +158,16 @@ impl Clients {
     /// `timeout`, with no retries.
     pub(crate) fn new(root: &str, timeout: Duration) -> Clients {
         Clients {
-            aoc: AocClient::builder()
-                .base_url(format!("{root}/aoc"))
-                .username(seed::AOC_USERNAME)
-                .api_key(seed::AOC_API_KEY)
-                .timeout(timeout)
-                .retry_policy(one_attempt())
-                .build()
-                .unwrap(),
-            bos: BosClient::builder()
-                .base_url(format!("{root}/bos"))
-                .token(seed::BOS_TOKEN)
-                .registration_id(seed::BOS_REGISTRATION_ID)
-                .timeout(timeout)
-                .retry_policy(one_attempt())
-                .build()
-                .unwrap(),
-            digipay: DigiPayClient::builder()
-                .base_url(format!("{root}/digipay"))
-                .company_id(seed::DIGIPAY_COMPANY_ID)
-                .token(seed::DIGIPAY_TOKEN)
+            aoc: sandbox::aoc(root).timeout(timeout).retry_policy(retries(1)).build().unwrap(),
+            bos: sandbox::bos(root).timeout(timeout).retry_policy(retries(1)).build().unwrap(),
+            digipay: sandbox::digipay(root)
                 .txn_code("MR / CR")
                 .payment_mode(2)
                 .timeout(timeout)
-                .retry_policy(one_attempt())
+                .retry_policy(retries(1))
                 .build()
                 .unwrap(),
-            eko: OtpRefundClient::builder()
-                .base_url(format!("{root}/eko/v3"))
-                .developer_key(seed::EKO_DEVELOPER_KEY)
-                .access_key(seed::EKO_ACCESS_KEY)
-                .initiator_id(seed::EKO_INITIATOR_ID)
-                .user_code(seed::EKO_USER_CODE)
-                .timeout(timeout)
-                .retry_policy(one_attempt())
-                .build()
-                .unwrap(),
+            eko: sandbox::eko(root).timeout(timeout).retry_policy(retries(1)).build().unwrap(),
         }
     }
 
@@ -218,18 +193,6 @@ impl Env {
     }
 }
 
-/// No retries inside the client: each test decides what a second attempt is.
-pub(crate) fn one_attempt() -> RetryPolicy {
-    RetryPolicy::default().max_attempts(1)
-}
-
-pub(crate) fn myr(text: &str) -> Money {
-    Money::parse(text, Currency::Myr).unwrap()
-}
-
-pub(crate) fn inr(text: &str) -> Money {
-    Money::parse(text, Currency::Inr).unwrap()
-}
 
 /// Runs `sql` on the test's database directly, outside the ledger (to prove what the database
 /// itself refuses, or to leave it as a newer version would).
