@@ -193,7 +193,6 @@ impl Env {
     }
 }
 
-
 /// Runs `sql` on the test's database directly, outside the ledger (to prove what the database
 /// itself refuses, or to leave it as a newer version would).
 pub(crate) async fn raw_execute(db: &TestDb, sql: &str) -> Result<(), String> {
