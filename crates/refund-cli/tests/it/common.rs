@@ -1,9 +1,10 @@
 //! A sandbox on its own runtime, a `refund` command wired to it, and output checks.
 
+use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
-use refund_sandbox::{RunningSandbox, Sandbox, seed};
+use refund_sandbox::{RunningSandbox, Sandbox, SandboxBuilder, seed};
 use serde_json::Value;
 
 #[path = "../shared/cli_env.rs"]
@@ -22,7 +23,7 @@ pub(crate) const SECRETS: [&str; 5] = [
 /// A running sandbox; the runtime serves it while the test thread runs commands.
 pub(crate) struct Env {
     pub(crate) sandbox: RunningSandbox,
-    /// The test's own ledger (`REFUND_LEDGER_URL`), in a folder removed after the test.
+    /// The test's own ledger (`REFUND_LEDGER_URL`) and files, in a folder removed after the test.
     pub(crate) ledger: tempfile::TempDir,
     /// Serves the sandbox; kept alive for the test.
     _rt: tokio::runtime::Runtime,
@@ -30,13 +31,25 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) fn start() -> Env {
+        Env::with(Sandbox::builder())
+    }
+
+    /// A sandbox from `builder`: more original transactions, faults from the start.
+    pub(crate) fn with(builder: SandboxBuilder) -> Env {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let sandbox = rt.block_on(Sandbox::builder().build().start()).unwrap();
+        let sandbox = rt.block_on(builder.build().start()).unwrap();
         Env { sandbox, ledger: tempfile::tempdir().unwrap(), _rt: rt }
+    }
+
+    /// Writes `contents` to `name` in the test's folder.
+    pub(crate) fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.ledger.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
     }
 
     /// `refund` with no settings at all.
@@ -57,6 +70,9 @@ impl Env {
             ("DIGIPAY_BASE_URL", sb.digipay_base_url()),
             ("DIGIPAY_TOKEN", seed::DIGIPAY_TOKEN.into()),
             ("DIGIPAY_COMPANY_ID", seed::DIGIPAY_COMPANY_ID.into()),
+            // What batch rows do not carry (commands with flags ignore them).
+            ("DIGIPAY_TXN_CODE", "REFUND".into()),
+            ("DIGIPAY_PAYMENT_MODE", "1".into()),
             ("OTP_REFUND_BASE_URL", sb.eko_base_url()),
             ("OTP_REFUND_DEVELOPER_KEY", seed::EKO_DEVELOPER_KEY.into()),
             ("OTP_REFUND_ACCESS_KEY", seed::EKO_ACCESS_KEY.into()),
@@ -144,6 +160,11 @@ pub(crate) fn stderr(out: &Output) -> String {
 pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Every line of stdout as JSON (`refund --json batch`: one object per row).
+pub(crate) fn json_lines(out: &Output) -> Vec<Value> {
+    stdout(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// Checks the error object's shape and kind.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod batch;
+mod batch_ledger;
 mod commands;
 mod common;
 mod dry_run;
