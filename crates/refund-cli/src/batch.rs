@@ -270,9 +270,12 @@ impl RowResult {
         RowResult { text, key, result }
     }
 
+    /// This row's intent. A row refused for a key another refund holds has none: the record
+    /// in its conflict error is that other refund's.
     fn record(&self) -> Option<&IntentRecord> {
         match &self.result {
             Ok(record) => Some(record),
+            Err(CliError::Ledger(LedgerError::Conflict { .. })) => None,
             Err(error) => error.record(),
         }
     }
