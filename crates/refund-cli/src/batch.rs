@@ -472,6 +472,9 @@ impl Summary {
     }
 
     fn counts(&self) -> String {
+        if self.by_state.is_empty() {
+            return "no rows".to_owned();
+        }
         self.by_state.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
     }
 
@@ -670,6 +673,11 @@ impl<'a> Rows<'a> {
         );
         let (Ok(provider), Ok(original), Ok(amount), Ok(reference), Ok(key), Ok(charge)) = fields
         else {
+            // Shown as far as it can be, so the person finds the row.
+            let lossy = |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default());
+            text.provider = lossy(self.columns.provider).into_owned();
+            text.original = lossy(self.columns.original).into_owned();
+            text.amount = lossy(self.columns.amount).into_owned();
             return Err(Box::new(RowResult::failed(
                 text,
                 None,
