@@ -2,11 +2,16 @@
 //! their row numbers and send nothing, faults end in a report that matches the sandbox's books.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-use refund_sandbox::{Route, Sandbox};
+use refund_sandbox::{Route, Sandbox, seed};
 use serde_json::Value;
 
-use crate::common::{Env, json_lines, run, stderr};
+use crate::common::{
+    Env, Running, assert_error, intents, json_lines, json_of, run, stderr, stdout,
+};
 
 /// What a row's line says about its refund, `replayed` aside: the same on every run.
 fn outcome(line: &Value) -> (Value, Value, Value, Value, Value) {
@@ -119,4 +124,217 @@ fn a_rerun_sends_nothing_for_finished_rows_and_prints_the_same_results() {
         (&new[0]["original_transaction_id"], &new[0]["status"]),
         (&"RR-AOC-3".into(), &"succeeded".into())
     );
+}
+
+#[test]
+fn a_file_that_is_not_a_batch_stops_before_anything_is_written_or_sent() {
+    let env = Env::start();
+    let not_csv: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10";
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty.csv", b"", "is empty"),
+        ("blank.csv", b"\n\n", "is empty"),
+        ("columns.csv", b"provider,amount\naoc,1.00\n", "no column \"original_transaction_id\""),
+        ("image.csv", not_csv, "no column \"provider\""),
+    ];
+    for (name, contents, says) in cases {
+        let file = env.file(name, contents);
+        let out = run(env.cmd().args(["--json", "batch"]).arg(&file), 2);
+        let json = json_of(&out);
+        assert_error(&json, "invalid_input");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name) && message.contains(says), "{name}: {message}");
+        let out = run(env.cmd().arg("batch").arg(&file), 2);
+        assert!(stderr(&out).contains(says), "{name}: {}", stderr(&out));
+    }
+    assert_eq!(env.sandbox.total_requests(), 0);
+    assert!(
+        !std::path::Path::new(&env.ledger_url()).exists(),
+        "the ledger was opened for a file that cannot be a batch"
+    );
+
+    // A header and no rows: nothing to do, and it says so.
+    let file = env.file("header.csv", "provider,original_transaction_id,amount\n");
+    let out = run(env.cmd().args(["--json", "batch"]).arg(&file), 0);
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("0 of 0 rows: no rows"), "{}", stderr(&out));
+    assert_eq!(env.sandbox.total_requests(), 0);
+}
+
+#[test]
+fn bad_rows_are_reported_by_row_number_and_send_nothing() {
+    let env = Env::with(
+        Sandbox::builder()
+            .aoc_charge("BR-AOC-1", 1000)
+            .aoc_charge("BR-AOC-2", 1000)
+            .digipay_transaction("BR-DP-1", 10_000),
+    );
+    let mut text =
+        b"provider,original_transaction_id,amount,idempotency_key,charge_amount\n".to_vec();
+    for row in [
+        /* 1 */ "aoc,BR-AOC-1,1.00,k-1,",
+        /* 2 */ "aoc,BR-AOC-1,1.001,,",
+        /* 3 */ "aoc,BR-AOC-1,-1.00,,",
+        /* 4 */ "aoc,BR-AOC-1,1e3,,",
+        /* 5 */ "digipay,BR-DP-1,,,",
+        /* 6 */ "paypal,BR-AOC-1,1.00,,",
+        /* 7 */ "eko,13192443,1.00,,",
+        /* 8 */ "aoc,BR-AOC-1,2.00,k-1,", // k-1 again with another amount
+        /* 9 */ "aoc,BR-AOC-1,1.00,k-1,", // k-1 again, the same refund
+        /* 10 */ "aoc,BR-AOC-2,1.00,,abc",
+        /* 11 */ "aoc,BR-AOC-2,1.00,,,extra",
+        /* 12 */ "aoc,,1.00,,",
+    ] {
+        text.extend_from_slice(row.as_bytes());
+        text.push(b'\n');
+    }
+    /* 13 */
+    text.extend_from_slice(b"aoc,BR-AOC-\xff\xfe,1.00,,\n");
+    /* 14 */
+    text.extend_from_slice(b"digipay,BR-DP-1,10.00,,100.00\n");
+    let file = env.file("bad-rows.csv", text);
+    let out = run(
+        env.cmd()
+            .args(["--json", "batch"])
+            .arg(&file)
+            .arg("--report")
+            .arg(env.ledger.path().join("bad.report.csv")),
+        2,
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 14, "{}", stdout(&out));
+    let expect: [(&str, &str, &str); 14] = [
+        ("succeeded", "", ""),
+        ("not_sent", "invalid_input", "3 decimal places"),
+        ("not_sent", "invalid_input", "amount"),
+        ("not_sent", "invalid_input", "amount"),
+        ("not_sent", "invalid_input", "amount"),
+        ("not_sent", "invalid_input", "\"paypal\" is not a provider"),
+        ("not_sent", "invalid_input", "need the customer's OTP"),
+        ("not_sent", "conflict", "amount 1.00 MYR ≠ 2.00 MYR"),
+        ("succeeded", "", ""),
+        ("not_sent", "invalid_input", "charge_amount"),
+        ("not_sent", "invalid_input", "row 11"),
+        ("not_sent", "invalid_input", "original_transaction_id"),
+        ("not_sent", "invalid_input", "row 13 is not valid UTF-8"),
+        ("succeeded", "", ""),
+    ];
+    for (i, (line, (status, kind, says))) in lines.iter().zip(expect).enumerate() {
+        assert_eq!(line["row"], i + 1, "{line}");
+        assert_eq!(line["status"], status, "{line}");
+        if kind.is_empty() {
+            assert_eq!(line["exit_code"], 0, "{line}");
+            continue;
+        }
+        assert_eq!(line["error"]["kind"], kind, "{line}");
+        let message = line["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "row {}: {message}", i + 1);
+        assert!(line.get("ledger_id").is_none(), "a bad row became an intent: {line}");
+    }
+    // Row 9 is row 1's refund, told from the ledger.
+    assert_eq!((&lines[8]["same_key_as_row"], &lines[8]["replayed"]), (&1.into(), &true.into()));
+    assert_eq!(lines[8]["refund_id"], lines[0]["refund_id"]);
+    assert_eq!(lines[12]["original_transaction_id"], "BR-AOC-\u{fffd}\u{fffd}");
+    // Only rows 1 and 14 went out.
+    assert_eq!(refund_requests(&env), (1, 1));
+    let intents = intents(&mut env.cmd());
+    assert_eq!(intents.len(), 2, "{intents:?}");
+    // The text output names every bad row by its number.
+    let out = run(env.cmd().arg("batch").arg(&file), 2);
+    let text = stdout(&out);
+    for row in [2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13] {
+        assert!(text.contains(&format!("row {row}: ")), "row {row}:\n{text}");
+    }
+    assert!(
+        text.contains("row 9: aoc BR-AOC-1 1.00: succeeded") && text.contains("the key of row 1"),
+        "{text}"
+    );
+    assert_eq!(refund_requests(&env), (1, 1));
+    // The report says the same, row by row.
+    let report = std::fs::read_to_string(env.ledger.path().join("bad.report.csv")).unwrap();
+    let states: Vec<&str> = report.lines().skip(1).map(|l| l.split(',').nth(6).unwrap()).collect();
+    assert_eq!(states, expect.map(|(status, _, _)| status));
+
+    // The key again in another run, with another amount: refused, nothing sent.
+    let file = env.file(
+        "reuse.csv",
+        "provider,original_transaction_id,amount,idempotency_key\naoc,BR-AOC-2,5.00,k-1\n",
+    );
+    let out = run(env.cmd().args(["--json", "batch"]).arg(&file), 2);
+    let line = &json_lines(&out)[0];
+    assert_eq!((&line["status"], &line["error"]["kind"]), (&"not_sent".into(), &"conflict".into()));
+    assert_eq!(refund_requests(&env), (1, 1));
+}
+
+/// The most memory the process `pid` has held so far (Linux: VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_50_mb_file_is_streamed_to_its_last_row() {
+    // 50 MB of rows, nearly all bad (a 1 kB reference each, and an amount that is not one), with
+    // a good row first and last: every row is read and answered, in flat memory, and only the
+    // two good rows are sent.
+    let env = Env::start();
+    let path = env.ledger.path().join("big.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(file, "provider,original_transaction_id,amount,reference").unwrap();
+    writeln!(file, "aoc,{},0.10,", seed::AOC_CHARGE_1001).unwrap();
+    let filler = "x".repeat(1000);
+    let mut bad = 0u64;
+    let mut written = 0;
+    while written < 50 * 1024 * 1024 {
+        let line = format!("aoc,{},1.0{}x,{filler}\n", seed::AOC_CHARGE_1001, bad % 10);
+        file.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+        bad += 1;
+    }
+    writeln!(file, "aoc,{},0.20,", seed::AOC_CHARGE_1002).unwrap();
+    drop(file);
+    let rows = bad + 2;
+
+    let out_path = env.ledger.path().join("big.out");
+    let started = Instant::now();
+    let mut child = Running(
+        env.std_cmd()
+            .args(["--json", "batch"])
+            .arg(&path)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut peak = None;
+    while child.0.try_wait().unwrap().is_none() {
+        peak = peak_rss_kib(child.0.id()).or(peak);
+        assert!(started.elapsed() < Duration::from_secs(120), "the 50 MB batch takes too long");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(child.wait(Duration::ZERO).code(), Some(2));
+    eprintln!("50 MB, {rows} rows: {:?}, peak RSS {peak:?} KiB", started.elapsed());
+
+    let output = std::io::BufReader::new(std::fs::File::open(&out_path).unwrap());
+    let mut count = 0;
+    for (i, line) in output.lines().enumerate() {
+        let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let number = i as u64 + 1;
+        assert_eq!(line["row"], number);
+        if number == 1 || number == rows {
+            assert_eq!(line["status"], "succeeded", "{line}");
+        } else {
+            assert_eq!((&line["status"], &line["exit_code"]), (&"not_sent".into(), &2.into()));
+            let message = line["error"]["message"].as_str().unwrap();
+            assert!(message.contains("amount"), "row {number}: {message}");
+        }
+        count += 1;
+    }
+    assert_eq!(count, rows, "every row is answered");
+    assert_eq!(refund_requests(&env), (2, 0), "only the two good rows are sent");
+    if cfg!(target_os = "linux") {
+        // The file alone is 50 MiB: a process that held it would be past this.
+        let peak = peak.unwrap();
+        assert!(peak < 40 * 1024, "peak RSS {peak} KiB: the file is not streamed");
+    }
 }

@@ -1,7 +1,8 @@
 //! A sandbox on its own runtime, a `refund` command wired to it, and output checks.
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use refund_sandbox::{RunningSandbox, Sandbox, SandboxBuilder, seed};
@@ -165,6 +166,36 @@ pub(crate) fn closed_port() -> u16 {
 /// Every line of stdout as JSON (`refund --json batch`: one object per row).
 pub(crate) fn json_lines(out: &Output) -> Vec<Value> {
     stdout(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Every intent in the ledger `cmd` names, oldest first (`refund --json ledger list`).
+pub(crate) fn intents(cmd: &mut Command) -> Vec<Value> {
+    let out = run(cmd.args(["--json", "ledger", "list"]), 0);
+    json_of(&out)["intents"].as_array().unwrap().clone()
+}
+
+/// A child process that is killed and reaped however the test ends: no orphans.
+pub(crate) struct Running(pub(crate) Child);
+
+impl Running {
+    /// Waits at most `limit` for the process to exit.
+    pub(crate) fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < limit, "still running after {limit:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Checks the error object's shape and kind.
