@@ -208,3 +208,46 @@ pub(crate) fn assert_error(json: &Value, kind: &str) {
     }
     assert_eq!(json.as_object().map(|o| o.len()), Some(1), "{json}");
 }
+
+/// A PostgreSQL database of its own for one test, dropped after it: on the server of
+/// `REFUND_TEST_POSTGRES_URL` (as the ledger's own tests do). `None`, with a note, when it is
+/// unset, unless `REFUND_TEST_REQUIRE_POSTGRES` says this run needs it.
+pub(crate) struct PgDb {
+    pub(crate) url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    pub(crate) fn create() -> Option<PgDb> {
+        let admin = std::env::var("REFUND_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+        let Some(admin) = admin else {
+            assert!(
+                std::env::var_os("REFUND_TEST_REQUIRE_POSTGRES").is_none(),
+                "REFUND_TEST_REQUIRE_POSTGRES is set but REFUND_TEST_POSTGRES_URL is not"
+            );
+            eprintln!("skipped: PostgreSQL ledger test (set REFUND_TEST_POSTGRES_URL to run it)");
+            return None;
+        };
+        let name = format!("refund_cli_test_{}_{}", std::process::id(), fastrand::u32(..));
+        admin_execute(&admin, &format!("CREATE DATABASE {name}"));
+        let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
+        Some(PgDb { url: format!("{base}/{name}"), admin, name })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        admin_execute(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn admin_execute(admin: &str, sql: &str) {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(admin).await.expect("the PostgreSQL server");
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod batch;
+mod batch_crash;
 mod batch_ledger;
 mod commands;
 mod common;
