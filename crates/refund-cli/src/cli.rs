@@ -535,7 +535,8 @@ Examples:
   refund reconcile
   refund --json reconcile --provider aoc
 
-Exit codes: 0 when nothing is left open, 6 when an intent is still unknown or needs review.";
+Exit codes: 0 when nothing is left open, 6 while an intent is unknown, needs review (from
+this run or an earlier one), or is being sent by another process.";
 
 const LEDGER_HELP: &str = "\
 Examples:

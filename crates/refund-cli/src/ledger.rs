@@ -140,7 +140,7 @@ fn parse_since(text: &str) -> Result<SystemTime, CliError> {
 const PAGE: u32 = 1000;
 
 /// Every intent `filter` selects, page by page, handed to `each`.
-async fn each_page(
+pub(crate) async fn each_page(
     ledger: &Ledger,
     filter: ListFilter,
     limit: Option<u32>,
