@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use refund_sandbox::{Route, Sandbox, seed};
+use refund_sandbox::{Fault, FaultSpec, Route, Sandbox, seed};
 use serde_json::Value;
 
 use crate::common::{
@@ -337,4 +337,211 @@ fn a_50_mb_file_is_streamed_to_its_last_row() {
         let peak = peak.unwrap();
         assert!(peak < 40 * 1024, "peak RSS {peak} KiB: the file is not streamed");
     }
+}
+
+/// The `--report` file: one map per row, by column name.
+fn report_rows(path: &std::path::Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        [
+            "row",
+            "idempotency_key",
+            "provider",
+            "original_transaction_id",
+            "amount",
+            "currency",
+            "state",
+            "refund_id",
+            "provider_code",
+            "message"
+        ]
+    );
+    reader
+        .records()
+        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_owned)).collect())
+        .collect()
+}
+
+/// Each report row against the sandbox's log of executed refunds: a succeeded row was executed
+/// once under its reference, with the refund id the report gives; a row refused or not
+/// processed never was; an unknown one at most once. Returns the states seen.
+fn report_matches_the_books(env: &Env, report: &std::path::Path) -> BTreeMap<String, usize> {
+    let intents = intents(&mut env.cmd());
+    let executed = env.sandbox.executed_refunds();
+    let mut states = BTreeMap::new();
+    for row in report_rows(report) {
+        let state = row["state"].as_str();
+        *states.entry(row["state"].clone()).or_default() += 1;
+        let intent =
+            intents.iter().find(|i| i["idempotency_key"] == row["idempotency_key"].as_str());
+        let runs: Vec<_> = intent
+            .map(|i| {
+                executed
+                    .iter()
+                    .filter(|e| {
+                        e.provider.as_str() == i["provider"]
+                            && e.key == i["reference"].as_str().unwrap()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match state {
+            "succeeded" => {
+                assert_eq!(runs.len(), 1, "{row:?}");
+                // A person's decision has no refund id: their note says what they saw.
+                if row["refund_id"].is_empty() {
+                    assert!(row["message"].starts_with("resolved by a person as succeeded: "));
+                } else {
+                    assert_eq!(runs[0].refund_id, row["refund_id"], "{row:?}");
+                }
+                assert_eq!(runs[0].original_id, row["original_transaction_id"], "{row:?}");
+            }
+            "declined" | "not_processed" | "not_sent" => assert!(runs.is_empty(), "{row:?}"),
+            "unknown" | "needs_review" => assert!(runs.len() <= 1, "{row:?}"),
+            other => panic!("a batch that finished left a row {other}: {row:?}"),
+        }
+    }
+    states
+}
+
+#[test]
+fn faults_on_a_share_of_the_rows_report_matches_the_books_and_reconcile_settles() {
+    let mut builder = Sandbox::builder();
+    let mut first = Vec::new();
+    for i in 0..12 {
+        builder = builder
+            .aoc_charge(format!("FA-AOC-{i:02}"), 1000)
+            .digipay_transaction(format!("FA-DP-{i:02}"), 10_000);
+        first.push(format!("aoc,FA-AOC-{i:02},1.00"));
+        first.push(format!("digipay,FA-DP-{i:02},10.00"));
+    }
+    let env = Env::with(builder);
+    let header = "provider,original_transaction_id,amount";
+    let first = env.file("first.csv", format!("{header}\n{}\n", first.join("\n")));
+    let second = env.file(
+        "second.csv",
+        format!(
+            "{header}\naoc,FA-AOC-00,2.00\ndigipay,FA-DP-03,5.00\naoc,FA-AOC-01,2.00\n\
+             digipay,FA-DP-04,5.00\naoc,FA-AOC-02,2.00\ndigipay,FA-DP-05,5.00\n"
+        ),
+    );
+    let batch = |file: &std::path::Path, code: i32| {
+        let report = file.with_extension("report.csv");
+        let out = run(
+            env.cmd()
+                .args(["--json", "--timeout", "0.5", "batch", "--concurrency", "4"])
+                .arg(file)
+                .arg("--report")
+                .arg(&report),
+            code,
+        );
+        (json_lines(&out), report_matches_the_books(&env, &report))
+    };
+    let counts = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+        pairs.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect()
+    };
+
+    // Three AOC answers lost after the refund was booked: the retry under the same spTransID
+    // finds it (succeeded). Three DigiPay 503s: not processed, exit 5.
+    env.sandbox.set_fault(
+        Route::AocRefund,
+        FaultSpec::next(3, Fault::CommitThenTimeout { ms: Some(2000) }),
+    );
+    env.sandbox.set_fault(Route::DigipayRefund, FaultSpec::next(3, Fault::ServiceUnavailable));
+    let (_, states) = batch(&first, 5);
+    assert_eq!(states, counts(&[("not_processed", 3), ("succeeded", 21)]));
+    assert!(env.sandbox.requests_seen(Route::AocRefund) > 12, "no AOC answer was lost");
+
+    // Every AOC attempt times out before acting: unknown, never booked. Two DigiPay answers
+    // lost after booking: unknown.
+    env.sandbox.set_fault(
+        Route::AocRefund,
+        FaultSpec::always(Fault::TimeoutBeforeActing { ms: Some(2000) }),
+    );
+    env.sandbox.set_fault(
+        Route::DigipayRefund,
+        FaultSpec::next(2, Fault::CommitThenTimeout { ms: Some(2000) }),
+    );
+    let (_, states) = batch(&second, 6);
+    assert_eq!(states, counts(&[("succeeded", 1), ("unknown", 5)]));
+    env.sandbox.clear_faults();
+
+    // reconcile: the AOC refunds never arrived (sent again by the next run); DigiPay's are for a
+    // person.
+    let out = run(env.cmd().args(["--json", "reconcile"]), 6);
+    let json = json_of(&out);
+    let changed = json["changed"].as_array().unwrap();
+    let to = |provider: &str| -> Vec<&str> {
+        changed
+            .iter()
+            .filter(|c| c["provider"] == provider)
+            .map(|c| c["state"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(to("aoc"), ["not_processed"; 3]);
+    assert_eq!(to("digipay"), ["needs_review"; 2]);
+    assert_eq!(json["open"], 2);
+    let out = run(env.cmd().arg("reconcile"), 6);
+    assert!(stdout(&out).contains("still needs_review"), "{}", stdout(&out));
+    assert!(stdout(&out).matches("refund ledger resolve ").count() == 2, "{}", stdout(&out));
+
+    // The reruns send what was not processed, and nothing else.
+    let before = refund_requests(&env);
+    let (_, states) = batch(&first, 0);
+    assert_eq!(states, counts(&[("succeeded", 24)]));
+    let (lines, states) = batch(&second, 6);
+    assert_eq!(states, counts(&[("needs_review", 2), ("succeeded", 4)]));
+    assert_eq!(refund_requests(&env), (before.0 + 3, before.1 + 3));
+
+    // A person reads DigiPay's records (here, the sandbox's log) and settles each one.
+    let executed = env.sandbox.executed_refunds();
+    for line in lines.iter().filter(|l| l["status"] == "needs_review") {
+        let booked =
+            executed.iter().find(|e| e.key == line["reference"].as_str().unwrap()).unwrap();
+        let id = line["ledger_id"].to_string();
+        let note = format!("DigiPay dashboard: refunded as txn {}", booked.refund_id);
+        let out = run(
+            env.cmd().args([
+                "--json",
+                "ledger",
+                "resolve",
+                &id,
+                "--as",
+                "succeeded",
+                "--note",
+                &note,
+            ]),
+            0,
+        );
+        let json = json_of(&out);
+        assert_eq!((&json["operation"], &json["status"]), (&"resolve".into(), &"succeeded".into()));
+        let out = run(env.cmd().args(["--json", "ledger", "show", &id]), 0);
+        let events = json_of(&out)["events"].as_array().unwrap().clone();
+        let last = events.last().unwrap();
+        assert_eq!(
+            (&last["from"], &last["to"]),
+            (&"needs_review".into(), &"succeeded".into()),
+            "{events:?}"
+        );
+        assert_eq!(last["error_kind"], "resolved");
+        assert!(last["detail"].as_str().unwrap().contains(&note), "{last}");
+    }
+    let out = run(env.cmd().args(["--json", "reconcile"]), 0);
+    assert_eq!(json_of(&out)["open"], 0);
+    let (_, states) = batch(&second, 0);
+    assert_eq!(states, counts(&[("succeeded", 6)]));
+
+    // The books hold exactly what the ledger says was refunded, charge by charge.
+    let books = env.sandbox.books();
+    for i in 0..12 {
+        let aoc = if i < 3 { 300 } else { 100 };
+        let digipay = if (3..6).contains(&i) { 1500 } else { 1000 };
+        assert_eq!(books.entry(&format!("FA-AOC-{i:02}")).unwrap().refunded_minor, aoc);
+        assert_eq!(books.entry(&format!("FA-DP-{i:02}")).unwrap().refunded_minor, digipay);
+    }
+    assert!(
+        refund_sandbox::ExecutedRefund::repeated_keys(&env.sandbox.executed_refunds()).is_empty()
+    );
 }
