@@ -238,23 +238,26 @@ fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
     let (otp, otp_ref_id) = env.eko_otp(tid);
     env.sandbox.set_fault(
         Route::EkoRefund,
-        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(2000) }),
+        FaultSpec::next(2, Fault::CommitThenTimeout { ms: Some(2000) }),
     );
-    let out = run(
-        env.cmd().args(["--json", "--timeout", "0.3", "otp", "refund", "--tid", tid]).args([
-            "--otp",
-            &otp,
-            "--otp-ref-id",
-            &otp_ref_id,
-        ]),
-        6,
-    );
+    let refund = ["--timeout", "0.3", "otp", "refund", "--tid", tid, "--otp", &otp];
+    let out = run(env.cmd().arg("--json").args(refund).args(["--otp-ref-id", &otp_ref_id]), 6);
     let json = json_of(&out);
     assert_error(&json, "outcome_unknown");
     assert_eq!(json["error"]["provider"], "otp-refund");
     // The refund did happen: the books show it.
     let books = env.sandbox.books();
     assert!(books.entry(tid).is_some_and(|e| e.refunded_minor > 0));
+    // The hint names the command that reads the status, and that command tells: refunded.
+    let out = run(env.cmd().args(refund).args(["--otp-ref-id", &otp_ref_id]), 6);
+    let command = format!("refund otp status --tid {tid}");
+    let text = stderr(&out);
+    assert!(text.contains(&format!("read its status: {command}")), "{text}");
+    assert!(text.contains("do not repeat the refund"), "{text}");
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    let status = json_of(&run(env.cmd().arg("--json").args(args), 0));
+    assert_eq!((&status["status"], &status["tx_status"]), (&"succeeded".into(), &"4".into()));
+    assert_eq!(env.sandbox.executed_refunds().len(), 1);
     let out = run(
         env.cmd().args([
             "otp",

@@ -10,4 +10,5 @@ mod commands;
 mod common;
 mod dry_run;
 mod exit_codes;
+mod ledger_cmd;
 mod secrets;
