@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use refund_sandbox::{Provider, Route, seed};
+use refund_sandbox::{Fault, FaultSpec, Provider, Route, seed};
 use serde_json::Value;
 
-use crate::common::{Env, assert_error, intents, json_of, run, run_hiding, stdout};
+use crate::common::{Env, assert_error, intents, json_of, run, run_hiding, stderr, stdout};
 
 /// `refund --json ARGS`, checked for its exit code and that no secret nor any of `hidden` shows.
 fn json(env: &Env, args: &[&str], code: i32, hidden: &[&str]) -> Value {
@@ -144,4 +144,171 @@ fn idempotency_key_on_otp_refunds_confirms_once() {
     assert!(err["error"]["message"].as_str().unwrap().contains("send the OTP first"), "{err}");
     assert_eq!(env.sandbox.executed_refunds().len(), 2);
     assert_eq!(env.sandbox.requests_seen(Route::BosClaimRefund), 1);
+}
+
+/// Six intents in every state a person meets: three succeeded, one declined, one DigiPay refund
+/// whose answer was lost (needs_review), one Eko refund waiting for its OTP (reserved).
+fn a_ledger_with_every_state(env: &Env) {
+    let file = env.file(
+        "day.csv",
+        format!(
+            "provider,original_transaction_id,amount\naoc,{},1.00\naoc,{},9.00\ndigipay,{},10.00\n",
+            seed::AOC_CHARGE_1001,
+            seed::AOC_CHARGE_1003,
+            seed::DIGIPAY_TXN_2001
+        ),
+    );
+    run(env.cmd().arg("batch").arg(&file), 4);
+    let aoc = ["aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1002, "--amount", "2.00"];
+    run(env.cmd().args(aoc).args(["--idempotency-key", "order-7/refund-1"]), 0);
+    env.sandbox.set_fault(
+        Route::DigipayRefund,
+        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(2000) }),
+    );
+    let digipay = ["digipay", "refund", "--initial-txn-id", seed::DIGIPAY_TXN_2002];
+    let flags = ["--amount", "1", "--txn-code", "REFUND", "--payment-mode", "1"];
+    run(
+        env.cmd()
+            .args(["--timeout", "0.3"])
+            .args(digipay)
+            .args(flags)
+            .args(["--idempotency-key", "dp-lost"]),
+        6,
+    );
+    run(env.cmd().arg("reconcile"), 6);
+    let tid = seed::EKO_TID_REFUNDABLE_2;
+    run(env.cmd().args(["otp", "send-otp", "--tid", tid, "--idempotency-key", "eko-2"]), 0);
+}
+
+fn list(env: &Env, filters: &[&str]) -> Vec<Value> {
+    let json = json(env, &[&["ledger", "list"][..], filters].concat(), 0, &[]);
+    assert_eq!(json["operation"], "ledger list");
+    json["intents"].as_array().unwrap().clone()
+}
+
+fn field<'a>(intents: &'a [Value], name: &str) -> Vec<&'a str> {
+    intents.iter().map(|i| i[name].as_str().unwrap()).collect()
+}
+
+#[test]
+fn ledger_list_show_export_and_resolve() {
+    let env = Env::start();
+    a_ledger_with_every_state(&env);
+    let all = list(&env, &[]);
+    assert_eq!(
+        field(&all, "state"),
+        ["succeeded", "declined", "succeeded", "succeeded", "needs_review", "reserved"]
+    );
+    let ids: Vec<i64> = all.iter().map(|i| i["ledger_id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+
+    // Filters, alone and together.
+    assert_eq!(field(&list(&env, &["--state", "succeeded"]), "state"), ["succeeded"; 3]);
+    let review = list(&env, &["--state", "needs_review"]);
+    assert_eq!(field(&review, "idempotency_key"), ["dp-lost"]);
+    assert_eq!(field(&list(&env, &["--provider", "aoc"]), "provider"), ["aoc"; 3]);
+    assert_eq!(field(&list(&env, &["--provider", "otp-refund"]), "idempotency_key"), ["eko-2"]);
+    let both = list(&env, &["--state", "succeeded", "--provider", "digipay"]);
+    assert_eq!(field(&both, "original_transaction_id"), [seed::DIGIPAY_TXN_2001]);
+    assert_eq!(list(&env, &["--since", "2000-01-01"]), all);
+    let tomorrow = std::time::SystemTime::now() + std::time::Duration::from_secs(86_400);
+    let tomorrow = humantime::format_rfc3339(tomorrow).to_string();
+    assert!(list(&env, &["--since", &tomorrow[..10]]).is_empty());
+    let cut = all[3]["created_at"].as_str().unwrap();
+    let since = list(&env, &["--since", cut]);
+    let later: Vec<&Value> =
+        all.iter().filter(|i| i["created_at"].as_str().unwrap() >= cut).collect();
+    assert_eq!(since.iter().collect::<Vec<_>>(), later);
+    assert!(since.len() >= 3 && since.len() < all.len(), "{cut}: {since:?}");
+    assert_eq!(list(&env, &["--limit", "2"]), all[..2]);
+    for (flag, value, says) in
+        [("--state", "done", "not a state"), ("--since", "yesterday", "not a date")]
+    {
+        let err = json(&env, &["ledger", "list", flag, value], 2, &[]);
+        assert_error(&err, "invalid_input");
+        assert!(err["error"]["message"].as_str().unwrap().contains(says), "{err}");
+    }
+    let out = run(env.cmd().args(["ledger", "list", "--provider", "aoc"]), 0);
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    assert!(stdout(&out).contains("order-7/refund-1"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("3 intent(s)"), "{}", stderr(&out));
+
+    // show: by id or by key, with the audit trail.
+    let id = review[0]["ledger_id"].to_string();
+    let by_id = json(&env, &["ledger", "show", &id], 0, &[]);
+    assert_eq!(json(&env, &["ledger", "show", "dp-lost"], 0, &[]), by_id);
+    assert_eq!(by_id["operation"], "ledger show");
+    assert_eq!(by_id["state"], "needs_review");
+    let events = by_id["events"].as_array().unwrap();
+    let path: Vec<(&Value, &Value)> = events.iter().map(|e| (&e["from"], &e["to"])).collect();
+    assert_eq!(
+        path,
+        [
+            (&Value::Null, &"reserved".into()),
+            (&"reserved".into(), &"sending".into()),
+            (&"sending".into(), &"unknown".into()),
+            (&"unknown".into(), &"needs_review".into()),
+        ]
+    );
+    for event in events {
+        for key in ["at", "attempt", "error_kind", "provider_code", "detail"] {
+            assert!(event.get(key).is_some(), "{key} missing: {event}");
+        }
+    }
+    assert_eq!(events[2]["error_kind"], "outcome_unknown");
+    let out = run(env.cmd().args(["ledger", "show", "dp-lost"]), 0);
+    let text = stdout(&out);
+    assert!(text.contains("state: needs_review") && text.contains("(new) → reserved"), "{text}");
+    for missing in ["9999", "no-such-key"] {
+        let err = json(&env, &["ledger", "show", missing], 2, &[]);
+        assert!(err["error"]["message"].as_str().unwrap().contains(missing), "{err}");
+    }
+
+    // export: a CSV with its header, and a JSON array, both every intent.
+    let out = run(env.cmd().args(["ledger", "export", "--format", "csv"]), 0);
+    let mut csv = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header.len(), 20);
+    assert_eq!(header[..3], ["ledger_id", "idempotency_key", "kind"]);
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), all.len());
+    for (row, intent) in rows.iter().zip(&all) {
+        for (column, value) in header.iter().zip(row.iter()) {
+            let expected = match &intent[column] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(value, expected, "{column} of {intent}");
+        }
+    }
+    assert!(stderr(&out).contains("exported 6 intent(s)"), "{}", stderr(&out));
+    let out = run(env.cmd().args(["ledger", "export", "--format", "json"]), 0);
+    let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported.as_array().unwrap(), &all);
+    run(env.cmd().args(["ledger", "export", "--format", "xml"]), 2);
+
+    // resolve: only what is open, only with a reason.
+    let succeeded = all[0]["ledger_id"].to_string();
+    let cases: [(&str, &str, &str); 3] = [
+        (&succeeded, "a note", "already succeeded"),
+        (&id, "   ", "note"),
+        ("9999", "a note", "9999"),
+    ];
+    for (target, note, says) in cases {
+        let err =
+            json(&env, &["ledger", "resolve", target, "--as", "declined", "--note", note], 2, &[]);
+        assert_error(&err, "invalid_input");
+        assert!(err["error"]["message"].as_str().unwrap().contains(says), "{err}");
+    }
+    run(env.cmd().args(["ledger", "resolve", &id, "--as", "refunded", "--note", "x"]), 2);
+    assert_eq!(list(&env, &[]), all, "a refused resolution changed the ledger");
+    // A reserved Eko refund the customer never confirmed: a person abandons it.
+    let reserved = all[5]["ledger_id"].to_string();
+    let note = "customer refunded at the counter";
+    let done =
+        json(&env, &["ledger", "resolve", &reserved, "--as", "declined", "--note", note], 0, &[]);
+    assert_eq!(done["status"], "declined");
+    assert!(done["message"].as_str().unwrap().contains(note), "{done}");
+    assert_eq!(list(&env, &["--state", "reserved"]), Vec::<Value>::new());
 }
