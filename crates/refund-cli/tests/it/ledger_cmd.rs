@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use refund_sandbox::{Fault, FaultSpec, Provider, Route, seed};
 use serde_json::Value;
 
-use crate::common::{Env, assert_error, intents, json_of, run, run_hiding, stderr, stdout};
+use crate::common::{Env, SECRETS, assert_error, intents, json_lines, json_of, run, run_hiding};
+use crate::common::{stderr, stdout};
 
 /// `refund --json ARGS`, checked for its exit code and that no secret nor any of `hidden` shows.
 fn json(env: &Env, args: &[&str], code: i32, hidden: &[&str]) -> Value {
@@ -311,4 +312,109 @@ fn ledger_list_show_export_and_resolve() {
     assert_eq!(done["status"], "declined");
     assert!(done["message"].as_str().unwrap().contains(note), "{done}");
     assert_eq!(list(&env, &["--state", "reserved"]), Vec::<Value>::new());
+}
+
+#[test]
+fn no_secret_nor_otp_in_any_output_nor_in_the_ledger_file() {
+    let env = Env::start();
+    let mut otps: Vec<String> = Vec::new();
+    let file = env.file(
+        "secrets.csv",
+        format!(
+            "provider,original_transaction_id,amount,reference\naoc,{},1.00,\ndigipay,{},10.00,a note\n",
+            seed::AOC_CHARGE_1001,
+            seed::DIGIPAY_TXN_2001
+        ),
+    );
+    let report = env.ledger.path().join("secrets.report.csv");
+    // Every command that writes to the ledger, at the most verbose, in both output modes.
+    let mut outputs = Vec::new();
+    for json_flag in [&["--json"][..], &[]] {
+        let out = run(
+            env.cmd()
+                .args(json_flag)
+                .args(["-vvv", "batch"])
+                .arg(&file)
+                .arg("--report")
+                .arg(&report),
+            0,
+        );
+        outputs.push(out);
+    }
+    let tid = seed::EKO_TID_REFUNDABLE_1;
+    let out = run(
+        env.cmd().args(["-vvv", "otp", "send-otp", "--tid", tid, "--idempotency-key", "eko-s"]),
+        0,
+    );
+    outputs.push(out);
+    otps.push(env.sandbox.otp(Provider::Eko, tid).unwrap());
+    let (reference, ackno) = (seed::BOS_REFERENCE_2.to_string(), seed::BOS_ACKNO_2.to_string());
+    let target = ["--reference-id", reference.as_str(), "--ackno", ackno.as_str()];
+    outputs.push(run(
+        env.cmd()
+            .args(["-vvv", "bos", "send-otp"])
+            .args(target)
+            .args(["--idempotency-key", "bos-s"]),
+        0,
+    ));
+    otps.push(env.sandbox.otp(Provider::Bos, &reference).unwrap());
+    let hidden: Vec<&str> = otps.iter().map(String::as_str).collect();
+    for _ in 0..2 {
+        let eko = [
+            "-vvv",
+            "otp",
+            "refund",
+            "--tid",
+            tid,
+            "--otp",
+            &otps[0],
+            "--idempotency-key",
+            "eko-s",
+        ];
+        outputs.push(run_hiding(env.cmd().args(eko), 0, &hidden));
+        let bos = [
+            &["-vvv", "bos", "claim"][..],
+            &target,
+            &["--otp", &otps[1], "--idempotency-key", "bos-s"],
+        ]
+        .concat();
+        outputs.push(run_hiding(env.cmd().args(bos), 0, &hidden));
+    }
+    let aoc =
+        ["-vvv", "aoc", "refund", "--aoc-trans-id", seed::AOC_CHARGE_1002, "--amount", "1.00"];
+    outputs.push(run(env.cmd().args(aoc).args(["--idempotency-key", "aoc-s"]), 0));
+    for args in [
+        &["reconcile"][..],
+        &["ledger", "list"],
+        &["--json", "ledger", "list"],
+        &["ledger", "show", "eko-s"],
+        &["--json", "ledger", "show", "bos-s"],
+        &["ledger", "export", "--format", "csv"],
+        &["ledger", "export", "--format", "json"],
+    ] {
+        outputs.push(run_hiding(env.cmd().arg("-vvv").args(args), 0, &hidden));
+    }
+    assert_eq!(env.sandbox.executed_refunds().len(), 5);
+    assert_eq!(json_lines(&outputs[0]).len(), 2);
+
+    // Not in any output (run_hiding checked each), nor in the report, nor in the ledger's bytes
+    // (the SQLite file and its write-ahead log).
+    let mut stored = std::fs::read(&report).unwrap();
+    for entry in std::fs::read_dir(env.ledger.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("ledger.sqlite") {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(stored.len() > 4096, "no ledger file found in {:?}", env.ledger.path());
+    let stored = String::from_utf8_lossy(&stored);
+    for secret in SECRETS.iter().chain(&hidden) {
+        assert!(!stored.contains(secret), "{secret} is stored in the ledger or the report");
+    }
+    // The ledger does hold the refunds (the search looked at the right bytes).
+    assert!(
+        stored.contains("eko-s")
+            && stored.contains("bos-s")
+            && stored.contains(seed::AOC_CHARGE_1002)
+    );
 }
