@@ -159,8 +159,12 @@ async fn process(
     let results = futures_util::stream::iter(chunks)
         .then(|chunk| reserve(batch, chunk))
         .flat_map(futures_util::stream::iter)
+        // A chunk holds up to CHUNK rows: after Ctrl-C none of them starts. (`buffered` takes
+        // the next row only when one in flight is done, so this is checked as each would start.)
+        .take_while(|_| std::future::ready(!batch.stop.load(Ordering::SeqCst)))
         .map(|job| run_job(batch, limiters, job))
-        .buffered(options.concurrency);
+        .buffered(options.concurrency)
+        .filter_map(std::future::ready);
     let mut summary = Summary::default();
     let mut progress = Progress::new(batch.total);
     futures_util::pin_mut!(results);
@@ -253,20 +257,24 @@ async fn run_job(
     batch: Batch<'_>,
     limiters: &HashMap<String, DefaultDirectRateLimiter>,
     job: Job,
-) -> RowResult {
+) -> Option<RowResult> {
     let row = match job {
-        Job::Done(result) => return *result,
+        Job::Done(result) => return Some(*result),
         Job::Send(row) => *row,
     };
     if let Some(limiter) = limiters.get(row.provider) {
         limiter.until_ready().await;
+        // Ctrl-C while it waited for its turn: it has not started (it stays reserved).
+        if batch.stop.load(Ordering::SeqCst) {
+            return None;
+        }
     }
     let key = Some(row.intent.idempotency_key().to_owned());
     let result = match batch.clients.direct(row.provider) {
         Ok(client) => batch.ledger.refund(client, &row.intent).await.map_err(CliError::from),
         Err(error) => Err(error),
     };
-    RowResult { text: row.text, key, result, repeat_of: None }
+    Some(RowResult { text: row.text, key, result, repeat_of: None })
 }
 
 impl RowResult {
