@@ -246,3 +246,48 @@ fn two_batches_at_once_on_postgres_refund_every_row_once() {
         two_batches_at_once(&db.url);
     }
 }
+
+#[test]
+fn ctrl_c_starts_no_new_row_and_records_those_in_flight() {
+    let mut rng = fastrand::Rng::with_seed(3);
+    let (builder, csv) = workload("INT", 15, 5, 300, &mut rng);
+    let env = Env::with(builder);
+    let file = env.file("int.csv", csv);
+    let mut cmd = env.std_cmd();
+    cmd.args(["--json", "batch"]).arg(&file).args(["--concurrency", "4"]);
+    let mut child = Running(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    // Once the first rows are with the sandbox, interrupt.
+    let start = Instant::now();
+    while env.sandbox.requests_seen(Route::AocRefund)
+        + env.sandbox.requests_seen(Route::DigipayRefund)
+        < 4
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "no row was sent");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.0.stdout.as_mut().unwrap(), &mut text).unwrap();
+    let mut errors = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut errors).unwrap();
+    assert_eq!(child.wait(Duration::from_secs(20)).code(), Some(130), "{errors}");
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let sent = env.sandbox.requests_seen(Route::AocRefund)
+        + env.sandbox.requests_seen(Route::DigipayRefund);
+    eprintln!("{} rows printed, {sent} sent", lines.len());
+    assert!(sent < 40, "every row started after Ctrl-C");
+    assert!(errors.contains("Resume with: refund batch"), "{errors}");
+    // Those in flight finished and were recorded: none is left sending.
+    let after = intents(&mut env.cmd());
+    assert!(after.iter().all(|i| i["state"] != "sending"), "{after:?}");
+    assert_eq!(lines.iter().filter(|l| l["status"] == "succeeded").count() as u64, sent);
+
+    let out = env.cmd().args(["--json", "batch"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let all = intents(&mut env.cmd());
+    assert_eq!(every_row_refunded_once(&env, &all, 40), 0);
+}
