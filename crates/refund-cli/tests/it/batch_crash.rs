@@ -291,3 +291,70 @@ fn ctrl_c_starts_no_new_row_and_records_those_in_flight() {
     let all = intents(&mut env.cmd());
     assert_eq!(every_row_refunded_once(&env, &all, 40), 0);
 }
+
+#[test]
+fn charge_amount_guards_over_refunds_across_rows_runs_and_processes() {
+    let mut builder = Sandbox::builder().aoc_charge("GUARD-1", 1000);
+    for i in 0..20 {
+        builder = builder.aoc_charge(format!("GUARD-P-{i:02}"), 1000);
+    }
+    let env =
+        Env::with(builder.fault(Route::AocRefund, FaultSpec::always(Fault::Latency { ms: 20 })));
+    let header = "provider,original_transaction_id,amount,charge_amount,idempotency_key";
+
+    // Across rows of one file, then across runs.
+    let file = env.file("guard.csv", format!("{header}\naoc,GUARD-1,4.00,10.00,g-1\naoc,GUARD-1,4.00,10.00,g-2\naoc,GUARD-1,4.00,10.00,g-3\n"));
+    let out = crate::common::run(env.cmd().args(["--json", "batch"]).arg(&file), 4);
+    let lines = json_lines(&out);
+    let states: Vec<&str> = lines.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(states, ["succeeded", "succeeded", "not_sent"]);
+    assert_eq!(lines[2]["error"]["kind"], "over_refund");
+    assert!(
+        lines[2]["error"]["message"].as_str().unwrap().contains("8.00 MYR of its 10.00 MYR"),
+        "{}",
+        lines[2]
+    );
+    let file = env.file("guard-2.csv", format!("{header}\naoc,GUARD-1,0.01,10.00,g-4\naoc,GUARD-1,2.00,10.00,g-5\naoc,GUARD-1,0.01,10.00,g-6\n"));
+    let out =
+        crate::common::run(env.cmd().args(["--json", "batch", "--concurrency", "1"]).arg(&file), 4);
+    let states: Vec<String> =
+        json_lines(&out).iter().map(|l| l["status"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(states, ["succeeded", "not_sent", "succeeded"]);
+    assert_eq!(env.sandbox.books().entry("GUARD-1").unwrap().refunded_minor, 802);
+
+    // Across processes: two files refund 6.00 of the same twenty 10.00 charges at once, under
+    // keys of their own. One of each pair goes out; the other is refused before it is sent.
+    let two = |side: &str| {
+        let rows: Vec<String> =
+            (0..20).map(|i| format!("aoc,GUARD-P-{i:02},6.00,10.00,{side}-{i}")).collect();
+        env.file(&format!("{side}.csv"), format!("{header}\n{}\n", rows.join("\n")))
+    };
+    let before = env.sandbox.requests_seen(Route::AocRefund);
+    let start = |file: std::path::PathBuf| {
+        let mut cmd = env.std_cmd();
+        cmd.args(["--json", "batch"]).arg(file).stdout(Stdio::null()).stderr(Stdio::null());
+        Running(cmd.spawn().unwrap())
+    };
+    let (mut a, mut b) = (start(two("a")), start(two("b")));
+    let codes = (a.wait(Duration::from_secs(60)).code(), b.wait(Duration::from_secs(60)).code());
+    assert_eq!(
+        env.sandbox.requests_seen(Route::AocRefund) - before,
+        20,
+        "a refused refund was sent"
+    );
+    let all = intents(&mut env.cmd());
+    let pairs = all
+        .iter()
+        .filter(|i| i["original_transaction_id"].as_str().unwrap().starts_with("GUARD-P"));
+    assert_eq!(pairs.clone().count(), 20, "a refused row became an intent");
+    assert!(pairs.clone().all(|i| i["state"] == "succeeded"));
+    let books = env.sandbox.books();
+    for i in 0..20 {
+        assert_eq!(books.entry(&format!("GUARD-P-{i:02}")).unwrap().refunded_minor, 600);
+    }
+    // Each process refused the rows the other had taken (unless one took them all).
+    assert!(
+        codes == (Some(4), Some(4)) || codes == (Some(0), Some(4)) || codes == (Some(4), Some(0)),
+        "{codes:?}"
+    );
+}
