@@ -64,8 +64,14 @@ fn a_rerun_sends_nothing_for_finished_rows_and_prints_the_same_results() {
     ];
     let file = env.file("rerun.csv", format!("{header}{}\n", rows.join("\n")));
 
-    let first = run(env.cmd().args(["--json", "batch"]).arg(&file), 4);
-    let first = json_lines(&first);
+    let out = run(env.cmd().args(["--json", "batch"]).arg(&file), 4);
+    // Where the ledger is comes first; the money refunded per currency last.
+    let progress = stderr(&out);
+    assert!(progress.starts_with(&format!("ledger: {}\n", env.ledger_url())), "{progress}");
+    let summary = progress.lines().last().unwrap();
+    assert!(summary.contains("8 of 8 rows: 1 declined, 1 not_sent, 6 succeeded"), "{summary}");
+    assert!(summary.ends_with("refunded 16.00 INR, 5.00 MYR"), "{summary}");
+    let first = json_lines(&out);
     assert_eq!(first.len(), 8);
     let states: Vec<&str> = first.iter().map(|l| l["status"].as_str().unwrap()).collect();
     assert_eq!(
