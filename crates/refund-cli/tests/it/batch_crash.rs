@@ -160,7 +160,8 @@ fn killed_at_random_moments_then_rerun_every_row_is_refunded_once() {
         killed.len(),
         env.sandbox.executed_refunds().len()
     );
-    assert!(mid_flight >= KILLS / 2, "only {mid_flight} of {KILLS} kills landed mid-flight");
+    // Nearly all do here; a slow machine may start some runs late.
+    assert!(mid_flight >= KILLS / 4, "only {mid_flight} of {KILLS} kills landed mid-flight");
     assert!(sending > 0, "the last kill left no refund in flight");
 
     let (code, lines) = rerun_until_done(&env, &[&args[..], &["8"]].concat(), &ledger);
@@ -189,7 +190,8 @@ fn killed_at_random_moments_then_rerun_every_row_is_refunded_once() {
 /// Two `refund batch` processes on the same file and the same ledger at once.
 fn two_batches_at_once(ledger: &str) {
     let mut rng = fastrand::Rng::with_seed(7);
-    let (builder, csv) = workload("TWO", 40, 20, 60, &mut rng);
+    // About 1.5 s of work for one process: the second starts well before the first is done.
+    let (builder, csv) = workload("TWO", 40, 20, 100, &mut rng);
     let env = Env::with(builder);
     let file = env.file("two.csv", csv);
     let args = ["--json", "--timeout", "1", "batch", file.to_str().unwrap(), "--concurrency", "8"];
