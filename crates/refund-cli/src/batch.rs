@@ -56,6 +56,8 @@ struct Row {
     text: RowText,
     provider: &'static str,
     intent: RefundIntent,
+    /// The earlier row of this file with the same `idempotency_key` column, if any.
+    repeat_of: Option<u64>,
 }
 
 /// What became of a row.
@@ -63,9 +65,13 @@ pub(crate) struct RowResult {
     text: RowText,
     key: Option<String>,
     result: Result<IntentRecord, CliError>,
+    /// The earlier row with the same key: this row is that refund, read from the ledger once
+    /// that row is done.
+    repeat_of: Option<u64>,
 }
 
-/// A row to send, or one already settled (bad, refused, or finished in the ledger).
+/// A row to send, or one already settled (bad, refused, finished in the ledger, or a repeat of
+/// an earlier row's key).
 enum Job {
     Send(Box<Row>),
     Done(Box<RowResult>),
@@ -173,10 +179,18 @@ pub(crate) async fn drive(
     let results = futures_util::stream::iter(chunks)
         .then(|chunk| reserve(batch, chunk))
         .flat_map(futures_util::stream::iter)
+        // A chunk holds up to CHUNK rows: after Ctrl-C none of them starts. (`buffered` takes
+        // the next row only when one in flight is done, so this is checked as each would start.)
+        .take_while(|_| std::future::ready(!batch.stop.load(Ordering::SeqCst)))
         .map(|job| run_job(batch, limiters, job))
-        .buffered(options.concurrency);
+        .buffered(options.concurrency)
+        .filter_map(std::future::ready);
     futures_util::pin_mut!(results);
-    while let Some(row) = results.next().await {
+    while let Some(mut row) = results.next().await {
+        // Results come in row order, so the earlier row with this key is done by now.
+        if row.repeat_of.is_some() {
+            row = row.reread(batch.ledger).await;
+        }
         summary.add(&row);
         on_row(&row, &summary)?;
     }
@@ -220,7 +234,12 @@ async fn reserve(batch: Batch<'_>, chunk: Vec<Result<Row, Box<RowResult>>>) -> V
         let key = Some(row.intent.idempotency_key().to_owned());
         jobs.push(match result {
             Ok(record) if is_settled(&record) => {
-                Job::Done(Box::new(RowResult::recorded(row.text, record)))
+                Job::Done(Box::new(RowResult::recorded(row.text, record).repeating(row.repeat_of)))
+            }
+            // Sending it too would find the earlier row's request in flight (in_progress, exit
+            // 6) or done, by timing: it is that refund, whatever the timing.
+            Ok(record) if row.repeat_of.is_some() => {
+                Job::Done(Box::new(RowResult::recorded(row.text, record).repeating(row.repeat_of)))
             }
             Ok(_) => Job::Send(Box::new(row)),
             Err(error) => Job::Done(Box::new(RowResult::failed(row.text, key, error.into()))),
@@ -248,25 +267,48 @@ async fn run_job(
     batch: Batch<'_>,
     limiters: &HashMap<String, DefaultDirectRateLimiter>,
     job: Job,
-) -> RowResult {
+) -> Option<RowResult> {
     let row = match job {
-        Job::Done(result) => return *result,
+        Job::Done(result) => return Some(*result),
         Job::Send(row) => *row,
     };
     if let Some(limiter) = limiters.get(row.provider) {
         limiter.until_ready().await;
+        // Ctrl-C while it waited for its turn: it has not started (it stays reserved).
+        if batch.stop.load(Ordering::SeqCst) {
+            return None;
+        }
     }
     let key = Some(row.intent.idempotency_key().to_owned());
     let result = match batch.clients.direct(row.provider) {
         Ok(client) => batch.ledger.refund(client, &row.intent).await.map_err(CliError::from),
         Err(error) => Err(error),
     };
-    RowResult { text: row.text, key, result }
+    Some(RowResult { text: row.text, key, result, repeat_of: None })
 }
 
 impl RowResult {
     fn failed(text: RowText, key: Option<String>, error: CliError) -> Self {
-        RowResult { text, key, result: Err(error) }
+        RowResult { text, key, result: Err(error), repeat_of: None }
+    }
+
+    fn repeating(mut self, repeat_of: Option<u64>) -> Self {
+        self.repeat_of = repeat_of;
+        self
+    }
+
+    /// A repeat of an earlier row's key: that refund as the ledger has it now.
+    async fn reread(self, ledger: &Ledger) -> RowResult {
+        let Some(key) = self.key.clone() else { return self };
+        let repeat_of = self.repeat_of;
+        match ledger.by_key(&key).await {
+            Ok(Some(mut record)) => {
+                record.replayed = true;
+                RowResult::recorded(self.text, record).repeating(repeat_of)
+            }
+            Ok(None) => self,
+            Err(e) => RowResult::failed(self.text, Some(key), e.into()).repeating(repeat_of),
+        }
     }
 
     /// A row answered from the ledger: succeeded or pending is a success, the rest an error that
@@ -277,12 +319,15 @@ impl RowResult {
             IntentState::Succeeded | IntentState::Pending => Ok(record),
             _ => Err(LedgerError::Recorded { record: Box::new(record) }.into()),
         };
-        RowResult { text, key, result }
+        RowResult { text, key, result, repeat_of: None }
     }
 
+    /// This row's intent. A row refused for a key another refund holds has none: the record
+    /// in its conflict error is that other refund's.
     fn record(&self) -> Option<&IntentRecord> {
         match &self.result {
             Ok(record) => Some(record),
+            Err(CliError::Ledger(LedgerError::Conflict { .. })) => None,
             Err(error) => error.record(),
         }
     }
@@ -312,6 +357,9 @@ impl RowResult {
             map.insert("replayed".into(), record.replayed.into());
         }
         map.insert("status".into(), self.state().into());
+        if let Some(row) = self.repeat_of {
+            map.insert("same_key_as_row".into(), row.into());
+        }
         if let Err(error) = &self.result {
             map.insert("error".into(), error_json(error)["error"].clone());
         }
@@ -327,20 +375,25 @@ fn print_row(row: &RowResult, global: &Global) {
         row.to_json().to_string()
     } else {
         match &row.result {
-            Ok(record) => format!(
-                "row {}: {} {} {}: {}{}{}",
-                t.number,
-                t.provider,
-                t.original,
-                t.amount,
-                record.state,
-                record
-                    .refund_id
-                    .as_deref()
-                    .map(|id| format!(", refund id {id}"))
-                    .unwrap_or_default(),
-                if record.replayed { " (from the ledger)" } else { "" }
-            ),
+            Ok(record) => {
+                format!(
+                    "row {}: {} {} {}: {}{}{}",
+                    t.number,
+                    t.provider,
+                    t.original,
+                    t.amount,
+                    record.state,
+                    record
+                        .refund_id
+                        .as_deref()
+                        .map(|id| format!(", refund id {id}"))
+                        .unwrap_or_default(),
+                    if record.replayed { " (from the ledger)" } else { "" }
+                ) + &row
+                    .repeat_of
+                    .map(|n| format!(" (the key of row {n}: the same refund)"))
+                    .unwrap_or_default()
+            }
             Err(error) => format!(
                 "row {}: {} {} {}: {} (exit {}): {error}",
                 t.number,
@@ -429,13 +482,19 @@ impl Summary {
             if record.replayed {
                 self.from_ledger += 1;
             }
-            if let (IntentState::Succeeded, Some(amount)) = (record.state, record.amount) {
+            // A repeat of an earlier row's key is that row's refund: counted once.
+            if let (IntentState::Succeeded, Some(amount), None) =
+                (record.state, record.amount, row.repeat_of)
+            {
                 *self.refunded.entry(amount.currency()).or_default() += amount.minor_units();
             }
         }
     }
 
     pub(crate) fn counts(&self) -> String {
+        if self.by_state.is_empty() {
+            return "no rows".to_owned();
+        }
         self.by_state.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
     }
 
@@ -612,11 +671,13 @@ struct Rows<'a> {
     /// How often each row content was seen so far (keyed by a hash of it): the occurrence is part
     /// of a derived key, so two identical rows are two refunds, on every run, in any order.
     seen: HashMap<u128, u32>,
+    /// The first row of each `idempotency_key` given in the file (keyed by a hash of it).
+    keys: HashMap<u128, u64>,
 }
 
 impl<'a> Rows<'a> {
     fn new(reader: csv::Reader<File>, columns: Columns, batch_id: &'a str) -> Self {
-        Rows { reader, columns, batch_id, number: 0, seen: HashMap::new() }
+        Rows { reader, columns, batch_id, number: 0, seen: HashMap::new(), keys: HashMap::new() }
     }
 
     fn parse(&mut self, record: &csv::ByteRecord) -> Result<Row, Box<RowResult>> {
@@ -637,6 +698,11 @@ impl<'a> Rows<'a> {
         );
         let (Ok(provider), Ok(original), Ok(amount), Ok(reference), Ok(key), Ok(charge)) = fields
         else {
+            // Shown as far as it can be, so the person finds the row.
+            let lossy = |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default());
+            text.provider = lossy(self.columns.provider).into_owned();
+            text.original = lossy(self.columns.original).into_owned();
+            text.amount = lossy(self.columns.amount).into_owned();
             return Err(Box::new(RowResult::failed(
                 text,
                 None,
@@ -686,15 +752,16 @@ impl<'a> Rows<'a> {
             Ok(amount) => amount,
             Err(e) => return Err(fail(text, CliError::sdk(provider, e.into()))),
         };
+        let mut repeat_of = None;
         let key = if key.is_empty() {
             let content =
                 format!("{provider}:{original}:{}{}", amount.to_fixed_string(), currency.code());
-            let digest: [u8; 16] =
-                Sha256::digest(content.as_bytes())[..16].try_into().unwrap_or([0; 16]);
-            let occurrence = self.seen.entry(u128::from_be_bytes(digest)).or_default();
+            let occurrence = self.seen.entry(digest(&content)).or_default();
             *occurrence += 1;
             format!("{content}:{occurrence}")
         } else {
+            let first = *self.keys.entry(digest(&key)).or_insert(self.number);
+            repeat_of = (first != self.number).then_some(first);
             key
         };
         let mut intent =
@@ -717,8 +784,14 @@ impl<'a> Rows<'a> {
                 intent = intent.note(reference);
             }
         }
-        Ok(Row { text, provider, intent })
+        Ok(Row { text, provider, intent, repeat_of })
     }
+}
+
+/// 128 bits of the SHA-256 of `text`: what the rows remember of a key or a content.
+fn digest(text: &str) -> u128 {
+    let digest: [u8; 16] = Sha256::digest(text.as_bytes())[..16].try_into().unwrap_or([0; 16]);
+    u128::from_be_bytes(digest)
 }
 
 impl Iterator for Rows<'_> {

@@ -519,7 +519,11 @@ refunds.csv:
 One line per row on stdout (one JSON object per line with --json), in row order; progress on
 stderr. Ctrl-C stops starting rows and lets those in flight finish; a second Ctrl-C exits at
 once (the ledger already holds every intent). The exit code is the worst row's (a row left
-unknown or needs_review counts 6); 130 when interrupted.";
+unknown or needs_review counts 6); 130 when interrupted.
+
+After a crash (kill -9, a lost machine), the rows it was sending are held for 4 x --timeout
++ 2 s (the client's whole deadline with room to spare); once that is over, the next run
+settles them by status reads before sending anything else.";
 
 const RECONCILE_HELP: &str = "\
 Reads each open intent's status (AOC refundStatus, BOS TransactStatus, Eko's transaction
@@ -531,7 +535,8 @@ Examples:
   refund reconcile
   refund --json reconcile --provider aoc
 
-Exit codes: 0 when nothing is left open, 6 when an intent is still unknown or needs review.";
+Exit codes: 0 when nothing is left open, 6 while an intent is unknown, needs review (from
+this run or an earlier one), or is being sent by another process.";
 
 const LEDGER_HELP: &str = "\
 Examples:

@@ -2,7 +2,7 @@
 //! `refund ledger list|show|export|resolve`.
 
 use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use refund::ledger::{IntentRecord, IntentState, Ledger, ListFilter, Resolution};
 use serde_json::{Map, Value, json};
@@ -32,7 +32,19 @@ pub(crate) fn location(global: &Global) -> Result<String, CliError> {
 
 /// Opens the ledger (creating a SQLite file and its folder on first use).
 pub(crate) async fn open(global: &Global) -> Result<Ledger, CliError> {
-    Ledger::open(location(global)?).await.map_err(CliError::from)
+    Ledger::builder(location(global)?)
+        .lease(lease(global.timeout))
+        .open()
+        .await
+        .map_err(CliError::from)
+}
+
+/// How long this process holds an intent it sends: the client's whole deadline (three attempts
+/// of `--timeout` and the backoff between them) with room to spare, so that the ledger never
+/// cuts a request short. Not the ledger's default five minutes: after a crash (`kill -9`), the
+/// intents it left `sending` are settled by the next run once their lease is over.
+fn lease(timeout: Duration) -> Duration {
+    timeout.saturating_mul(4).saturating_add(Duration::from_secs(2))
 }
 
 /// An intent as a command's result: the ledger's state is the `status`.
@@ -128,7 +140,7 @@ fn parse_since(text: &str) -> Result<SystemTime, CliError> {
 const PAGE: u32 = 1000;
 
 /// Every intent `filter` selects, page by page, handed to `each`.
-async fn each_page(
+pub(crate) async fn each_page(
     ledger: &Ledger,
     filter: ListFilter,
     limit: Option<u32>,
@@ -305,4 +317,22 @@ pub(crate) fn list_line(r: &IntentRecord) -> String {
         r.idempotency_key,
         r.refund_id.as_deref().unwrap_or(""),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_outlasts_three_attempts_and_their_backoff() {
+        assert_eq!(lease(Duration::from_secs(30)), Duration::from_secs(122));
+        assert_eq!(lease(Duration::from_secs(1)), Duration::from_secs(6));
+        assert_eq!(lease(Duration::MAX), Duration::MAX);
+        // The ledger waits for an answer until a little before the lease is over (at least
+        // three quarters of it): still past three attempts and the 0.2 + 0.4 s between them.
+        for ms in [100, 1000, 30_000, 120_000] {
+            let timeout = Duration::from_millis(ms);
+            assert!(lease(timeout).mul_f64(0.75) > timeout * 3 + Duration::from_millis(600));
+        }
+    }
 }

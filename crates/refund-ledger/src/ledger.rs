@@ -495,10 +495,13 @@ impl Ledger {
         if row.lease_live() {
             return Err(LedgerError::InProgress { record: Box::new(row.to_record()) });
         }
+        let decision = format!("resolved by a person as {}: {}", resolution.state(), clip(note));
         let change = Change {
             to: Some(resolution.state()),
             error_kind: Some("resolved".to_owned()),
-            detail: Some(format!("resolved by a person as {}: {}", resolution.state(), clip(note))),
+            // The record's last word is the person's, not the lost answer's error.
+            message: Some(decision.clone()),
+            detail: Some(decision),
             ..Change::default()
         };
         match self.store.change(&row, &change, Fate::NotSent).await? {

@@ -71,7 +71,17 @@ impl Env {
     pub fn vars(&self) -> Vec<(&'static str, String)> {
         let mut vars = env_vars(&SEEDED, &BaseUrls::of(&self.sandbox));
         vars.push(("REFUND_LEDGER_URL", self.ledger_url()));
+        // What DigiPay batch rows do not carry (commands with flags ignore them).
+        vars.push(("DIGIPAY_TXN_CODE", "REFUND".to_owned()));
+        vars.push(("DIGIPAY_PAYMENT_MODE", "1".to_owned()));
         vars
+    }
+
+    /// Writes `contents` to `name` in the test's folder (next to its ledger) and returns the path.
+    pub fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> std::path::PathBuf {
+        let path = self.ledger.path().join(name);
+        std::fs::write(&path, contents).expect("the test's folder is writable");
+        path
     }
 
     /// The test's ledger: a SQLite file in its own folder.

@@ -1,7 +1,8 @@
 //! Output checks of the contract tests; the sandbox and the `refund` command wired to it come from
 //! `refund_testkit::cli`.
 
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use refund_sandbox::seed;
@@ -51,6 +52,41 @@ pub(crate) fn json_of(out: &Output) -> Value {
     serde_json::from_str(text.trim()).unwrap()
 }
 
+/// Every line of stdout as JSON (`refund --json batch`: one object per row).
+pub(crate) fn json_lines(out: &Output) -> Vec<Value> {
+    stdout(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Every intent in the ledger `cmd` names, oldest first (`refund --json ledger list`).
+pub(crate) fn intents(cmd: &mut Command) -> Vec<Value> {
+    let out = run(cmd.args(["--json", "ledger", "list"]), 0);
+    json_of(&out)["intents"].as_array().unwrap().clone()
+}
+
+/// A child process that is killed and reaped however the test ends: no orphans.
+pub(crate) struct Running(pub(crate) Child);
+
+impl Running {
+    /// Waits at most `limit` for the process to exit.
+    pub(crate) fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < limit, "still running after {limit:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Checks the error object's shape and kind.
 pub(crate) fn assert_error(json: &Value, kind: &str) {
     let err = &json["error"];
@@ -60,4 +96,47 @@ pub(crate) fn assert_error(json: &Value, kind: &str) {
         assert!(err.get(key).is_some(), "{key} missing: {json}");
     }
     assert_eq!(json.as_object().map(|o| o.len()), Some(1), "{json}");
+}
+
+/// A PostgreSQL database of its own for one test, dropped after it: on the server of
+/// `REFUND_TEST_POSTGRES_URL` (as the ledger's own tests do). `None`, with a note, when it is
+/// unset, unless `REFUND_TEST_REQUIRE_POSTGRES` says this run needs it.
+pub(crate) struct PgDb {
+    pub(crate) url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    pub(crate) fn create() -> Option<PgDb> {
+        let admin = std::env::var("REFUND_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+        let Some(admin) = admin else {
+            assert!(
+                std::env::var_os("REFUND_TEST_REQUIRE_POSTGRES").is_none(),
+                "REFUND_TEST_REQUIRE_POSTGRES is set but REFUND_TEST_POSTGRES_URL is not"
+            );
+            eprintln!("skipped: PostgreSQL ledger test (set REFUND_TEST_POSTGRES_URL to run it)");
+            return None;
+        };
+        let name = format!("refund_cli_test_{}_{}", std::process::id(), fastrand::u32(..));
+        admin_execute(&admin, &format!("CREATE DATABASE {name}"));
+        let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
+        Some(PgDb { url: format!("{base}/{name}"), admin, name })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        admin_execute(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn admin_execute(admin: &str, sql: &str) {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(admin).await.expect("the PostgreSQL server");
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
 }

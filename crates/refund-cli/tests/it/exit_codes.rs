@@ -169,7 +169,7 @@ fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
     let tid = seed::EKO_TID_REFUNDABLE_2;
     let (otp, otp_ref_id) = eko_otp(&env, tid);
     let lost_answer = Fault::CommitThenTimeout { ms: Some(2000) };
-    env.sandbox.set_fault(Route::EkoRefund, FaultSpec::next(1, lost_answer));
+    env.sandbox.set_fault(Route::EkoRefund, FaultSpec::next(2, lost_answer));
     let refund = format!("otp refund --tid {tid} --otp {otp} --otp-ref-id {otp_ref_id}");
     let out = run(env.cmd().args(["--json", "--timeout", "0.3"]).args(args(&refund)), 6);
     let json = json_of(&out);
@@ -178,6 +178,15 @@ fn commit_then_timeout_is_6_and_inquiry_resolves_it() {
     // The refund did happen: the books show it.
     let books = env.sandbox.books();
     assert!(books.entry(tid).is_some_and(|e| e.refunded_minor > 0));
+    // The hint names the command that reads the status, and that command tells: refunded.
+    let out = run(env.cmd().args(args(&refund)).args(["--timeout", "0.3"]), 6);
+    let command = format!("refund otp status --tid {tid}");
+    let text = stderr(&out);
+    assert!(text.contains(&format!("read its status: {command}")), "{text}");
+    assert!(text.contains("do not repeat the refund"), "{text}");
+    let status = json_of(&run(env.cmd().arg("--json").args(args(&command).iter().skip(1)), 0));
+    assert_eq!((&status["status"], &status["tx_status"]), (&"succeeded".into(), &"4".into()));
+    assert_eq!(env.sandbox.executed_refunds().len(), 1);
     let out = run(env.cmd().args(args(&refund)).args(["--timeout", "0.3"]), 4);
     assert!(stderr(&out).contains("error (declined)"), "{}", stderr(&out));
 }

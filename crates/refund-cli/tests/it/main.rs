@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod batch;
+mod batch_crash;
+mod batch_ledger;
 mod commands;
 mod common;
 mod dry_run;
 mod exit_codes;
+mod ledger_cmd;
 mod secrets;

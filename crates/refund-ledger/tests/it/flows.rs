@@ -177,6 +177,7 @@ async fn an_unknown_digipay_refund_waits_for_a_person(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(resolved.state, IntentState::Succeeded);
+    assert!(resolved.message.unwrap().contains("seen in DigiPay's dashboard"));
     let last = ledger.events(record.id).await.unwrap().pop().unwrap();
     assert_eq!(last.error_kind.as_deref(), Some("resolved"));
     assert!(last.detail.unwrap().contains("seen in DigiPay's dashboard"));
