@@ -9,12 +9,11 @@ use crate::record::IntentKind;
 /// The longest idempotency key, in bytes.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// A refund in one call (AOC, DigiPay), under the caller's idempotency key.
+/// A refund intent: what to refund, under the caller's idempotency key, before the ledger
+/// writes it down. `T` is what is refunded: a [`DirectTarget`] ([`RefundIntent`]: AOC, DigiPay)
+/// or an [`OtpRefundTarget`] ([`OtpRefundIntent`]: BOS, Eko).
 ///
-/// The provider-side reference (AOC's `spTransID`) is derived from the key unless the caller
-/// gives one, so the same key always goes out under the same reference, in any process, on any
-/// run. The note sent to DigiPay carries that reference, so a person can find the refund in
-/// DigiPay's records.
+/// The same key is the same refund, wherever and however often it is submitted.
 ///
 /// ```
 /// use refund_core::{Currency, Money, TransactionId};
@@ -27,37 +26,60 @@ pub const MAX_KEY_LEN: usize = 255;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundIntent {
+pub struct Intent<T> {
     key: String,
-    original: TransactionId,
+    target: T,
     amount: Option<Money>,
     charge_amount: Option<Money>,
-    reference: Option<RefundReference>,
-    note: Option<String>,
     batch: Option<(String, u64)>,
 }
 
-impl RefundIntent {
-    /// A refund of `original` under `idempotency_key`: the same key is the same refund, wherever
-    /// and however often it is submitted.
-    ///
-    /// ```
-    /// # use refund_core::TransactionId;
-    /// let intent = refund_ledger::RefundIntent::new("k-1", TransactionId::new("DP-TXN-2001")?);
-    /// # let _ = intent; Ok::<(), refund_core::Error>(())
-    /// ```
-    pub fn new(idempotency_key: impl Into<String>, original: TransactionId) -> Self {
-        RefundIntent {
+/// A refund in one call (AOC, DigiPay).
+///
+/// The provider-side reference (AOC's `spTransID`) is derived from the key unless the caller
+/// gives one, so the same key always goes out under the same reference, in any process, on any
+/// run. The note sent to DigiPay carries that reference, so a person can find the refund in
+/// DigiPay's records.
+pub type RefundIntent = Intent<DirectTarget>;
+
+/// A refund with the customer's OTP (BOS, Eko). One intent covers the OTP request (which may be
+/// repeated) and its confirmation (which is never repeated once it may have reached the provider).
+///
+/// ```
+/// use refund_core::{OtpRefundTarget, TransactionId};
+/// let target = OtpRefundTarget::new(TransactionId::new("12345678931")?).with_acknowledgement("133");
+/// let intent = refund_ledger::OtpRefundIntent::new("bos-12345678931", target);
+/// # let _ = intent; Ok::<(), refund_core::Error>(())
+/// ```
+pub type OtpRefundIntent = Intent<OtpRefundTarget>;
+
+/// What a [`RefundIntent`] refunds: the original transaction, and optionally the caller's own
+/// reference and a note.
+///
+/// ```
+/// # use refund_core::TransactionId;
+/// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).note("recall");
+/// # let _ = intent; Ok::<(), refund_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectTarget {
+    original: TransactionId,
+    reference: Option<RefundReference>,
+    note: Option<String>,
+}
+
+impl<T> Intent<T> {
+    fn with_target(idempotency_key: impl Into<String>, target: T) -> Self {
+        Intent {
             key: idempotency_key.into(),
-            original,
+            target,
             amount: None,
             charge_amount: None,
-            reference: None,
-            note: None,
             batch: None,
         }
     }
-    /// The amount to refund.
+    /// The amount to refund (for an OTP refund, what it returns, when known: for the guard and
+    /// the books; BOS and Eko refund the whole transfer).
     ///
     /// ```
     /// # use refund_core::{Currency, Money, TransactionId};
@@ -86,32 +108,6 @@ impl RefundIntent {
         self.charge_amount = Some(charge);
         self
     }
-    /// The caller's own provider-side reference (AOC `spTransID`), instead of one derived from
-    /// the key.
-    ///
-    /// ```
-    /// # use refund_core::{RefundReference, TransactionId};
-    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
-    ///     .reference(RefundReference::new("SP-2026-0001")?);
-    /// # let _ = intent; Ok::<(), refund_core::Error>(())
-    /// ```
-    #[must_use]
-    pub fn reference(mut self, reference: RefundReference) -> Self {
-        self.reference = Some(reference);
-        self
-    }
-    /// A note for the provider (DigiPay); the reference is appended to it.
-    ///
-    /// ```
-    /// # use refund_core::TransactionId;
-    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).note("recall");
-    /// # let _ = intent; Ok::<(), refund_core::Error>(())
-    /// ```
-    #[must_use]
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
     /// Marks it as row `row` of batch `batch_id` (for listing and resuming a batch).
     ///
     /// ```
@@ -135,6 +131,66 @@ impl RefundIntent {
         &self.key
     }
 
+    /// Validates it and fixes what the ledger stores.
+    fn build(
+        &self,
+        kind: IntentKind,
+        provider: &'static str,
+        target: Target<'_>,
+        reference: String,
+        note: Option<String>,
+    ) -> Result<NewIntent> {
+        NewIntent::build(
+            &self.key,
+            kind,
+            provider,
+            target,
+            (self.amount, self.charge_amount),
+            reference,
+            note,
+            self.batch.clone(),
+        )
+    }
+}
+
+impl Intent<DirectTarget> {
+    /// A refund of `original` under `idempotency_key`.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k-1", TransactionId::new("DP-TXN-2001")?);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    pub fn new(idempotency_key: impl Into<String>, original: TransactionId) -> Self {
+        Intent::with_target(idempotency_key, DirectTarget { original, reference: None, note: None })
+    }
+    /// The caller's own provider-side reference (AOC `spTransID`), instead of one derived from
+    /// the key.
+    ///
+    /// ```
+    /// # use refund_core::{RefundReference, TransactionId};
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+    ///     .reference(RefundReference::new("SP-2026-0001")?);
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn reference(mut self, reference: RefundReference) -> Self {
+        self.target.reference = Some(reference);
+        self
+    }
+    /// A note for the provider (DigiPay); the reference is appended to it.
+    ///
+    /// ```
+    /// # use refund_core::TransactionId;
+    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?).note("recall");
+    /// # let _ = intent; Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.target.note = Some(note.into());
+        self
+    }
+
     /// The provider-side reference this intent goes out under: the caller's, or the one derived
     /// from its key (the same on every run).
     ///
@@ -146,7 +202,7 @@ impl RefundIntent {
     /// # Ok::<(), refund_core::Error>(())
     /// ```
     pub fn effective_reference(&self) -> RefundReference {
-        match &self.reference {
+        match &self.target.reference {
             Some(reference) => reference.clone(),
             // Always valid: `lg` and hex digits.
             None => RefundReference::new(derived_reference(&self.key))
@@ -168,8 +224,9 @@ impl RefundIntent {
     pub fn request(&self) -> RefundRequest {
         let reference = self.effective_reference();
         let note = self.sent_note(reference.as_str());
-        let request =
-            RefundRequest::new(self.original.clone()).with_reference(reference).with_note(note);
+        let request = RefundRequest::new(self.target.original.clone())
+            .with_reference(reference)
+            .with_note(note);
         match self.amount {
             Some(amount) => request.with_amount(amount),
             None => request,
@@ -178,7 +235,7 @@ impl RefundIntent {
 
     /// The note sent with the refund: the caller's, followed by the reference a person looks for.
     fn sent_note(&self, reference: &str) -> String {
-        match &self.note {
+        match &self.target.note {
             Some(note) => format!("{note} [{reference}]"),
             None => reference.to_owned(),
         }
@@ -187,126 +244,33 @@ impl RefundIntent {
     pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
         let reference = self.effective_reference().as_str().to_owned();
         let note = Some(self.sent_note(&reference));
-        NewIntent::build(
-            &self.key,
-            IntentKind::Direct,
-            provider,
-            Target { original: self.original.as_str(), acknowledgement: None },
-            (self.amount, self.charge_amount),
-            reference,
-            note,
-            self.batch.clone(),
-        )
+        let target = Target { original: self.target.original.as_str(), acknowledgement: None };
+        self.build(IntentKind::Direct, provider, target, reference, note)
     }
 }
 
-/// A refund with the customer's OTP (BOS, Eko), under the caller's idempotency key. One intent
-/// covers the OTP request (which may be repeated) and its confirmation (which is never repeated
-/// once it may have reached the provider).
-///
-/// ```
-/// use refund_core::{OtpRefundTarget, TransactionId};
-/// let intent = refund_ledger::OtpRefundIntent::new(
-///     "transfer-13192443/refund",
-///     OtpRefundTarget::new(TransactionId::new("13192443")?),
-/// );
-/// # let _ = intent; Ok::<(), refund_core::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtpRefundIntent {
-    key: String,
-    target: OtpRefundTarget,
-    amount: Option<Money>,
-    charge_amount: Option<Money>,
-    batch: Option<(String, u64)>,
-}
-
-impl OtpRefundIntent {
-    /// A refund of `target` (BOS: `referenceid` with `ackno` as its acknowledgement; Eko: `tid`).
+impl Intent<OtpRefundTarget> {
+    /// A refund of `target` (BOS: `referenceid` with `ackno` as its acknowledgement; Eko: `tid`)
+    /// under `idempotency_key`.
     ///
     /// ```
     /// use refund_core::{OtpRefundTarget, TransactionId};
-    /// let target = OtpRefundTarget::new(TransactionId::new("12345678931")?).with_acknowledgement("133");
-    /// let intent = refund_ledger::OtpRefundIntent::new("bos-12345678931", target);
+    /// let intent = refund_ledger::OtpRefundIntent::new(
+    ///     "transfer-13192443/refund",
+    ///     OtpRefundTarget::new(TransactionId::new("13192443")?),
+    /// );
     /// # let _ = intent; Ok::<(), refund_core::Error>(())
     /// ```
     pub fn new(idempotency_key: impl Into<String>, target: OtpRefundTarget) -> Self {
-        OtpRefundIntent {
-            key: idempotency_key.into(),
-            target,
-            amount: None,
-            charge_amount: None,
-            batch: None,
-        }
-    }
-    /// The amount the refund returns, when known (for the over-refund guard and the books;
-    /// BOS and Eko refund the whole transfer).
-    ///
-    /// ```
-    /// # use refund_core::{Currency, Money, OtpRefundTarget, TransactionId};
-    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
-    ///     .amount(Money::parse("5000", Currency::Inr)?);
-    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn amount(mut self, amount: Money) -> Self {
-        self.amount = Some(amount);
-        self
-    }
-    /// The original transfer's amount (the over-refund guard; see [`RefundIntent::charge_amount`]).
-    ///
-    /// ```
-    /// # use refund_core::{Currency, Money, OtpRefundTarget, TransactionId};
-    /// let five_thousand = Money::parse("5000", Currency::Inr)?;
-    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
-    ///     .amount(five_thousand)
-    ///     .charge_amount(five_thousand);
-    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn charge_amount(mut self, charge: Money) -> Self {
-        self.charge_amount = Some(charge);
-        self
-    }
-    /// Marks it as row `row` of batch `batch_id`.
-    ///
-    /// ```
-    /// # use refund_core::{OtpRefundTarget, TransactionId};
-    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?))
-    ///     .batch("b.csv", 3);
-    /// # let _ = intent; Ok::<(), refund_core::Error>(())
-    /// ```
-    #[must_use]
-    pub fn batch(mut self, batch_id: impl Into<String>, row: u64) -> Self {
-        self.batch = Some((batch_id.into(), row));
-        self
-    }
-    /// The idempotency key.
-    ///
-    /// ```
-    /// # use refund_core::{OtpRefundTarget, TransactionId};
-    /// let intent = refund_ledger::OtpRefundIntent::new("k", OtpRefundTarget::new(TransactionId::new("1")?));
-    /// assert_eq!(intent.idempotency_key(), "k");
-    /// # Ok::<(), refund_core::Error>(())
-    /// ```
-    pub fn idempotency_key(&self) -> &str {
-        &self.key
+        Intent::with_target(idempotency_key, target)
     }
 
     pub(crate) fn to_new(&self, provider: &'static str) -> Result<NewIntent> {
-        NewIntent::build(
-            &self.key,
-            IntentKind::Otp,
-            provider,
-            Target {
-                original: self.target.transaction_id().as_str(),
-                acknowledgement: self.target.acknowledgement(),
-            },
-            (self.amount, self.charge_amount),
-            derived_reference(&self.key),
-            None,
-            self.batch.clone(),
-        )
+        let target = Target {
+            original: self.target.transaction_id().as_str(),
+            acknowledgement: self.target.acknowledgement(),
+        };
+        self.build(IntentKind::Otp, provider, target, derived_reference(&self.key), None)
     }
 }
 

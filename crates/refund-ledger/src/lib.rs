@@ -8,7 +8,7 @@ mod record;
 mod store;
 
 pub use error::{LedgerError, Result};
-pub use intent::{MAX_KEY_LEN, OtpRefundIntent, RefundIntent};
+pub use intent::{DirectTarget, Intent, MAX_KEY_LEN, OtpRefundIntent, RefundIntent};
 pub use ledger::{DEFAULT_LEASE, Ledger, LedgerBuilder};
 pub use record::{
     IntentEvent, IntentKind, IntentRecord, IntentState, ListFilter, ReconcileChange,
