@@ -62,6 +62,11 @@ impl TestDb {
             eprintln!("skipped: PostgreSQL ledger test (set REFUND_TEST_POSTGRES_URL to run it)");
             return None;
         };
+        Some(TestDb::postgres_on(admin).await)
+    }
+
+    /// A new database on the server of the `admin` URL (one that ends in `/DATABASE`).
+    pub(crate) async fn postgres_on(admin: String) -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "refund_ledger_test_{}_{}_{}",
@@ -71,12 +76,12 @@ impl TestDb {
         );
         admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
         let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
-        Some(TestDb {
+        TestDb {
             url: format!("{base}/{name}"),
             backend: "postgres",
             _dir: None,
             drop_database: Some((admin, name)),
-        })
+        }
     }
 
     pub(crate) fn builder(&self) -> LedgerBuilder {
@@ -131,6 +136,14 @@ impl Env {
     }
 
     pub(crate) async fn with(builder: refund_sandbox::SandboxBuilder) -> Env {
+        Env::with_timeout(builder, TIMEOUT).await
+    }
+
+    /// The clients with another timeout (the benchmark's, far from any delay it meets).
+    pub(crate) async fn with_timeout(
+        builder: refund_sandbox::SandboxBuilder,
+        timeout: Duration,
+    ) -> Env {
         let sandbox = builder.build().start().await.unwrap();
         let root = sandbox.base_url();
         Env {
@@ -138,7 +151,7 @@ impl Env {
                 .base_url(format!("{root}/aoc"))
                 .username(seed::AOC_USERNAME)
                 .api_key(seed::AOC_API_KEY)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -146,7 +159,7 @@ impl Env {
                 .base_url(format!("{root}/bos"))
                 .token(seed::BOS_TOKEN)
                 .registration_id(seed::BOS_REGISTRATION_ID)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -156,7 +169,7 @@ impl Env {
                 .token(seed::DIGIPAY_TOKEN)
                 .txn_code("MR / CR")
                 .payment_mode(2)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
@@ -166,7 +179,7 @@ impl Env {
                 .access_key(seed::EKO_ACCESS_KEY)
                 .initiator_id(seed::EKO_INITIATOR_ID)
                 .user_code(seed::EKO_USER_CODE)
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .retry_policy(one_attempt())
                 .build()
                 .unwrap(),
