@@ -13,7 +13,9 @@
 //!
 //! Each at 1 and at 64 refunds in flight. A round runs one block of every side at every level,
 //! in an order rotated each round; ratios are taken within a round (blocks seconds apart); the
-//! report gives the median over rounds and the range. Every side is warmed up first.
+//! report gives the median over rounds and the range. Every side is warmed up first. Each block
+//! also reads the CPU time this process and the PostgreSQL server spent on it (`/proc`), which
+//! other tenants of the machine do not move the way they move refunds/s.
 //!
 //! ```text
 //! cargo bench -p refund-ledger --features postgres --bench ledger -- [--rounds N] [--count N]
@@ -195,12 +197,36 @@ struct Block {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time per refund of this process and of the PostgreSQL server, in µs: unlike
+    /// refunds/s, it does not count the time the machine gave to other processes.
+    cpu_us: f64,
+}
+
+/// CPU time (user and system) so far of this process and of every process named `postgres`,
+/// in clock ticks (`USER_HZ`, 100 a second on Linux), from `/proc`; 0 elsewhere.
+fn cpu_ticks() -> u64 {
+    let ticks = |stat: &str| -> u64 {
+        // `pid (comm) state ppid ...`: utime and stime are the 12th and 13th fields after comm.
+        let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        fields.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum()
+    };
+    let own = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s));
+    let server: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| ticks(&stat))
+        .sum();
+    own + server
 }
 
 /// Runs refunds `first..first + total` with `in_flight` at once: that many tasks, each taking the
 /// next number until none is left.
 async fn block(op: &Op, first: u64, total: usize, in_flight: usize) -> Block {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_start = cpu_ticks();
     let start = Instant::now();
     let tasks: Vec<_> = (0..in_flight)
         .map(|_| {
@@ -224,11 +250,13 @@ async fn block(op: &Op, first: u64, total: usize, in_flight: usize) -> Block {
         latencies.extend(task.await.unwrap());
     }
     let wall = start.elapsed();
+    let cpu = cpu_ticks().saturating_sub(cpu_start);
     latencies.sort_unstable();
     Block {
         per_second: total as f64 / wall.as_secs_f64(),
         p50: latencies[total / 2],
         p99: latencies[(total * 99) / 100],
+        cpu_us: cpu as f64 * 1e4 / total as f64,
     }
 }
 
@@ -407,18 +435,19 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average(),
     );
-    println!("| side | in flight | refunds/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|");
+    println!("| side | in flight | refunds/s | p50 ms | p99 ms | CPU µs/refund |");
+    println!("|---|---|---|---|---|---|");
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     for (s, side) in sides.iter().enumerate() {
         for (level, &in_flight) in args.in_flight.iter().enumerate() {
             let blocks = &results[s][level];
             println!(
-                "| {} | {in_flight} | {} | {} | {} |",
+                "| {} | {in_flight} | {} | {} | {} | {} |",
                 NAMES[side.id],
                 spread(blocks.iter().map(|b| b.per_second).collect(), 0),
                 spread(blocks.iter().map(|b| ms(b.p50)).collect(), 2),
                 spread(blocks.iter().map(|b| ms(b.p99)).collect(), 2),
+                spread(blocks.iter().map(|b| b.cpu_us).collect(), 0),
             );
         }
     }
