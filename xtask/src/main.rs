@@ -32,7 +32,7 @@ tasks:
   test                 the README's test command: cargo test --workspace
   ci                   lint + tidy + release --dry-run + test
   reliability          rerun the sandbox fault matrix and rewrite its table in docs/reliability.md
-  bench [--quick]      SDK overhead, signing, token cache, memory and sandbox benchmarks
+  bench [--quick]      SDK overhead, signing, token cache, memory, sandbox and ledger benchmarks
                        (docs/performance.md); --quick is a smoke run
   fuzz [--seconds N] [TARGET...]
                        run the cargo-fuzz targets (money, aoc, bos, digipay, otp) N seconds each

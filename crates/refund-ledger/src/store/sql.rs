@@ -89,6 +89,11 @@ const UNSETTLED: &str = concat!(
 const INSERT_EVENT: &str = "INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, \
      attempt, error_kind, provider_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// The two events of an intent written and claimed at once, in one statement: a round trip
+/// fewer on every refund (5% of its CPU time on PostgreSQL, docs/performance.md).
+const INSERT_CREATED_CLAIMED: &str = "INSERT INTO refund_events (intent_id, at_ms, from_state, \
+     to_state, attempt) VALUES ($1, $2, NULL, 'reserved', 0), ($1, $2, 'reserved', 'sending', 1)";
+
 const ENSURE_CHARGE: &str = "INSERT INTO refund_charges (provider, original_transaction_id, \
      currency, charge_minor, reserved_minor) VALUES ($1, $2, $3, $4, 0) \
      ON CONFLICT (provider, original_transaction_id) DO NOTHING";
@@ -185,11 +190,10 @@ async fn begin_in(
             .await?;
         return Ok(refusal);
     }
-    let none = Change::default();
-    insert_event(tx, &row, (None, IntentState::Reserved), 0, now, &none).await?;
     if claim.is_some() {
-        insert_event(tx, &row, (Some(IntentState::Reserved), IntentState::Sending), 1, now, &none)
-            .await?;
+        sqlx::query(INSERT_CREATED_CLAIMED).bind(row.id).bind(now).execute(&mut **tx).await?;
+    } else {
+        insert_event(tx, &row, (None, IntentState::Reserved), 0, now, &Change::default()).await?;
     }
     Ok(Begun::Created(row))
 }

@@ -63,6 +63,11 @@ impl TestDb {
             eprintln!("skipped: PostgreSQL ledger test (set REFUND_TEST_POSTGRES_URL to run it)");
             return None;
         };
+        Some(TestDb::postgres_on(admin).await)
+    }
+
+    /// A new database on the server of the `admin` URL (one that ends in `/DATABASE`).
+    pub(crate) async fn postgres_on(admin: String) -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "refund_ledger_test_{}_{}_{}",
@@ -72,12 +77,12 @@ impl TestDb {
         );
         admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
         let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
-        Some(TestDb {
+        TestDb {
             url: format!("{base}/{name}"),
             backend: "postgres",
             _dir: None,
             drop_database: Some((admin, name)),
-        })
+        }
     }
 
     pub(crate) fn builder(&self) -> LedgerBuilder {
@@ -183,8 +188,16 @@ impl Env {
     }
 
     pub(crate) async fn with(builder: refund_sandbox::SandboxBuilder) -> Env {
+        Env::with_timeout(builder, TIMEOUT).await
+    }
+
+    /// The clients with another timeout (the benchmark's, far from any delay it meets).
+    pub(crate) async fn with_timeout(
+        builder: refund_sandbox::SandboxBuilder,
+        timeout: Duration,
+    ) -> Env {
         let sandbox = builder.build().start().await.unwrap();
-        Env { clients: Clients::new(&sandbox.base_url(), TIMEOUT), sandbox }
+        Env { clients: Clients::new(&sandbox.base_url(), timeout), sandbox }
     }
 
     /// How many refunds the sandbox executed under each key, for keys seen more than once.
