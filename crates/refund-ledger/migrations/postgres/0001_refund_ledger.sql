@@ -24,6 +24,7 @@ CREATE TABLE refund_intents (
     provider_code           TEXT,
     message                 TEXT,
     last_error_kind         TEXT,
+    last_detail             TEXT,                       -- what the last change was, in words
     batch_id                TEXT,
     batch_row               BIGINT,
     version                 BIGINT  NOT NULL DEFAULT 0,
@@ -64,3 +65,62 @@ CREATE TABLE refund_charges (
     reserved_minor          BIGINT  NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, original_transaction_id)
 );
+
+-- The database keeps the audit trail and the charges' totals itself: every write of an intent
+-- is one statement, and these triggers do the rest in it, so no code path can forget an event
+-- or a hold, and a refused hold undoes the write. (AFTER INSERT: a row skipped by
+-- ON CONFLICT DO NOTHING fires none.)
+
+-- A new intent with an amount holds it against its charge, or the insert fails whole. The row
+-- lock of the UPDATE makes check and addition one step across instances.
+CREATE FUNCTION refund_intents_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO refund_charges (provider, original_transaction_id, currency, charge_minor)
+    VALUES (NEW.provider, NEW.original_transaction_id, NEW.currency, NEW.charge_minor)
+    ON CONFLICT (provider, original_transaction_id) DO NOTHING;
+    UPDATE refund_charges
+    SET reserved_minor = reserved_minor + NEW.amount_minor,
+        charge_minor = COALESCE(charge_minor, NEW.charge_minor)
+    WHERE provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id
+      AND currency = NEW.currency
+      AND (NEW.charge_minor IS NULL OR charge_minor IS NULL OR charge_minor = NEW.charge_minor)
+      AND reserved_minor + NEW.amount_minor
+          <= COALESCE(charge_minor, NEW.charge_minor, reserved_minor + NEW.amount_minor);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'refund_ledger: the charge refuses this amount';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER refund_intents_hold AFTER INSERT ON refund_intents
+    FOR EACH ROW WHEN (NEW.amount_minor IS NOT NULL) EXECUTE FUNCTION refund_intents_hold();
+
+-- Written down (and, in the same step, claimed for sending); every change: its event, and a
+-- refund that became declined gives its hold back.
+CREATE FUNCTION refund_intents_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt)
+        VALUES (NEW.id, NEW.updated_at_ms, NULL, 'reserved', 0);
+        IF NEW.state = 'sending' THEN
+            INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt)
+            VALUES (NEW.id, NEW.updated_at_ms, 'reserved', 'sending', NEW.attempts);
+        END IF;
+        RETURN NULL;
+    END IF;
+    INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt, error_kind,
+                               provider_code, detail)
+    VALUES (NEW.id, NEW.updated_at_ms, OLD.state, NEW.state, NEW.attempts, NEW.last_error_kind,
+            CASE WHEN NEW.state = 'sending' THEN NULL ELSE NEW.provider_code END,
+            NEW.last_detail);
+    IF NEW.amount_minor IS NOT NULL AND OLD.state <> 'declined' AND NEW.state = 'declined' THEN
+        UPDATE refund_charges SET reserved_minor = reserved_minor - NEW.amount_minor
+        WHERE provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER refund_intents_written AFTER INSERT ON refund_intents
+    FOR EACH ROW EXECUTE FUNCTION refund_intents_event();
+CREATE TRIGGER refund_intents_changed AFTER UPDATE ON refund_intents
+    FOR EACH ROW WHEN (NEW.version <> OLD.version) EXECUTE FUNCTION refund_intents_event();

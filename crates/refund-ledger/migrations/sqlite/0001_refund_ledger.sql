@@ -23,6 +23,7 @@ CREATE TABLE refund_intents (
     provider_code           TEXT,
     message                 TEXT,
     last_error_kind         TEXT,
+    last_detail             TEXT,                       -- what the last change was, in words
     batch_id                TEXT,
     batch_row               INTEGER,
     version                 INTEGER NOT NULL DEFAULT 0,
@@ -60,3 +61,54 @@ CREATE TABLE refund_charges (
     reserved_minor          INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, original_transaction_id)
 );
+
+-- The database keeps the audit trail and the charges' totals itself: every write of an intent
+-- is one statement, and these triggers do the rest in it, so no code path can forget an event
+-- or a hold, and a refused hold undoes the write.
+
+-- A new intent with an amount holds it against its charge, or the insert fails whole.
+CREATE TRIGGER refund_intents_hold AFTER INSERT ON refund_intents
+WHEN NEW.amount_minor IS NOT NULL
+BEGIN
+    INSERT INTO refund_charges (provider, original_transaction_id, currency, charge_minor)
+    SELECT NEW.provider, NEW.original_transaction_id, NEW.currency, NEW.charge_minor
+    WHERE NOT EXISTS (SELECT 1 FROM refund_charges
+                      WHERE provider = NEW.provider
+                        AND original_transaction_id = NEW.original_transaction_id);
+    SELECT RAISE(ABORT, 'refund_ledger: the charge refuses this amount')
+    FROM refund_charges
+    WHERE provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id
+      AND NOT (currency = NEW.currency
+               AND (NEW.charge_minor IS NULL OR charge_minor IS NULL
+                    OR charge_minor = NEW.charge_minor)
+               AND reserved_minor + NEW.amount_minor
+                   <= COALESCE(charge_minor, NEW.charge_minor, reserved_minor + NEW.amount_minor));
+    UPDATE refund_charges
+    SET reserved_minor = reserved_minor + NEW.amount_minor,
+        charge_minor = COALESCE(charge_minor, NEW.charge_minor)
+    WHERE provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id;
+END;
+
+-- Written down (and, in the same step, claimed for sending).
+CREATE TRIGGER refund_intents_written AFTER INSERT ON refund_intents
+BEGIN
+    INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt)
+    VALUES (NEW.id, NEW.updated_at_ms, NULL, 'reserved', 0);
+    INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt)
+    SELECT NEW.id, NEW.updated_at_ms, 'reserved', 'sending', NEW.attempts
+    WHERE NEW.state = 'sending';
+END;
+
+-- Every change: its event; a refund that became declined gives its hold back.
+CREATE TRIGGER refund_intents_changed AFTER UPDATE ON refund_intents
+WHEN NEW.version <> OLD.version
+BEGIN
+    INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt, error_kind,
+                               provider_code, detail)
+    VALUES (NEW.id, NEW.updated_at_ms, OLD.state, NEW.state, NEW.attempts, NEW.last_error_kind,
+            CASE WHEN NEW.state = 'sending' THEN NULL ELSE NEW.provider_code END,
+            NEW.last_detail);
+    UPDATE refund_charges SET reserved_minor = reserved_minor - NEW.amount_minor
+    WHERE NEW.amount_minor IS NOT NULL AND OLD.state <> 'declined' AND NEW.state = 'declined'
+      AND provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id;
+END;

@@ -1,30 +1,46 @@
-//! The ledger's queries, written once and compiled for each backend (see `store/mod.rs`): `Db`
-//! and `BEGIN_WRITE` come from the backend module this file is mounted in.
+//! The ledger's queries, written once and compiled for each backend (see `store/mod.rs`): `Db`,
+//! `Writer` and `write` come from the backend module this file is mounted in.
 //!
-//! Every change of an intent is a conditional `UPDATE … WHERE id = $1 AND version = $2`: of two
-//! processes acting on the same intent, exactly one changes it; the other sees nothing changed
-//! and reads the row again. Every change writes its event in the same transaction.
+//! Every write of an intent is one statement; the database's triggers record its event and keep
+//! its charge's total in the same statement (the migrations). Every change is a conditional
+//! `UPDATE … WHERE id = $1 AND version = $2`: of two processes acting on the same intent, exactly
+//! one changes it; the other sees nothing changed and reads the row again. `write` runs a write
+//! on the backend's writer: PostgreSQL commits each statement on its own; SQLite commits the
+//! writes queued together at once (one fsync), each caller answered after that commit.
 
-use sqlx::{Pool, Transaction};
+use futures_util::future::BoxFuture;
+use sqlx::Pool;
 
-use super::{BEGIN_WRITE, Db};
+use super::{Db, Writer, write};
 use crate::intent::NewIntent;
 use crate::record::{IntentState, ListFilter};
 use crate::store::{Begun, Change, EventRow, IntentRow};
 
-type Tx = Transaction<'static, Db>;
+/// A connection of this backend.
+pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
-/// The pools of one ledger: writes go through `write` (one connection on SQLite, which runs
-/// one write transaction at a time anyway), reads through `read`.
+/// One write: statements run on the writer's connection.
+pub(crate) type Work<T> =
+    Box<dyn for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, sqlx::Result<T>> + Send>;
+
+/// Boxes a write (the closure's higher-ranked signature is inferred from this bound).
+fn work<T, F>(f: F) -> Work<T>
+where
+    F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, sqlx::Result<T>> + Send + 'static,
+{
+    Box::new(f)
+}
+
+/// The ledger's connections: writes go through the writer, reads through `read`.
 #[derive(Debug, Clone)]
 pub(crate) struct Pools {
-    pub(crate) write: Pool<Db>,
+    pub(crate) writer: Writer,
     pub(crate) read: Pool<Db>,
 }
 
 impl Pools {
     pub(crate) async fn close(&self) {
-        self.write.close().await;
+        self.writer.close().await;
         self.read.close().await;
     }
 }
@@ -55,15 +71,15 @@ const SELECT_BY_ID: &str =
 
 const CLAIM: &str = concat!(
     "UPDATE refund_intents SET state = 'sending', attempts = attempts + 1, lease_until_ms = $3, \
-     version = version + 1, updated_at_ms = $4 \
+     last_error_kind = NULL, last_detail = NULL, version = version + 1, updated_at_ms = $4 \
      WHERE id = $1 AND version = $2 AND state IN ('reserved', 'not_processed') RETURNING ",
     intent_columns!()
 );
 
 const CHANGE: &str = concat!(
     "UPDATE refund_intents SET state = $3, refund_id = COALESCE($4, refund_id), \
-     provider_code = COALESCE($5, provider_code), message = COALESCE($6, message), \
-     last_error_kind = $7, otp_ref_id = COALESCE($8, otp_ref_id), \
+     provider_code = $5, message = COALESCE($6, message), last_error_kind = $7, \
+     otp_ref_id = COALESCE($8, otp_ref_id), last_detail = $10, \
      lease_until_ms = CASE WHEN $3 = 'sending' THEN lease_until_ms ELSE NULL END, \
      version = version + 1, updated_at_ms = $9 \
      WHERE id = $1 AND version = $2 RETURNING ",
@@ -86,29 +102,8 @@ const UNSETTLED: &str = concat!(
      OR (state = 'sending' AND (lease_until_ms IS NULL OR lease_until_ms <= $1)) ORDER BY id"
 );
 
-const INSERT_EVENT: &str = "INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, \
-     attempt, error_kind, provider_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// The two events of an intent written and claimed at once, in one statement: a round trip
-/// fewer on every refund (5% of its CPU time on PostgreSQL, docs/performance.md).
-const INSERT_CREATED_CLAIMED: &str = "INSERT INTO refund_events (intent_id, at_ms, from_state, \
-     to_state, attempt) VALUES ($1, $2, NULL, 'reserved', 0), ($1, $2, 'reserved', 'sending', 1)";
-
-const ENSURE_CHARGE: &str = "INSERT INTO refund_charges (provider, original_transaction_id, \
-     currency, charge_minor, reserved_minor) VALUES ($1, $2, $3, $4, 0) \
-     ON CONFLICT (provider, original_transaction_id) DO NOTHING";
-
-/// Holds `$3` more against the charge, atomically: the row lock (PostgreSQL) or the write lock
-/// (SQLite) makes the check and the addition one step across processes and instances.
-const HOLD_ON_CHARGE: &str = "UPDATE refund_charges \
-     SET reserved_minor = reserved_minor + $3, charge_minor = COALESCE(charge_minor, $4) \
-     WHERE provider = $1 AND original_transaction_id = $2 AND currency = $5 \
-     AND ($4 IS NULL OR charge_minor IS NULL OR charge_minor = $4) \
-     AND reserved_minor + $3 <= COALESCE(charge_minor, $4, reserved_minor + $3) \
-     RETURNING reserved_minor";
-
-const RELEASE_FROM_CHARGE: &str = "UPDATE refund_charges SET reserved_minor = reserved_minor - $3 \
-     WHERE provider = $1 AND original_transaction_id = $2";
+/// The message of the triggers' refusal to hold an amount against a charge.
+const CHARGE_REFUSED: &str = "refund_ledger: the charge refuses this amount";
 
 /// Writes `new` (or finds its key), and with `claim` also claims it for sending until that time.
 pub(crate) async fn begin(
@@ -117,39 +112,44 @@ pub(crate) async fn begin(
     claim: Option<i64>,
     now: i64,
 ) -> sqlx::Result<Begun> {
-    let mut tx = pools.write.begin_with(BEGIN_WRITE).await?;
-    let begun = begin_in(&mut tx, new, claim, now).await?;
-    finish(tx, matches!(begun, Begun::Created(_) | Begun::Claimed { .. })).await?;
-    Ok(begun)
+    let new = new.clone();
+    write(
+        &pools.writer,
+        work(move |conn| Box::pin(async move { begin_in(conn, &new, claim, now).await })),
+    )
+    .await
 }
 
-/// Writes every intent as `reserved` (or finds its key), in one transaction.
+/// Writes every intent as `reserved` (or finds its key).
 pub(crate) async fn begin_all(
     pools: &Pools,
     intents: &[NewIntent],
     now: i64,
 ) -> sqlx::Result<Vec<Begun>> {
-    let mut tx = pools.write.begin_with(BEGIN_WRITE).await?;
-    let mut begun = Vec::with_capacity(intents.len());
-    for new in intents {
-        begun.push(begin_in(&mut tx, new, None, now).await?);
-    }
-    tx.commit().await?;
-    Ok(begun)
-}
-
-async fn finish(tx: Tx, commit: bool) -> sqlx::Result<()> {
-    if commit { tx.commit().await } else { tx.rollback().await }
+    let intents = intents.to_vec();
+    write(
+        &pools.writer,
+        work(move |conn| {
+            Box::pin(async move {
+                let mut begun = Vec::with_capacity(intents.len());
+                for new in &intents {
+                    begun.push(begin_in(conn, new, None, now).await?);
+                }
+                Ok(begun)
+            })
+        }),
+    )
+    .await
 }
 
 async fn begin_in(
-    tx: &mut Tx,
+    conn: &mut Conn,
     new: &NewIntent,
     claim: Option<i64>,
     now: i64,
 ) -> sqlx::Result<Begun> {
     let state = if claim.is_some() { IntentState::Sending } else { IntentState::Reserved };
-    let inserted: Option<IntentRow> = sqlx::query_as(INSERT_INTENT)
+    let inserted: sqlx::Result<Option<IntentRow>> = sqlx::query_as(INSERT_INTENT)
         .bind(&new.key)
         .bind(new.kind.as_str())
         .bind(new.provider)
@@ -167,75 +167,49 @@ async fn begin_in(
         .bind(new.batch.as_ref().map(|(id, _)| id.as_str()))
         .bind(new.batch.as_ref().map(|(_, row)| i64::try_from(*row).unwrap_or(i64::MAX)))
         .bind(now)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = inserted else {
-        let existing: IntentRow =
-            sqlx::query_as(SELECT_BY_KEY).bind(&new.key).fetch_one(&mut **tx).await?;
-        let claimable =
-            matches!(existing.state(), IntentState::Reserved | IntentState::NotProcessed);
-        if let Some(lease_until) =
-            claim.filter(|_| claimable && existing.params_hash == new.params_hash)
-            && let Some(row) = claim_in(tx, &existing, lease_until, now).await?
-        {
-            return Ok(Begun::Claimed { row });
+        .fetch_optional(&mut *conn)
+        .await;
+    match inserted {
+        Ok(Some(row)) => Ok(Begun::Created(row)),
+        Ok(None) => {
+            let existing: IntentRow =
+                sqlx::query_as(SELECT_BY_KEY).bind(&new.key).fetch_one(&mut *conn).await?;
+            let claimable =
+                matches!(existing.state(), IntentState::Reserved | IntentState::NotProcessed);
+            if let Some(lease_until) =
+                claim.filter(|_| claimable && existing.params_hash == new.params_hash)
+                && let Some(row) = claim_in(conn, &existing, lease_until, now).await?
+            {
+                return Ok(Begun::Claimed { row });
+            }
+            Ok(Begun::Existing(existing))
         }
-        return Ok(Begun::Existing(existing));
-    };
-    if let Some(refusal) = hold_on_charge(tx, new).await? {
-        // Never committed: the intent was not made, so it leaves no trace and no event.
-        sqlx::query("DELETE FROM refund_intents WHERE id = $1")
-            .bind(row.id)
-            .execute(&mut **tx)
-            .await?;
-        return Ok(refusal);
+        // The hold trigger refused: the insert was undone whole. Say why.
+        Err(sqlx::Error::Database(e)) if e.message().contains(CHARGE_REFUSED) => {
+            refusal(conn, new).await
+        }
+        Err(e) => Err(e),
     }
-    if claim.is_some() {
-        sqlx::query(INSERT_CREATED_CLAIMED).bind(row.id).bind(now).execute(&mut **tx).await?;
-    } else {
-        insert_event(tx, &row, (None, IntentState::Reserved), 0, now, &Change::default()).await?;
-    }
-    Ok(Begun::Created(row))
 }
 
-/// Holds the new intent's amount against its charge; `Some` is a refusal.
-async fn hold_on_charge(tx: &mut Tx, new: &NewIntent) -> sqlx::Result<Option<Begun>> {
-    let Some(amount) = new.amount else { return Ok(None) };
-    let currency = amount.currency().code();
-    let charge = new.charge_amount.map(minor);
-    sqlx::query(ENSURE_CHARGE)
-        .bind(new.provider)
-        .bind(&new.original)
-        .bind(currency)
-        .bind(charge)
-        .execute(&mut **tx)
-        .await?;
-    let held: Option<i64> = sqlx::query_scalar(HOLD_ON_CHARGE)
-        .bind(new.provider)
-        .bind(&new.original)
-        .bind(minor(amount))
-        .bind(charge)
-        .bind(currency)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if held.is_some() {
-        return Ok(None);
-    }
-    let (charge_minor, held_minor, recorded_currency): (Option<i64>, i64, String) = sqlx::query_as(
+/// Why the charge refused `new`'s amount: another amount or currency on record, or too much held.
+async fn refusal(conn: &mut Conn, new: &NewIntent) -> sqlx::Result<Begun> {
+    let (charge_minor, held_minor, currency): (Option<i64>, i64, String) = sqlx::query_as(
         "SELECT charge_minor, reserved_minor, currency FROM refund_charges \
          WHERE provider = $1 AND original_transaction_id = $2",
     )
     .bind(new.provider)
     .bind(&new.original)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
-    let mismatch = recorded_currency != currency
-        || charge.zip(charge_minor).is_some_and(|(given, recorded)| given != recorded);
-    Ok(Some(if mismatch {
-        Begun::ChargeMismatch { charge_minor, currency: recorded_currency }
+    let given = new.charge_amount.map(minor);
+    let mismatch = new.amount.is_some_and(|a| a.currency().code() != currency)
+        || given.zip(charge_minor).is_some_and(|(given, recorded)| given != recorded);
+    Ok(if mismatch {
+        Begun::ChargeMismatch { charge_minor, currency }
     } else {
-        Begun::OverRefund { charge_minor: charge_minor.or(charge).unwrap_or(0), held_minor }
-    }))
+        Begun::OverRefund { charge_minor: charge_minor.or(given).unwrap_or(0), held_minor }
+    })
 }
 
 /// Claims a reserved or not-processed intent for sending until `lease_until`.
@@ -245,93 +219,60 @@ pub(crate) async fn claim(
     lease_until: i64,
     now: i64,
 ) -> sqlx::Result<Option<IntentRow>> {
-    let mut tx = pools.write.begin_with(BEGIN_WRITE).await?;
-    let claimed = claim_in(&mut tx, row, lease_until, now).await?;
-    finish(tx, claimed.is_some()).await?;
-    Ok(claimed)
+    let row = row.clone();
+    write(
+        &pools.writer,
+        work(move |conn| Box::pin(async move { claim_in(conn, &row, lease_until, now).await })),
+    )
+    .await
 }
 
 async fn claim_in(
-    tx: &mut Tx,
+    conn: &mut Conn,
     row: &IntentRow,
     lease_until: i64,
     now: i64,
 ) -> sqlx::Result<Option<IntentRow>> {
-    let claimed: Option<IntentRow> = sqlx::query_as(CLAIM)
+    sqlx::query_as(CLAIM)
         .bind(row.id)
         .bind(row.version)
         .bind(lease_until)
         .bind(now)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(claimed) = &claimed {
-        let transition = (Some(row.state()), IntentState::Sending);
-        insert_event(tx, claimed, transition, claimed.attempts, now, &Change::default()).await?;
-    }
-    Ok(claimed)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
-/// Applies `change` if the intent's version is still `row`'s, releasing its hold on the charge
-/// when it becomes declined.
+/// Applies `change` if the intent's version is still `row`'s; the triggers record the event and
+/// release the charge's hold when it becomes declined.
 pub(crate) async fn change(
     pools: &Pools,
     row: &IntentRow,
     change: &Change,
     now: i64,
 ) -> sqlx::Result<Option<IntentRow>> {
+    let (id, version, change) = (row.id, row.version, change.clone());
     let to = change.to.unwrap_or(row.state());
-    let mut tx = pools.write.begin_with(BEGIN_WRITE).await?;
-    let updated: Option<IntentRow> = sqlx::query_as(CHANGE)
-        .bind(row.id)
-        .bind(row.version)
-        .bind(to.as_str())
-        .bind(&change.refund_id)
-        .bind(&change.provider_code)
-        .bind(&change.message)
-        .bind(&change.error_kind)
-        .bind(&change.otp_ref_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(updated) = updated else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    if let Some(amount) =
-        row.amount_minor.filter(|_| row.state().holds_reservation() && !to.holds_reservation())
-    {
-        sqlx::query(RELEASE_FROM_CHARGE)
-            .bind(&row.provider)
-            .bind(&row.original_transaction_id)
-            .bind(amount)
-            .execute(&mut *tx)
-            .await?;
-    }
-    insert_event(&mut tx, &updated, (Some(row.state()), to), updated.attempts, now, change).await?;
-    tx.commit().await?;
-    Ok(Some(updated))
-}
-
-async fn insert_event(
-    tx: &mut Tx,
-    row: &IntentRow,
-    (from, to): (Option<IntentState>, IntentState),
-    attempt: i64,
-    now: i64,
-    change: &Change,
-) -> sqlx::Result<()> {
-    sqlx::query(INSERT_EVENT)
-        .bind(row.id)
-        .bind(now)
-        .bind(from.map(IntentState::as_str))
-        .bind(to.as_str())
-        .bind(attempt)
-        .bind(&change.error_kind)
-        .bind(&change.provider_code)
-        .bind(change.detail.as_ref().or(change.message.as_ref()))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    write(
+        &pools.writer,
+        work(move |conn| {
+            Box::pin(async move {
+                sqlx::query_as(CHANGE)
+                    .bind(id)
+                    .bind(version)
+                    .bind(to.as_str())
+                    .bind(&change.refund_id)
+                    .bind(&change.provider_code)
+                    .bind(&change.message)
+                    .bind(&change.error_kind)
+                    .bind(&change.otp_ref_id)
+                    .bind(now)
+                    .bind(change.detail.as_ref().or(change.message.as_ref()))
+                    .fetch_optional(&mut *conn)
+                    .await
+            })
+        }),
+    )
+    .await
 }
 
 pub(crate) async fn get(pools: &Pools, id: i64) -> sqlx::Result<Option<IntentRow>> {

@@ -194,14 +194,14 @@ async fn read_otp(sandbox_url: &str, provider: Provider, id: &str) -> Otp {
 enum KillAt {
     /// At the nth `step` event of the ledger, counted over the whole sequence.
     Step(usize),
-    /// Inside the transaction that writes the nth new intent, after its `INSERT`: not committed.
+    /// Just after the `INSERT` that writes the nth new intent (its triggers hold its amount and
+    /// record its events in the same statement). SQLite: inside the group commit's transaction,
+    /// not committed; PostgreSQL: the statement committed on its own.
     Insert(usize),
-    /// Inside the same transaction, after the nth hold of an amount on its charge.
-    Hold(usize),
-    /// Inside the transaction of the nth claim of a written intent (an OTP confirmation).
+    /// Just after the nth claim of a written intent (an OTP confirmation), as above.
     Claim(usize),
-    /// Inside the nth transaction that changes an intent (an outcome, or an OTP's reference),
-    /// after its `UPDATE`: not committed.
+    /// Just after the nth `UPDATE` that changes an intent (an outcome, or an OTP's reference),
+    /// as above.
     Change(usize),
     /// At the nth of any of the above (a recovering child).
     Any(usize),
@@ -217,7 +217,6 @@ impl KillAt {
         match self {
             KillAt::Step(n) => format!("step {n}"),
             KillAt::Insert(n) => format!("insert {n}"),
-            KillAt::Hold(n) => format!("hold {n}"),
             KillAt::Claim(n) => format!("claim {n}"),
             KillAt::Change(n) => format!("change {n}"),
             KillAt::Any(n) => format!("any {n}"),
@@ -259,11 +258,14 @@ struct KillPoint {
     marker: String,
 }
 
-/// Every kill point of the sequence: each write transaction before its commit, each ledger step,
-/// and each provider's request held at the sandbox, acted on or not.
-fn kill_points(ops: &[Op]) -> Vec<KillPoint> {
+/// Every kill point of the sequence: just after each write's statement, each ledger step, and
+/// each provider's request held at the sandbox, acted on or not. `autocommit`: a statement
+/// commits on its own (PostgreSQL); otherwise it waits for its group's commit (SQLite).
+fn kill_points(ops: &[Op], autocommit: bool) -> Vec<KillPoint> {
     let mut points = Vec::new();
-    let (mut steps, mut holds, mut claims, mut changes) = (0, 0, 0, 0);
+    let (mut steps, mut claims, mut changes) = (0, 0, 0);
+    // Where a statement's kill leaves the intent: as before it, or as after it when it committed.
+    let after = |before: Phase, after: Phase| if autocommit { after } else { before };
     for (victim, op) in ops.iter().enumerate() {
         let mut point = |at, phase, marker: String| {
             points.push(KillPoint { at, victim, phase, marker });
@@ -271,11 +273,8 @@ fn kill_points(ops: &[Op]) -> Vec<KillPoint> {
         let (first, then) =
             if op.kind.is_otp() { ("send_otp", "confirm") } else { ("refund", "refund") };
         let committed = if op.kind.is_otp() { Phase::Reserved } else { Phase::Claimed };
-        point(KillAt::Insert(victim + 1), Phase::Unwritten, format!("{first} {}", op.key));
-        if op.amount.is_some() {
-            holds += 1;
-            point(KillAt::Hold(holds), Phase::Unwritten, format!("{first} {}", op.key));
-        }
+        let written = after(Phase::Unwritten, committed);
+        point(KillAt::Insert(victim + 1), written, format!("{first} {}", op.key));
         for (step, call, phase) in [
             ("intent_committed", first, committed),
             ("sending", then, Phase::Claimed),
@@ -289,10 +288,12 @@ fn kill_points(ops: &[Op]) -> Vec<KillPoint> {
             changes += 1; // Eko's otp_ref_id, recorded after the OTP went out
             point(KillAt::Change(changes), Phase::Reserved, format!("send_otp {}", op.key));
             claims += 1;
-            point(KillAt::Claim(claims), Phase::Reserved, format!("confirm {}", op.key));
+            let claimed = after(Phase::Reserved, Phase::Claimed);
+            point(KillAt::Claim(claims), claimed, format!("confirm {}", op.key));
         }
         changes += 1;
-        point(KillAt::Change(changes), Phase::Executed, format!("{then} {}", op.key));
+        let recorded = after(Phase::Executed, Phase::Recorded);
+        point(KillAt::Change(changes), recorded, format!("{then} {}", op.key));
         if ops[..victim].iter().all(|o| o.kind != op.kind) {
             point(KillAt::Request(op.kind, true), Phase::Executed, String::new());
             point(KillAt::Request(op.kind, false), Phase::Held, String::new());
@@ -346,7 +347,7 @@ impl KillPoint {
 
 async fn a_process_killed_anywhere_never_refunds_twice(db: TestDb) {
     let ops = sequence();
-    let points = kill_points(&ops);
+    let points = kill_points(&ops, db.backend == "postgres");
     assert!(points.len() >= 50, "{} kill points", points.len());
     run_matrix(&db, "crash matrix", points.iter().map(|p| (p, None)).collect(), &ops).await;
 }
@@ -357,7 +358,7 @@ async fn a_process_killed_anywhere_never_refunds_twice(db: TestDb) {
 /// parent recovers. A crash while recovering changes nothing of the outcome.
 async fn a_process_killed_while_recovering_never_refunds_twice(db: TestDb) {
     let ops = sequence();
-    let points = kill_points(&ops);
+    let points = kill_points(&ops, db.backend == "postgres");
     let mut runs = Vec::new();
     for point in &points {
         let KillAt::Step(_) = point.at else { continue };
@@ -616,7 +617,8 @@ async fn run_child() {
 
 /// A `tracing` layer that stops the process at the `n`th event of its `kind`: `step` (the
 /// ledger's `step` events) or one of [`STATEMENTS`] (sqlx's event for that statement). sqlx
-/// logs a statement once it ran, inside its transaction, so the process stops before the commit.
+/// logs a statement once it ran: on SQLite inside its group commit's transaction, so the process
+/// stops before the commit; on PostgreSQL after the statement committed on its own.
 struct StopAt {
     kind: String,
     n: usize,
@@ -625,11 +627,10 @@ struct StopAt {
     current: Arc<Mutex<(&'static str, String)>>,
 }
 
-/// The statements a child can stop after (inside their transactions), by the kind its
+/// The statements a child can stop after, by the kind its
 /// `CRASH_STOP_AT` names: what sqlx logs of each contains the text.
-const STATEMENTS: [(&str, &str); 4] = [
+const STATEMENTS: [(&str, &str); 3] = [
     ("insert", "INSERT INTO refund_intents"),
-    ("hold", "SET reserved_minor = reserved_minor + $3"),
     ("claim", "SET state = 'sending'"),
     ("change", "SET state = $3"),
 ];
