@@ -30,8 +30,10 @@ CREATE TABLE refund_intents (
     version                 BIGINT  NOT NULL DEFAULT 0,
     created_at_ms           BIGINT  NOT NULL,
     updated_at_ms           BIGINT  NOT NULL
-);
-CREATE INDEX refund_intents_state ON refund_intents (state);
+-- Room on each page, and no index on a column a change touches (state, lease, attempts): every
+-- change can then be a heap-only update, which writes no index. Reading by state (reconcile,
+-- `ledger list --state`) scans the table instead: rare, and done by a person or a batch start.
+) WITH (fillfactor = 85);
 CREATE INDEX refund_intents_charge ON refund_intents (provider, original_transaction_id);
 CREATE INDEX refund_intents_batch ON refund_intents (batch_id, batch_row);
 
@@ -71,35 +73,31 @@ CREATE TABLE refund_charges (
 -- or a hold, and a refused hold undoes the write. (AFTER INSERT: a row skipped by
 -- ON CONFLICT DO NOTHING fires none.)
 
--- A new intent with an amount holds it against its charge, or the insert fails whole. The row
--- lock of the UPDATE makes check and addition one step across instances.
-CREATE FUNCTION refund_intents_hold() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO refund_charges (provider, original_transaction_id, currency, charge_minor)
-    VALUES (NEW.provider, NEW.original_transaction_id, NEW.currency, NEW.charge_minor)
-    ON CONFLICT (provider, original_transaction_id) DO NOTHING;
-    UPDATE refund_charges
-    SET reserved_minor = reserved_minor + NEW.amount_minor,
-        charge_minor = COALESCE(charge_minor, NEW.charge_minor)
-    WHERE provider = NEW.provider AND original_transaction_id = NEW.original_transaction_id
-      AND currency = NEW.currency
-      AND (NEW.charge_minor IS NULL OR charge_minor IS NULL OR charge_minor = NEW.charge_minor)
-      AND reserved_minor + NEW.amount_minor
-          <= COALESCE(charge_minor, NEW.charge_minor, reserved_minor + NEW.amount_minor);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'refund_ledger: the charge refuses this amount';
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER refund_intents_hold AFTER INSERT ON refund_intents
-    FOR EACH ROW WHEN (NEW.amount_minor IS NOT NULL) EXECUTE FUNCTION refund_intents_hold();
-
--- Written down (and, in the same step, claimed for sending); every change: its event, and a
--- refund that became declined gives its hold back.
+-- Written down: its amount held on its charge, its events (and, claimed in the same step, its
+-- claim's). Every change: its event, and a refund that became declined gives its hold back.
 CREATE FUNCTION refund_intents_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        -- An amount is held against its charge, or the insert fails whole. The row lock of the
+        -- UPDATE makes check and addition one step across instances.
+        IF NEW.amount_minor IS NOT NULL THEN
+            INSERT INTO refund_charges (provider, original_transaction_id, currency, charge_minor)
+            VALUES (NEW.provider, NEW.original_transaction_id, NEW.currency, NEW.charge_minor)
+            ON CONFLICT (provider, original_transaction_id) DO NOTHING;
+            UPDATE refund_charges
+            SET reserved_minor = reserved_minor + NEW.amount_minor,
+                charge_minor = COALESCE(charge_minor, NEW.charge_minor)
+            WHERE provider = NEW.provider
+              AND original_transaction_id = NEW.original_transaction_id
+              AND currency = NEW.currency
+              AND (NEW.charge_minor IS NULL OR charge_minor IS NULL
+                   OR charge_minor = NEW.charge_minor)
+              AND reserved_minor + NEW.amount_minor
+                  <= COALESCE(charge_minor, NEW.charge_minor, reserved_minor + NEW.amount_minor);
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'refund_ledger: the charge refuses this amount';
+            END IF;
+        END IF;
         INSERT INTO refund_events (intent_id, at_ms, from_state, to_state, attempt)
         VALUES (NEW.id, NEW.updated_at_ms, NULL, 'reserved', 0);
         IF NEW.state = 'sending' THEN

@@ -30,7 +30,6 @@ CREATE TABLE refund_intents (
     created_at_ms           INTEGER NOT NULL,
     updated_at_ms           INTEGER NOT NULL
 );
-CREATE INDEX refund_intents_state ON refund_intents (state);
 CREATE INDEX refund_intents_charge ON refund_intents (provider, original_transaction_id);
 CREATE INDEX refund_intents_batch ON refund_intents (batch_id, batch_row);
 
