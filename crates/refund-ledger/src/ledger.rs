@@ -30,8 +30,8 @@ const MESSAGE_CHARS: usize = 500;
 
 /// A durable record of refund intents, on SQLite or PostgreSQL.
 ///
-/// Every refund goes through four steps, each a commit: the intent is written down and claimed
-/// before the request is built; the provider's answer is recorded after it arrives. A process
+/// Every refund is two commits: the intent is written down and claimed before the request is
+/// built; the provider's answer is recorded after it arrives. A process
 /// killed in between leaves the intent `sending` with a lease that runs out; [`Ledger::reconcile`]
 /// (or the next submission of the same key) then reads the provider's status before anything
 /// else, and nothing is sent twice.
