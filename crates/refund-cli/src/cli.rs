@@ -65,8 +65,15 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     if secs.is_nan() || secs <= 0.0 {
         return Err("the timeout must be greater than zero".into());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| "the timeout is too large".into())
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(format!("the timeout must be at most {MAX_TIMEOUT_SECS} seconds (one day)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
+
+/// The largest `--timeout`: a refund call that waits longer is stuck, and a larger value (1e19)
+/// would overflow the clock when the deadline is computed.
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -652,5 +659,8 @@ mod tests {
         assert!(parse_timeout("0").is_err());
         assert!(parse_timeout("-1").is_err());
         assert!(parse_timeout("abc").is_err());
+        assert_eq!(parse_timeout("86400"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_timeout("86400.5").is_err());
+        assert!(parse_timeout("1e19").is_err());
     }
 }

@@ -10,13 +10,13 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod deadline;
 mod error;
 mod ids;
 mod money;
 mod provider;
 mod raw_json;
 mod request;
+mod settings;
 mod token;
 mod transport;
 
@@ -34,6 +34,7 @@ pub use raw_json::RawJson;
 pub use request::{
     MASK, PreparedBody, PreparedRequest, push_json_string, redact_json, redact_json_text,
 };
+pub use settings::{require_secret, require_setting};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,
     SystemClock, TokenCache, TokenFetcher,

@@ -24,9 +24,10 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 
-use crate::deadline::{Deadline, Elapsed, within};
-use crate::error::{BoxError, Error, ProviderReply, Result};
+use crate::error::{BoxError, DeclineReason, Error, ProviderReply, Result};
+use crate::ids::{InsecureHttp, parse_base_url};
 use crate::request::PreparedRequest;
+use crate::token::{Clock, SystemClock};
 
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("refund-rs/", env!("CARGO_PKG_VERSION"));
@@ -270,6 +271,56 @@ impl RawResponse {
     pub fn reply(&self, op: &Operation) -> ProviderReply {
         op.reply().with_http_status(self.status()).with_body_excerpt(&self.body)
     }
+
+    /// The checks every provider's decoder makes before reading the provider's own fields, given
+    /// the body as the provider parsed it and the reply an error carries:
+    ///
+    /// - HTTP 401 or 403: [`Error::Auth`];
+    /// - any 5xx the transport passed on (501, 505, ...):
+    ///   [`Operation::unreadable_answer`], so "outcome unknown" for a call that moves money;
+    /// - a 2xx body that did not parse: [`Operation::unreadable_answer`] with the parser's detail;
+    /// - any other answer whose body did not parse (a 4xx HTML page, a 3xx): [`Error::Declined`]
+    ///   with [`DeclineReason::InvalidRequest`], a definite rejection without the provider's
+    ///   reason.
+    ///
+    /// Otherwise the parsed body, for the provider's own codes.
+    ///
+    /// ```
+    /// use refund_core::{Idempotency, Operation, RawResponse};
+    /// const REFUND: Operation = Operation::new("demo", "refund", Idempotency::Unsafe);
+    /// let raw = RawResponse::new(200, Default::default(), "<html>");
+    /// let parsed = serde_json::from_slice::<serde_json::Value>(raw.body());
+    /// let err = raw.preamble(&REFUND, parsed, || raw.reply(&REFUND)).unwrap_err();
+    /// assert_eq!(err.kind(), "outcome_unknown");
+    /// let raw = RawResponse::new(401, Default::default(), "{}");
+    /// let parsed = serde_json::from_slice::<serde_json::Value>(raw.body());
+    /// assert_eq!(raw.preamble(&REFUND, parsed, || raw.reply(&REFUND)).unwrap_err().kind(), "auth");
+    /// ```
+    pub fn preamble<T, E: fmt::Display>(
+        &self,
+        op: &Operation,
+        parsed: std::result::Result<T, E>,
+        reply: impl FnOnce() -> ProviderReply,
+    ) -> Result<T> {
+        let status = self.status();
+        if matches!(status, 401 | 403) {
+            return Err(Error::auth(reply()));
+        }
+        if status >= 500 {
+            return Err(op.unreadable_answer(
+                reply(),
+                format!("{} answered HTTP {status}", op.provider()),
+                None,
+            ));
+        }
+        match parsed {
+            Ok(parsed) => Ok(parsed),
+            Err(detail) if self.is_success() => {
+                Err(op.unreadable_answer(reply(), detail.to_string(), None))
+            }
+            Err(_) => Err(Error::declined(DeclineReason::InvalidRequest, reply())),
+        }
+    }
 }
 
 impl fmt::Debug for RawResponse {
@@ -326,6 +377,8 @@ pub struct TransportBuilder {
     connect_timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
     retry: Option<RetryPolicy>,
+    insecure_http: InsecureHttp,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl fmt::Debug for TransportBuilder {
@@ -335,6 +388,7 @@ impl fmt::Debug for TransportBuilder {
             // reqwest's own Debug lists its internals; whose pool it is is what matters here.
             .field("http_client", &self.client.as_ref().map(|_| "custom"))
             .field("retry_policy", &self.retry)
+            .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -347,10 +401,9 @@ impl TransportBuilder {
         self.client = Some(client);
         self
     }
-    /// Whole-request timeout, body included (default 30 s), per attempt.
-    ///
-    /// Kept by one process-wide thread, `refund-deadlines`, not by a tokio timer per call, so
-    /// it runs on real time: a paused tokio clock (`tokio::time::pause`) does not advance it.
+    /// Whole-request timeout, body included (default 30 s), per attempt: reqwest's own
+    /// per-request timer. Zero, or a timeout too large to add to the clock (`Duration::MAX`), is
+    /// refused by [`TransportBuilder::build`].
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -374,11 +427,40 @@ impl TransportBuilder {
         self.retry = Some(policy);
         self
     }
+    /// Allow plain `http` to a non-loopback host (default: only `https`, or `http` to loopback).
+    #[must_use]
+    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
+        self.insecure_http = insecure;
+        self
+    }
+    /// The clock for token expiry and request timestamps (default [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Checks a provider's base URL with this builder's [`InsecureHttp`] setting
+    /// ([`parse_base_url`]).
+    pub fn parse_base_url(&self, text: &str) -> Result<url::Url> {
+        parse_base_url(text, self.insecure_http)
+    }
+    /// The clock set, or the system's.
+    pub fn clock_or_system(&self) -> Arc<dyn Clock> {
+        self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock))
+    }
     /// Builds the transport.
     pub fn build(self) -> Result<Transport> {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::invalid_input("timeout", "must be greater than zero"));
+        }
+        // Every attempt's deadline is now + timeout: a timeout that cannot be added to the clock
+        // is refused here, never an overflow mid-call.
+        if Instant::now().checked_add(timeout).is_none() {
+            return Err(Error::invalid_input(
+                "timeout",
+                format!("{timeout:?} is too large to add to the clock; use at most a few hours"),
+            ));
         }
         let client = match self.client {
             Some(client) => client,
@@ -432,6 +514,34 @@ impl Transport {
         self.inner.retry
     }
 
+    /// Sends like [`Transport::send`], then decodes the answer with `decode` and passes its error
+    /// through [`RawResponse::qualify`]: the one path every provider call takes, so no provider
+    /// can forget that an earlier attempt may have been processed.
+    ///
+    /// ```no_run
+    /// use refund_core::{Idempotency, Operation, PreparedRequest, Transport};
+    /// # async fn run() -> refund_core::Result<()> {
+    /// const READ: Operation = Operation::new("demo", "status", Idempotency::Safe);
+    /// let transport = Transport::builder().build()?;
+    /// let url: refund_core::url::Url = "https://example.com/".parse().unwrap();
+    /// let status = transport
+    ///     .call(&READ, |_| Ok(PreparedRequest::get(url.clone())), |raw| Ok(raw.status()))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<F, T>(
+        &self,
+        op: &Operation,
+        build: F,
+        decode: impl FnOnce(&RawResponse) -> Result<T>,
+    ) -> Result<T>
+    where
+        F: Fn(u32) -> Result<PreparedRequest>,
+    {
+        let raw = self.send(op, build).await?;
+        decode(&raw).map_err(|e| raw.qualify(op, e))
+    }
+
     /// Sends the request that `build` makes (called once per attempt, with the attempt number from
     /// 1, so signatures and timestamps are fresh) and applies `op`'s retry rules.
     ///
@@ -475,11 +585,8 @@ impl Transport {
                 tracing::Span::current().record("attempt", attempt);
             }
             let attempt_started = Instant::now();
-            // One deadline per attempt, body included. `None` only if the deadline thread could
-            // not be started: then reqwest's own per-request timer keeps the time.
-            let deadline = Deadline::start(attempt_started + self.inner.timeout);
-            let sent = self.start(request, deadline.is_none());
-            let outcome = self.attempt(op, sent, deadline).await;
+            let sent = self.start(request);
+            let outcome = self.attempt(op, sent).await;
             if traced {
                 tracing::Span::current().record(
                     "latency_ms",
@@ -542,7 +649,8 @@ impl Transport {
             _ => None,
         };
         let delay = policy.backoff(attempt - 1).max(retry_after.unwrap_or_default());
-        let within_deadline = started.elapsed() + delay <= policy.deadline;
+        // Saturating: a `Retry-After` of u64::MAX seconds must not overflow.
+        let within_deadline = started.elapsed().saturating_add(delay) <= policy.deadline;
         if may_retry && attempt < policy.max_attempts && within_deadline {
             return Step::RetryAfter(delay);
         }
@@ -593,12 +701,11 @@ impl Transport {
     /// reqwest's own boxed future here, instead of being stored in every caller's future, which
     /// callers box or spawn per call (docs/performance.md).
     ///
-    /// `reqwest_timeout`: give reqwest the whole-request timeout, when no [`Deadline`] could be
-    /// armed. Otherwise the deadline keeps the time, without a tokio timer per call.
+    /// The whole-request timeout is reqwest's: it covers connecting, sending and reading the
+    /// body, and a body read cut short by it reports `is_timeout()`.
     fn start(
         &self,
         request: PreparedRequest,
-        reqwest_timeout: bool,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
         // The request is ours (built for this attempt): move its parts into reqwest, no copies.
         // A `reqwest::Request` assembled from them directly: `RequestBuilder::headers` would copy
@@ -607,9 +714,7 @@ impl Transport {
         headers.append(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
-        if reqwest_timeout {
-            *outgoing.timeout_mut() = Some(self.inner.timeout);
-        }
+        *outgoing.timeout_mut() = Some(self.inner.timeout);
         *outgoing.body_mut() = body.map(reqwest::Body::from);
         self.inner.client.execute(outgoing)
     }
@@ -618,27 +723,19 @@ impl Transport {
         &self,
         op: &Operation,
         sent: impl Future<Output = reqwest::Result<reqwest::Response>>,
-        deadline: Option<Deadline>,
     ) -> Result<RawResponse, AttemptFailure> {
         // One match, no named intermediate: a binding here would be kept across the body read
         // below and grow every call's future.
-        let mut response = match within(deadline.as_ref(), sent).await {
-            Ok(Ok(response)) => response,
-            Err(Elapsed) => {
-                return Err(AttemptFailure::Ambiguous {
-                    detail: "timed out waiting for the response after sending".into(),
-                    response: None,
-                    source: Some(TimedOut::boxed(self.inner.timeout)),
-                });
-            }
-            Ok(Err(e)) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
-            Ok(Err(e)) if e.is_builder() => {
+        let mut response = match sent.await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
+            Err(e) if e.is_builder() => {
                 return Err(AttemptFailure::Final(Error::Config {
                     message: "the request could not be built".into(),
                     source: Some(e.into()),
                 }));
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 let detail = if e.is_timeout() {
                     "timed out waiting for the response after sending"
                 } else {
@@ -647,20 +744,19 @@ impl Transport {
                 return Err(AttemptFailure::Ambiguous {
                     detail: detail.into(),
                     response: None,
-                    source: Some(e.into()),
+                    source: Some(self.cause(e)),
                 });
             }
         };
         let status = response.status();
         let cap = self.inner.max_response_bytes;
-        let body = read_capped(&mut response, cap, deadline.as_ref()).await;
+        let body = read_capped(&mut response, cap).await;
         // Taken after the body, not before: a map held across that await would grow the future.
         let headers = std::mem::take(response.headers_mut());
         let (body, body_error) = match body {
             Ok(body) => (body, None),
             Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
             Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
-            Err(BodyError::TimedOut(partial)) => (partial, Some(BodyError::TimedOut(Bytes::new()))),
         };
         let raw = RawResponse { status, headers, body, earlier_attempt_maybe_processed: false };
         match status.as_u16() {
@@ -692,12 +788,7 @@ impl Transport {
                         "the connection was lost while reading the response".into()
                     },
                     response: Some(raw),
-                    source: Some(e.into()),
-                }),
-                Some(BodyError::TimedOut(_)) => Err(AttemptFailure::Ambiguous {
-                    detail: "timed out reading the response body".into(),
-                    response: Some(raw),
-                    source: Some(TimedOut::boxed(self.inner.timeout)),
+                    source: Some(self.cause(e)),
                 }),
             },
             // Any other status is a definite answer; a body cut short still carries the status.
@@ -737,18 +828,26 @@ fn qualify_after_ambiguity(op: &Operation, error: Error, earlier_maybe_processed
 enum BodyError {
     TooLarge(Bytes),
     Read(Bytes, reqwest::Error),
-    /// The attempt's deadline passed mid-body.
-    TimedOut(Bytes),
 }
 
-/// The source of a timeout error: the whole-request timeout that passed.
+/// The source of a timeout error: which limit passed, so an operator knows what to raise.
 #[derive(Debug, thiserror::Error)]
-#[error("no complete answer within the {0:?} whole-request timeout")]
-struct TimedOut(Duration);
+#[error("no complete answer within the {timeout:?} whole-request timeout")]
+struct TimedOut {
+    timeout: Duration,
+    #[source]
+    source: reqwest::Error,
+}
 
-impl TimedOut {
-    fn boxed(timeout: Duration) -> BoxError {
-        Box::new(TimedOut(timeout))
+impl Transport {
+    /// The cause to report for a failed attempt: reqwest's error, named as our timeout when it is
+    /// one.
+    fn cause(&self, error: reqwest::Error) -> BoxError {
+        if error.is_timeout() {
+            Box::new(TimedOut { timeout: self.inner.timeout, source: error })
+        } else {
+            error.into()
+        }
     }
 }
 
@@ -760,11 +859,7 @@ impl TimedOut {
 /// connection, often on another thread, goes on reading into. A copy of the few hundred bytes we
 /// keep costs less (docs/performance.md, "Fourth pass"; tests/retained_memory.rs). The headers
 /// stay slices: a `RawResponse` lives for one call's decoding.
-async fn read_capped(
-    response: &mut reqwest::Response,
-    cap: usize,
-    deadline: Option<&Deadline>,
-) -> Result<Bytes, BodyError> {
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
     let announced = response.content_length();
     if announced.is_some_and(|len| len > cap as u64) {
         return Err(BodyError::TooLarge(Bytes::new()));
@@ -774,10 +869,7 @@ async fn read_capped(
     let up_front = announced.map_or(0, |len| usize::try_from(len).unwrap_or(cap).min(64 * 1024));
     let mut body = BytesMut::with_capacity(up_front);
     loop {
-        let Ok(chunk) = within(deadline, response.chunk()).await else {
-            return Err(BodyError::TimedOut(body.freeze()));
-        };
-        match chunk {
+        match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > cap {
                     return Err(BodyError::TooLarge(body.freeze()));

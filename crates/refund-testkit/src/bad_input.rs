@@ -152,7 +152,19 @@ pub fn payment_modes() -> Vec<String> {
 
 /// Timeouts in seconds as text (the command's global `--timeout`).
 pub fn timeouts() -> Vec<String> {
-    flatten(&[&["", "abc", "0", "-1", "NaN", "inf", "1e400", "1s"]])
+    flatten(&[&["", "abc", "0", "-1", "NaN", "inf", "1e400", "1s", "1e19", "1e300", "86401"]])
+}
+
+/// Whole-request timeouts a client builder must refuse with a typed error naming `timeout`:
+/// zero, and those too large to add to the clock (`Instant + timeout` would overflow).
+pub fn timeout_durations() -> Vec<std::time::Duration> {
+    use std::time::Duration;
+    vec![
+        Duration::ZERO,
+        Duration::MAX,
+        Duration::from_secs(u64::MAX),
+        Duration::from_secs(10u64.pow(19)),
+    ]
 }
 
 /// False for a value no process can be given as an argument or an environment variable (it holds a

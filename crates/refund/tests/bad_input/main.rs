@@ -193,6 +193,9 @@ async fn client_builders() {
     for url in bad_input::base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url.as_str()).build());
     }
+    for timeout in bad_input::timeout_durations() {
+        t.check(&format!("{timeout:?}"), Field("timeout"), good().timeout(timeout).build());
+    }
     for url in ["", "   "] {
         t.check(&url, Config("AOC_BASE_URL"), good().base_url(url).build());
     }
@@ -210,6 +213,9 @@ async fn client_builders() {
     let good = || sandbox::bos(&sb.base_url());
     for url in bad_input::base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url.as_str()).build());
+    }
+    for timeout in bad_input::timeout_durations() {
+        t.check(&format!("{timeout:?}"), Field("timeout"), good().timeout(timeout).build());
     }
     for id in ["", " ", "BOS 554", "BOS\n554", "BÖS-554", "BOS\0", &"B".repeat(65)] {
         t.check(&id, Field("registration_id"), good().registration_id(id).build());
@@ -231,6 +237,9 @@ async fn client_builders() {
     let good = || sandbox::digipay(&sb.base_url());
     for url in bad_input::base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url.as_str()).build());
+    }
+    for timeout in bad_input::timeout_durations() {
+        t.check(&format!("{timeout:?}"), Field("timeout"), good().timeout(timeout).build());
     }
     t.check(&"blank base_url", Config("DIGIPAY_BASE_URL"), good().base_url(" ").build());
     let missing = DigiPayClient::builder().token("t").company_id("c");
@@ -261,6 +270,9 @@ async fn client_builders() {
     let good = || sandbox::eko(&sb.base_url());
     for url in bad_input::base_urls() {
         t.check(&url, Field("base_url"), good().base_url(url.as_str()).build());
+    }
+    for timeout in bad_input::timeout_durations() {
+        t.check(&format!("{timeout:?}"), Field("timeout"), good().timeout(timeout).build());
     }
     let b = || OtpRefundClient::builder().base_url(sb.eko_base_url());
     let no_dev = b().access_key("a").initiator_id("1").user_code("u");

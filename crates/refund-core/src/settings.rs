@@ -1,0 +1,105 @@
+//! What every provider's client builder shares: the check of a required setting, and the
+//! transport setters ([`transport_setters!`](crate::transport_setters)), written once.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
+
+/// A required text setting: the value when it is set and not blank, else [`Error::Config`]
+/// naming what is missing, the builder's setter and the environment variable that fills it.
+///
+/// ```
+/// use refund_core::require_setting;
+/// assert_eq!(require_setting(Some("u".to_owned()), "the AOC username", "username", "AOC_USERNAME").unwrap(), "u");
+/// let err = require_setting(Some(" ".to_owned()), "the AOC username", "username", "AOC_USERNAME");
+/// assert_eq!(
+///     err.unwrap_err().to_string(),
+///     "configuration error: the AOC username is not set: call .username(..) or set AOC_USERNAME"
+/// );
+/// ```
+pub fn require_setting(
+    value: Option<String>,
+    what: &str,
+    setter: &str,
+    env: &str,
+) -> Result<String> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| missing(what, setter, env))
+}
+
+/// [`require_setting`] for a secret: the message names the setting, never its value.
+///
+/// ```
+/// use refund_core::{SecretString, require_secret};
+/// let err = require_secret(Some(SecretString::from("")), "the AOC API key", "api_key", "AOC_API_KEY");
+/// assert!(err.unwrap_err().to_string().contains("AOC_API_KEY"));
+/// ```
+pub fn require_secret(
+    value: Option<SecretString>,
+    what: &str,
+    setter: &str,
+    env: &str,
+) -> Result<SecretString> {
+    value.filter(|v| !v.expose_secret().trim().is_empty()).ok_or_else(|| missing(what, setter, env))
+}
+
+fn missing(what: &str, setter: &str, env: &str) -> Error {
+    Error::config(format!("{what} is not set: call .{setter}(..) or set {env}"))
+}
+
+/// The transport setters of a provider's client builder, delegated to its
+/// [`TransportBuilder`](crate::TransportBuilder) field named `transport`: `timeout`,
+/// `http_client`, `retry_policy`, `insecure_http`, and with `clock` as argument also `clock`.
+///
+/// ```
+/// use refund_core::TransportBuilder;
+/// #[derive(Default)]
+/// pub struct DemoClientBuilder {
+///     transport: TransportBuilder,
+/// }
+/// impl DemoClientBuilder {
+///     refund_core::transport_setters!(clock);
+/// }
+/// let builder = DemoClientBuilder::default().timeout(std::time::Duration::from_secs(5));
+/// ```
+#[macro_export]
+macro_rules! transport_setters {
+    () => {
+        /// Whole-request timeout per attempt, body included (default
+        /// [`refund_core::DEFAULT_TIMEOUT`]). Zero, or one too large to add to the clock, is
+        /// refused by `build`.
+        #[must_use]
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.transport = self.transport.timeout(timeout);
+            self
+        }
+        /// Share this `reqwest::Client` (and its connection pool) instead of building one.
+        #[must_use]
+        pub fn http_client(mut self, client: $crate::reqwest::Client) -> Self {
+            self.transport = self.transport.client(client);
+            self
+        }
+        /// Retry policy (default [`refund_core::RetryPolicy::default`]); money-moving calls are
+        /// retried only when the request provably did not go through.
+        #[must_use]
+        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.transport = self.transport.retry_policy(policy);
+            self
+        }
+        /// Allow plain `http` to a non-loopback host (a private network you vouch for).
+        #[must_use]
+        pub fn insecure_http(mut self, insecure: $crate::InsecureHttp) -> Self {
+            self.transport = self.transport.insecure_http(insecure);
+            self
+        }
+    };
+    (clock) => {
+        $crate::transport_setters!();
+        /// The clock for token expiry and request timestamps (default
+        /// [`refund_core::SystemClock`]); tests inject a [`refund_core::ManualClock`].
+        #[must_use]
+        pub fn clock(mut self, clock: ::std::sync::Arc<dyn $crate::Clock>) -> Self {
+            self.transport = self.transport.clock(clock);
+            self
+        }
+    };
+}
