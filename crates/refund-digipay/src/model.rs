@@ -3,7 +3,6 @@
 use std::fmt;
 
 use refund_core::{Error, Money, RefundRecord, Result, TransactionId};
-use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// Longest `txn_code` accepted, in characters (the page gives no limit; codes look like `"CIB"` or
@@ -20,35 +19,26 @@ pub const MAX_NOTE_LEN: usize = 1000;
 ///
 /// ```
 /// use refund_digipay::UserInfo;
-/// let user = UserInfo::new().wallet_id("w-1").user_type(2).username("asha");
-/// assert_eq!(
-///     serde_json::to_string(&user).unwrap(),
-///     r#"{"wallet_id":"w-1","user_type":2,"username":"asha"}"#
-/// );
+/// let user = UserInfo::new().wallet_id("w-1").user_type(2).username("asha").extra("branch", "x");
+/// assert_eq!(user.user_type, Some(2.into()));
+/// assert_eq!(user.extra["branch"], "x");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInfo {
     /// The wallet's currency id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<Value>,
     /// The wallet id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wallet_id: Option<Value>,
     /// The user id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Value>,
     /// The user type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<Value>,
     /// The payment type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_type: Option<Value>,
     /// The user name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -106,16 +96,14 @@ impl UserInfo {
 /// ```
 /// use refund_digipay::DeviceInfo;
 /// let device = DeviceInfo::new().device_id("pos-7");
-/// assert_eq!(serde_json::to_string(&device).unwrap(), r#"{"device_id":"pos-7"}"#);
+/// assert_eq!(device.device_id, Some("pos-7".into()));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceInfo {
     /// The device id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -148,23 +136,18 @@ impl DeviceInfo {
 /// let charges = ChargesInfo::new()
 ///     .total_charges(Money::parse("2.50", Currency::Inr)?)
 ///     .charge(serde_json::json!({"name": "fee", "amount": 2.5}));
-/// assert_eq!(
-///     serde_json::to_string(&charges).unwrap(),
-///     r#"{"total_charges":2.5,"charges":[{"amount":2.5,"name":"fee"}]}"#
-/// );
+/// assert_eq!(charges.total_charges.map(|m| m.minor_units()), Some(250)); // sent as 2.5
+/// assert_eq!(charges.charges.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChargesInfo {
     /// The total of the charges, written as an exact JSON number.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "money_number")]
     pub total_charges: Option<Money>,
     /// The charges, sent as given.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -190,13 +173,6 @@ impl ChargesInfo {
     pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra.insert(name.into(), value.into());
         self
-    }
-}
-
-fn money_number<S: Serializer>(money: &Option<Money>, serializer: S) -> Result<S::Ok, S::Error> {
-    match money {
-        Some(m) => m.to_json_number().serialize(serializer),
-        None => serializer.serialize_none(),
     }
 }
 
