@@ -14,13 +14,22 @@ use refund_core::{
     join_path, require_secret, require_setting,
 };
 
-use crate::client::{ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN, PROVIDER};
+use crate::client::PROVIDER;
 use crate::decode::decode_token;
 
 /// Getting a token moves no money: safe to repeat.
 pub(crate) const AUTHENTICATE: Operation =
     Operation::new(PROVIDER, "authenticate", Idempotency::Safe);
 const AUTHENTICATE_PATH: &[&str] = &["digipay", "v3", "auth", "authenticate"];
+
+/// Env var of the static token.
+pub const ENV_TOKEN: &str = "DIGIPAY_TOKEN";
+/// Env var of the client id for the token exchange (instead of [`ENV_TOKEN`]).
+pub const ENV_CLIENT_ID: &str = "DIGIPAY_CLIENT_ID";
+/// Env var of the client secret for the token exchange.
+pub const ENV_CLIENT_SECRET: &str = "DIGIPAY_CLIENT_SECRET";
+/// Env var of the authorization scheme word (`Token` or `Bearer`).
+pub const ENV_AUTH_SCHEME: &str = "DIGIPAY_AUTH_SCHEME";
 
 /// Shortest lifetime given to a fetched token, whatever its `expiry_time` says.
 pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
@@ -119,6 +128,43 @@ impl fmt::Debug for Auth {
 }
 
 impl Credentials {
+    /// The credentials and scheme from env vars (`get` gives a set, non-blank value); a
+    /// contradiction is pushed to `errors`.
+    pub(crate) fn from_vars(
+        get: impl Fn(&str) -> Option<String>,
+        errors: &mut Vec<String>,
+    ) -> (Option<Credentials>, Option<AuthScheme>) {
+        let credentials = match (get(ENV_TOKEN), get(ENV_CLIENT_ID), get(ENV_CLIENT_SECRET)) {
+            (Some(token), None, None) => Some(Credentials::Token(token.into())),
+            (None, Some(client_id), Some(secret)) => {
+                Some(Credentials::ClientCredentials { client_id, client_secret: secret.into() })
+            }
+            (None, None, None) => None,
+            (Some(_), _, _) => {
+                errors.push(format!(
+                    "set either {ENV_TOKEN} or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, not both"
+                ));
+                None
+            }
+            (None, Some(_), None) => {
+                errors.push(format!("{ENV_CLIENT_ID} is set without {ENV_CLIENT_SECRET}"));
+                None
+            }
+            (None, None, Some(_)) => {
+                errors.push(format!("{ENV_CLIENT_SECRET} is set without {ENV_CLIENT_ID}"));
+                None
+            }
+        };
+        let scheme = get(ENV_AUTH_SCHEME).and_then(|scheme| {
+            let parsed = scheme.parse().ok();
+            if parsed.is_none() {
+                errors.push(format!("{ENV_AUTH_SCHEME} must be Token or Bearer"));
+            }
+            parsed
+        });
+        (credentials, scheme)
+    }
+
     /// Checks the credentials; client credentials get a token cache that fetches from `base_url`.
     pub(crate) fn into_auth(
         self,

@@ -12,8 +12,8 @@ use refund_core::{
     TransportBuilder, async_trait, join_path, require_setting,
 };
 
-use crate::auth::{Auth, AuthScheme, Credentials};
-use crate::decode::decode_refund;
+use crate::auth::{Auth, AuthScheme, Credentials, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN};
+use crate::decode::{decode_refund, with_reconcile_hint};
 use crate::model::{WalletRefund, WalletRefundRequest, check_txn_code};
 use crate::wire::RefundBody;
 
@@ -36,32 +36,25 @@ const REFUND_MONEY_PATH: &[&str] = &["digipay", "v3", "transaction", "wallet_ref
 
 /// Env var of the base URL (required; each company gets its own).
 pub const ENV_BASE_URL: &str = "DIGIPAY_BASE_URL";
-/// Env var of the static token.
-pub const ENV_TOKEN: &str = "DIGIPAY_TOKEN";
 /// Env var of the `CompanyID` header value.
 pub const ENV_COMPANY_ID: &str = "DIGIPAY_COMPANY_ID";
-/// Env var of the client id for the token exchange (instead of [`ENV_TOKEN`]).
-pub const ENV_CLIENT_ID: &str = "DIGIPAY_CLIENT_ID";
-/// Env var of the client secret for the token exchange.
-pub const ENV_CLIENT_SECRET: &str = "DIGIPAY_CLIENT_SECRET";
-/// Env var of the authorization scheme word (`Token` or `Bearer`).
-pub const ENV_AUTH_SCHEME: &str = "DIGIPAY_AUTH_SCHEME";
 /// Env var of the default `txn_code`.
 pub const ENV_TXN_CODE: &str = "DIGIPAY_TXN_CODE";
 /// Env var of the default `payment_mode`.
 pub const ENV_PAYMENT_MODE: &str = "DIGIPAY_PAYMENT_MODE";
 
-const RECONCILE_HINT: &str = "DigiPay has no status endpoint and no idempotency key, so the SDK \
-     cannot check or safely resend this refund: reconcile with DigiPay (by initial_txn_id) before \
-     retrying";
+/// `txn_code` and `payment_mode` after the client's defaults are applied.
+type Resolved<'a> = (&'a str, u32);
 
 /// Builds a [`DigiPayClient`]; [`DigiPayClientBuilder::build`] validates every setting.
+#[derive(Default)]
 pub struct DigiPayClientBuilder {
     base_url: Option<String>,
     company_id: Option<String>,
     credentials: Option<Credentials>,
     auth_scheme: AuthScheme,
-    currency: Currency,
+    /// INR when not set.
+    currency: Option<Currency>,
     txn_code: Option<String>,
     payment_mode: Option<u32>,
     transport: TransportBuilder,
@@ -75,7 +68,7 @@ impl fmt::Debug for DigiPayClientBuilder {
             .field("company_id", &self.company_id)
             .field("credentials", &self.credentials)
             .field("auth_scheme", &self.auth_scheme)
-            .field("currency", &self.currency)
+            .field("currency", &self.currency.unwrap_or(Currency::Inr))
             .field("txn_code", &self.txn_code)
             .field("payment_mode", &self.payment_mode)
             .field("transport", &self.transport)
@@ -83,36 +76,16 @@ impl fmt::Debug for DigiPayClientBuilder {
     }
 }
 
-impl Default for DigiPayClientBuilder {
-    fn default() -> Self {
-        DigiPayClientBuilder {
-            base_url: None,
-            company_id: None,
-            credentials: None,
-            auth_scheme: AuthScheme::Token,
-            currency: Currency::Inr,
-            txn_code: None,
-            payment_mode: None,
-            transport: TransportBuilder::default(),
-            env_error: None,
-        }
-    }
-}
-
 impl DigiPayClientBuilder {
-    /// The company's DigiPay base URL (required; no default). `https`, or `http` to localhost
-    /// unless [`DigiPayClientBuilder::insecure_http`] allows more (the page's example is a LAN
-    /// address).
-    #[must_use]
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-    /// The `CompanyID` header value (required).
-    #[must_use]
-    pub fn company_id(mut self, id: impl Into<String>) -> Self {
-        self.company_id = Some(id.into());
-        self
+    setters! {
+        /// The company's DigiPay base URL (required; no default). `https`, or `http` to localhost
+        /// unless [`DigiPayClientBuilder::insecure_http`] allows more (the page's example is a LAN
+        /// address).
+        base_url: String;
+        /// The `CompanyID` header value (required).
+        company_id: String;
+        /// The `txn_code` used when a request does not set one (needed by [`DirectRefund`]).
+        txn_code: String;
     }
     /// A static token, sent as `Authorization: <scheme> <token>`. Replaces client credentials.
     #[must_use]
@@ -141,13 +114,7 @@ impl DigiPayClientBuilder {
     /// The wallet currency (default INR). Refund amounts must be in it.
     #[must_use]
     pub fn currency(mut self, currency: Currency) -> Self {
-        self.currency = currency;
-        self
-    }
-    /// The `txn_code` used when a request does not set one (needed by [`DirectRefund`]).
-    #[must_use]
-    pub fn txn_code(mut self, code: impl Into<String>) -> Self {
-        self.txn_code = Some(code.into());
+        self.currency = Some(currency);
         self
     }
     /// The `payment_mode` used when a request does not set one (needed by [`DirectRefund`]).
@@ -194,7 +161,7 @@ impl DigiPayClientBuilder {
                 company_id_header,
                 auth,
                 auth_scheme: self.auth_scheme,
-                currency: self.currency,
+                currency: self.currency.unwrap_or(Currency::Inr),
                 txn_code: self.txn_code,
                 payment_mode: self.payment_mode,
                 transport,
@@ -257,12 +224,6 @@ impl fmt::Debug for DigiPayClient {
     }
 }
 
-/// `txn_code` and `payment_mode` after the client's defaults are applied.
-struct Resolved<'a> {
-    txn_code: &'a str,
-    payment_mode: u32,
-}
-
 impl DigiPayClient {
     /// A builder with the defaults.
     pub fn builder() -> DigiPayClientBuilder {
@@ -307,29 +268,9 @@ impl DigiPayClient {
         if let Some(id) = get(ENV_COMPANY_ID) {
             builder = builder.company_id(id);
         }
-        let token = get(ENV_TOKEN);
-        let client_id = get(ENV_CLIENT_ID);
-        let client_secret = get(ENV_CLIENT_SECRET);
-        match (token, client_id, client_secret) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => errors.push(format!(
-                "set either {ENV_TOKEN} or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, not both"
-            )),
-            (Some(token), None, None) => builder = builder.token(token),
-            (None, Some(id), Some(secret)) => builder = builder.client_credentials(id, secret),
-            (None, Some(_), None) => {
-                errors.push(format!("{ENV_CLIENT_ID} is set without {ENV_CLIENT_SECRET}"))
-            }
-            (None, None, Some(_)) => {
-                errors.push(format!("{ENV_CLIENT_SECRET} is set without {ENV_CLIENT_ID}"))
-            }
-            (None, None, None) => {}
-        }
-        if let Some(scheme) = get(ENV_AUTH_SCHEME) {
-            match scheme.parse() {
-                Ok(scheme) => builder = builder.auth_scheme(scheme),
-                Err(_) => errors.push(format!("{ENV_AUTH_SCHEME} must be Token or Bearer")),
-            }
-        }
+        let (credentials, scheme) = Credentials::from_vars(&get, &mut errors);
+        builder.credentials = credentials;
+        builder.auth_scheme = scheme.unwrap_or_default();
         if let Some(code) = get(ENV_TXN_CODE) {
             builder = builder.txn_code(code);
         }
@@ -458,19 +399,19 @@ impl DigiPayClient {
                 ),
             ));
         }
-        let txn_code = request.txn_code.as_deref().or(self.inner.txn_code.as_deref()).ok_or_else(
+        let txn_code = request.fields.txn_code.as_deref().or(self.inner.txn_code.as_deref()).ok_or_else(
             || {
                 Error::config(format!(
                     "txn_code is required: set it on the request, or the client default with .txn_code(..) or {ENV_TXN_CODE}"
                 ))
             },
         )?;
-        let payment_mode = request.payment_mode.or(self.inner.payment_mode).ok_or_else(|| {
+        let payment_mode = request.fields.payment_mode.or(self.inner.payment_mode).ok_or_else(|| {
             Error::config(format!(
                 "payment_mode is required: set it on the request, or the client default with .payment_mode(..) or {ENV_PAYMENT_MODE}"
             ))
         })?;
-        Ok(Resolved { txn_code, payment_mode })
+        Ok((txn_code, payment_mode))
     }
 
     fn build_refund(
@@ -482,17 +423,21 @@ impl DigiPayClient {
         let body = RefundBody {
             initial_txn_id: request.initial_txn_id.as_str(),
             txn_amount: request.amount,
-            txn_code: resolved.txn_code,
-            payment_mode: resolved.payment_mode,
-            note: request.note.as_deref(),
-            charges_info: request.charges_info.as_ref().map(Into::into),
-            debit_user_info: request.debit_user_info.as_ref().map(Into::into),
-            credit_user_info: request.credit_user_info.as_ref().map(Into::into),
-            company_admin_user_info: request.company_admin_user_info.as_ref().map(Into::into),
-            txn_device_info: request.txn_device_info.as_ref().map(Into::into),
-            payment_response: request.payment_response.as_ref(),
-            card_info: request.card_info.as_ref(),
-            meta_data: request.meta_data.as_ref(),
+            txn_code: resolved.0,
+            payment_mode: resolved.1,
+            note: request.fields.note.as_deref(),
+            charges_info: request.fields.charges_info.as_ref().map(Into::into),
+            debit_user_info: request.fields.debit_user_info.as_ref().map(Into::into),
+            credit_user_info: request.fields.credit_user_info.as_ref().map(Into::into),
+            company_admin_user_info: request
+                .fields
+                .company_admin_user_info
+                .as_ref()
+                .map(Into::into),
+            txn_device_info: request.fields.txn_device_info.as_ref().map(Into::into),
+            payment_response: request.fields.payment_response.as_ref(),
+            card_info: request.fields.card_info.as_ref(),
+            meta_data: request.fields.meta_data.as_ref(),
         };
         // The fixed headers were validated at build; only the token's is checked per request.
         let authorization = format!("{} {token}", self.inner.auth_scheme);
@@ -512,16 +457,6 @@ impl DigiPayClient {
     ) -> Result<WalletRefund> {
         let build = |_attempt| self.build_refund(request, resolved, token);
         self.inner.transport.call(&REFUND_MONEY, build, |raw| decode_refund(raw, request)).await
-    }
-}
-
-/// Adds to an outcome-unknown error that there is nothing the SDK can check.
-fn with_reconcile_hint(error: Error) -> Error {
-    match error {
-        Error::OutcomeUnknown { reply, detail, source } => {
-            Error::OutcomeUnknown { reply, detail: format!("{detail}; {RECONCILE_HINT}"), source }
-        }
-        other => other,
     }
 }
 
@@ -545,6 +480,7 @@ impl DirectRefund for DigiPayClient {
 #[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
 mod tests {
     use super::*;
+    use crate::auth::ENV_AUTH_SCHEME;
     use refund_core::InsecureHttp;
 
     #[test]

@@ -13,8 +13,8 @@ use crate::client::{PROVIDER, REFUND_MONEY};
 use crate::model::{TxnStatus, WalletRefund, WalletRefundRequest};
 use crate::wire::{self, RefundReply, Success, TokenReply, text_of};
 
-/// The answer to `wallet_refund_money`. An outcome-unknown error gets the reconcile hint from
-/// the client.
+/// The answer to `wallet_refund_money`. An outcome-unknown error gets [`with_reconcile_hint`]
+/// from the client, whatever the step it ends at.
 pub(crate) fn decode_refund(
     raw: &RawResponse,
     request: &WalletRefundRequest,
@@ -42,6 +42,20 @@ pub(crate) fn decode_refund(
         Success::Unreadable => Err(unknown("the reply has no readable success flag")),
     }
 }
+
+/// Adds to an outcome-unknown error that there is nothing the SDK can check.
+pub(crate) fn with_reconcile_hint(error: Error) -> Error {
+    match error {
+        Error::OutcomeUnknown { reply, detail, source } => {
+            Error::OutcomeUnknown { reply, detail: format!("{detail}; {RECONCILE_HINT}"), source }
+        }
+        other => other,
+    }
+}
+
+const RECONCILE_HINT: &str = "DigiPay has no status endpoint and no idempotency key, so the SDK \
+     cannot check or safely resend this refund: reconcile with DigiPay (by initial_txn_id) before \
+     retrying";
 
 /// The reply an error carries: status and body excerpt, with DigiPay's codes and message.
 fn reply_of(raw: &RawResponse, parsed: Option<&RefundReply>) -> ProviderReply {
@@ -75,15 +89,9 @@ fn success(raw: &RawResponse, parsed: &RefundReply, request: &WalletRefundReques
         .with_original_transaction_id(request.initial_txn_id.as_str())
         .with_amount(amount)
         .with_raw(raw_json);
-    if let Some(id) = &txn_id {
-        record = record.with_refund_id(id.clone());
-    }
-    if let Some(status) = txn_status {
-        record = record.with_provider_code(status.code().to_string());
-    }
-    if let Some(message) = &message {
-        record = record.with_message(message.clone());
-    }
+    record.refund_id.clone_from(&txn_id);
+    record.provider_code = txn_status.map(|status| status.code().to_string());
+    record.message.clone_from(&message);
     WalletRefund { txn_id, txn_number, txn_status, message, record }
 }
 
