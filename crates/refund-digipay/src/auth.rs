@@ -14,7 +14,7 @@ use refund_core::{
     join_path, require_secret, require_setting,
 };
 
-use crate::client::PROVIDER;
+use crate::client::{DigiPayClientBuilder, PROVIDER};
 use crate::decode::decode_token;
 
 /// Getting a token moves no money: safe to repeat.
@@ -135,26 +135,25 @@ impl Credentials {
         errors: &mut Vec<String>,
     ) -> (Option<Credentials>, Option<AuthScheme>) {
         let credentials = match (get(ENV_TOKEN), get(ENV_CLIENT_ID), get(ENV_CLIENT_SECRET)) {
-            (Some(token), None, None) => Some(Credentials::Token(token.into())),
+            (Some(token), None, None) => Ok(Some(Credentials::Token(token.into()))),
             (None, Some(client_id), Some(secret)) => {
-                Some(Credentials::ClientCredentials { client_id, client_secret: secret.into() })
+                Ok(Some(Credentials::ClientCredentials { client_id, client_secret: secret.into() }))
             }
-            (None, None, None) => None,
-            (Some(_), _, _) => {
-                errors.push(format!(
-                    "set either {ENV_TOKEN} or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, not both"
-                ));
-                None
-            }
+            (None, None, None) => Ok(None),
+            (Some(_), _, _) => Err(format!(
+                "set either {ENV_TOKEN} or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, not both"
+            )),
             (None, Some(_), None) => {
-                errors.push(format!("{ENV_CLIENT_ID} is set without {ENV_CLIENT_SECRET}"));
-                None
+                Err(format!("{ENV_CLIENT_ID} is set without {ENV_CLIENT_SECRET}"))
             }
             (None, None, Some(_)) => {
-                errors.push(format!("{ENV_CLIENT_SECRET} is set without {ENV_CLIENT_ID}"));
-                None
+                Err(format!("{ENV_CLIENT_SECRET} is set without {ENV_CLIENT_ID}"))
             }
         };
+        let credentials = credentials.unwrap_or_else(|message| {
+            errors.push(message);
+            None
+        });
         let scheme = get(ENV_AUTH_SCHEME).and_then(|scheme| {
             let parsed = scheme.parse().ok();
             if parsed.is_none() {
@@ -167,13 +166,18 @@ impl Credentials {
 
     /// Checks the credentials; client credentials get a token cache that fetches from `base_url`.
     pub(crate) fn into_auth(
-        self,
+        credentials: Option<Self>,
         scheme: AuthScheme,
         base_url: &Url,
         transport: &Transport,
         clock: Arc<dyn Clock>,
     ) -> Result<Auth> {
-        match self {
+        let credentials = credentials.ok_or_else(|| {
+            Error::config(format!(
+                "credentials are required: set .token(..) ({ENV_TOKEN}) or .client_credentials(..) ({ENV_CLIENT_ID} and {ENV_CLIENT_SECRET})"
+            ))
+        })?;
+        match credentials {
             Credentials::Token(token) => {
                 let token = require_secret(Some(token), "the DigiPay token", "token", ENV_TOKEN)?;
                 if HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret())).is_err() {
@@ -217,6 +221,33 @@ impl Credentials {
     }
 }
 
+impl DigiPayClientBuilder {
+    /// A static token, sent as `Authorization: <scheme> <token>`. Replaces client credentials.
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Token(token.into().into()));
+        self
+    }
+    /// A client id and secret, exchanged at `POST /digipay/v3/auth/authenticate` (HTTP Basic)
+    /// for a token that is cached until its `expiry_time`. Replaces a static token.
+    #[must_use]
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        let (client_id, client_secret) = (client_id.into(), client_secret.into().into());
+        self.credentials = Some(Credentials::ClientCredentials { client_id, client_secret });
+        self
+    }
+    /// The `Authorization` scheme word (default [`AuthScheme::Token`]).
+    #[must_use]
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth_scheme = scheme;
+        self
+    }
+}
+
 /// The client-credentials exchange: `POST /digipay/v3/auth/authenticate` with HTTP Basic.
 struct TokenExchange {
     url: Url,
@@ -254,5 +285,55 @@ impl TokenFetcher for TokenExchange {
     async fn fetch(&self) -> Result<FetchedToken> {
         let decode = |raw: &_| decode_token(raw, self.clock.now());
         self.transport.call(&AUTHENTICATE, |_attempt| self.prepare(), decode).await
+    }
+}
+
+/// The credentials' masking, as the builder's and the client's `Debug` show it.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
+mod tests {
+    use crate::{AuthScheme, DigiPayClient};
+
+    #[test]
+    fn builder_debug_is_pinned_and_masks_secrets() {
+        let builder = DigiPayClient::builder()
+            .base_url("https://digipay.example.com")
+            .company_id("c-1")
+            .client_credentials("cid", "very-secret")
+            .txn_code("CIB")
+            .payment_mode(2);
+        assert_eq!(
+            format!("{builder:?}"),
+            "DigiPayClientBuilder { base_url: Some(\"https://digipay.example.com\"), company_id: Some(\"c-1\"), credentials: Some(ClientCredentials { client_id: \"cid\", client_secret: *** }), auth_scheme: Token, currency: Inr, txn_code: Some(\"CIB\"), payment_mode: Some(2), transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, insecure_http: LoopbackOnly, .. }, .. }"
+        );
+        let builder = DigiPayClient::builder().token("tok-secret");
+        assert!(format!("{builder:?}").contains("credentials: Some(Token(***))"));
+        assert!(!format!("{builder:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn client_debug_is_pinned_and_masks_secrets() {
+        let client = DigiPayClient::builder()
+            .base_url("https://digipay.example.com/")
+            .company_id("c-1")
+            .token("tok-secret")
+            .auth_scheme(AuthScheme::Bearer)
+            .build()
+            .unwrap();
+        assert_eq!(
+            format!("{client:?}"),
+            "DigiPayClient { base_url: \"https://digipay.example.com/\", company_id: \"c-1\", auth: Token(***), auth_scheme: Bearer, currency: Inr, txn_code: None, payment_mode: None, .. }"
+        );
+        let client = DigiPayClient::builder()
+            .base_url("https://digipay.example.com")
+            .company_id("c-1")
+            .client_credentials("cid", "very-secret")
+            .build()
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("auth: ClientCredentials { client_id: \"cid\", client_secret: *** }")
+        );
+        assert!(!shown.contains("very-secret"));
     }
 }

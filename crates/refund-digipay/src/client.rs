@@ -12,9 +12,9 @@ use refund_core::{
     TransportBuilder, async_trait, join_path, require_setting,
 };
 
-use crate::auth::{Auth, AuthScheme, Credentials, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN};
+use crate::auth::{Auth, AuthScheme, Credentials};
 use crate::decode::{decode_refund, with_reconcile_hint};
-use crate::model::{WalletRefund, WalletRefundRequest, check_txn_code};
+use crate::model::{Resolved, WalletRefund, WalletRefundRequest, check_txn_code};
 use crate::wire::RefundBody;
 
 /// What DigiPay supports: a direct refund, full or partial; no status read, and no deduplication
@@ -43,16 +43,13 @@ pub const ENV_TXN_CODE: &str = "DIGIPAY_TXN_CODE";
 /// Env var of the default `payment_mode`.
 pub const ENV_PAYMENT_MODE: &str = "DIGIPAY_PAYMENT_MODE";
 
-/// `txn_code` and `payment_mode` after the client's defaults are applied.
-type Resolved<'a> = (&'a str, u32);
-
 /// Builds a [`DigiPayClient`]; [`DigiPayClientBuilder::build`] validates every setting.
 #[derive(Default)]
 pub struct DigiPayClientBuilder {
     base_url: Option<String>,
     company_id: Option<String>,
-    credentials: Option<Credentials>,
-    auth_scheme: AuthScheme,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) auth_scheme: AuthScheme,
     /// INR when not set.
     currency: Option<Currency>,
     txn_code: Option<String>,
@@ -87,30 +84,6 @@ impl DigiPayClientBuilder {
         /// The `txn_code` used when a request does not set one (needed by [`DirectRefund`]).
         txn_code: String;
     }
-    /// A static token, sent as `Authorization: <scheme> <token>`. Replaces client credentials.
-    #[must_use]
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.credentials = Some(Credentials::Token(token.into().into()));
-        self
-    }
-    /// A client id and secret, exchanged at `POST /digipay/v3/auth/authenticate` (HTTP Basic)
-    /// for a token that is cached until its `expiry_time`. Replaces a static token.
-    #[must_use]
-    pub fn client_credentials(
-        mut self,
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-    ) -> Self {
-        let (client_id, client_secret) = (client_id.into(), client_secret.into().into());
-        self.credentials = Some(Credentials::ClientCredentials { client_id, client_secret });
-        self
-    }
-    /// The `Authorization` scheme word (default [`AuthScheme::Token`]).
-    #[must_use]
-    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
-        self.auth_scheme = scheme;
-        self
-    }
     /// The wallet currency (default INR). Refund amounts must be in it.
     #[must_use]
     pub fn currency(mut self, currency: Currency) -> Self {
@@ -136,23 +109,24 @@ impl DigiPayClientBuilder {
         let base_url = self.transport.parse_base_url(&base_url)?;
         let what = "the DigiPay company id (the CompanyID header)";
         let company_id = require_setting(self.company_id, what, "company_id", ENV_COMPANY_ID)?;
-        let Ok(company_id_header) = HeaderValue::from_str(&company_id) else {
-            return Err(Error::invalid_input(
+        let company_id_header = HeaderValue::from_str(&company_id).map_err(|_| {
+            Error::invalid_input(
                 "company_id",
                 "contains characters that cannot be sent in an HTTP header",
-            ));
-        };
-        let credentials = self.credentials.ok_or_else(|| {
-            Error::config(format!(
-                "credentials are required: set .token(..) ({ENV_TOKEN}) or .client_credentials(..) ({ENV_CLIENT_ID} and {ENV_CLIENT_SECRET})"
-            ))
+            )
         })?;
         if let Some(code) = &self.txn_code {
             check_txn_code(code)?;
         }
         let clock = self.transport.clock_or_system();
         let transport = self.transport.build()?;
-        let auth = credentials.into_auth(self.auth_scheme, &base_url, &transport, clock)?;
+        let auth = Credentials::into_auth(
+            self.credentials,
+            self.auth_scheme,
+            &base_url,
+            &transport,
+            clock,
+        )?;
         Ok(DigiPayClient {
             inner: Arc::new(Inner {
                 refund_url: join_path(&base_url, REFUND_MONEY_PATH)?,
@@ -260,30 +234,22 @@ impl DigiPayClient {
     /// ```
     pub fn builder_from_vars(lookup: impl Fn(&str) -> Option<String>) -> DigiPayClientBuilder {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut builder = Self::builder();
         let mut errors = Vec::new();
-        if let Some(url) = get(ENV_BASE_URL) {
-            builder = builder.base_url(url);
+        let (credentials, auth_scheme) = Credentials::from_vars(&get, &mut errors);
+        let payment_mode = get(ENV_PAYMENT_MODE).and_then(|mode| mode.trim().parse().ok());
+        if payment_mode.is_none() && get(ENV_PAYMENT_MODE).is_some() {
+            errors.push(format!("{ENV_PAYMENT_MODE} must be a whole number"));
         }
-        if let Some(id) = get(ENV_COMPANY_ID) {
-            builder = builder.company_id(id);
+        DigiPayClientBuilder {
+            base_url: get(ENV_BASE_URL),
+            company_id: get(ENV_COMPANY_ID),
+            credentials,
+            auth_scheme: auth_scheme.unwrap_or_default(),
+            txn_code: get(ENV_TXN_CODE),
+            payment_mode,
+            env_error: (!errors.is_empty()).then(|| errors.join("; ")),
+            ..Self::builder()
         }
-        let (credentials, scheme) = Credentials::from_vars(&get, &mut errors);
-        builder.credentials = credentials;
-        builder.auth_scheme = scheme.unwrap_or_default();
-        if let Some(code) = get(ENV_TXN_CODE) {
-            builder = builder.txn_code(code);
-        }
-        if let Some(mode) = get(ENV_PAYMENT_MODE) {
-            match mode.trim().parse() {
-                Ok(mode) => builder = builder.payment_mode(mode),
-                Err(_) => errors.push(format!("{ENV_PAYMENT_MODE} must be a whole number")),
-            }
-        }
-        if !errors.is_empty() {
-            builder.env_error = Some(errors.join("; "));
-        }
-        builder
     }
 
     /// The base URL.
@@ -389,29 +355,8 @@ impl DigiPayClient {
     }
 
     fn resolve<'a>(&'a self, request: &'a WalletRefundRequest) -> Result<Resolved<'a>> {
-        if request.amount.currency() != self.inner.currency {
-            return Err(Error::invalid_input(
-                "amount",
-                format!(
-                    "must be in {} (the client's currency), got {}",
-                    self.inner.currency,
-                    request.amount.currency()
-                ),
-            ));
-        }
-        let txn_code = request.fields.txn_code.as_deref().or(self.inner.txn_code.as_deref()).ok_or_else(
-            || {
-                Error::config(format!(
-                    "txn_code is required: set it on the request, or the client default with .txn_code(..) or {ENV_TXN_CODE}"
-                ))
-            },
-        )?;
-        let payment_mode = request.fields.payment_mode.or(self.inner.payment_mode).ok_or_else(|| {
-            Error::config(format!(
-                "payment_mode is required: set it on the request, or the client default with .payment_mode(..) or {ENV_PAYMENT_MODE}"
-            ))
-        })?;
-        Ok((txn_code, payment_mode))
+        let inner = &self.inner;
+        request.resolve(inner.currency, inner.txn_code.as_deref(), inner.payment_mode)
     }
 
     fn build_refund(
@@ -420,25 +365,7 @@ impl DigiPayClient {
         resolved: &Resolved<'_>,
         token: &str,
     ) -> Result<PreparedRequest> {
-        let body = RefundBody {
-            initial_txn_id: request.initial_txn_id.as_str(),
-            txn_amount: request.amount,
-            txn_code: resolved.0,
-            payment_mode: resolved.1,
-            note: request.fields.note.as_deref(),
-            charges_info: request.fields.charges_info.as_ref().map(Into::into),
-            debit_user_info: request.fields.debit_user_info.as_ref().map(Into::into),
-            credit_user_info: request.fields.credit_user_info.as_ref().map(Into::into),
-            company_admin_user_info: request
-                .fields
-                .company_admin_user_info
-                .as_ref()
-                .map(Into::into),
-            txn_device_info: request.fields.txn_device_info.as_ref().map(Into::into),
-            payment_response: request.fields.payment_response.as_ref(),
-            card_info: request.fields.card_info.as_ref(),
-            meta_data: request.fields.meta_data.as_ref(),
-        };
+        let body = RefundBody::new(request, resolved);
         // The fixed headers were validated at build; only the token's is checked per request.
         let authorization = format!("{} {token}", self.inner.auth_scheme);
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
@@ -480,51 +407,8 @@ impl DirectRefund for DigiPayClient {
 #[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
 mod tests {
     use super::*;
-    use crate::auth::ENV_AUTH_SCHEME;
+    use crate::auth::{ENV_AUTH_SCHEME, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN};
     use refund_core::InsecureHttp;
-
-    #[test]
-    fn builder_debug_is_pinned_and_masks_secrets() {
-        let builder = DigiPayClient::builder()
-            .base_url("https://digipay.example.com")
-            .company_id("c-1")
-            .client_credentials("cid", "very-secret")
-            .txn_code("CIB")
-            .payment_mode(2);
-        assert_eq!(
-            format!("{builder:?}"),
-            "DigiPayClientBuilder { base_url: Some(\"https://digipay.example.com\"), company_id: Some(\"c-1\"), credentials: Some(ClientCredentials { client_id: \"cid\", client_secret: *** }), auth_scheme: Token, currency: Inr, txn_code: Some(\"CIB\"), payment_mode: Some(2), transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, insecure_http: LoopbackOnly, .. }, .. }"
-        );
-        let builder = DigiPayClient::builder().token("tok-secret");
-        assert!(format!("{builder:?}").contains("credentials: Some(Token(***))"));
-        assert!(!format!("{builder:?}").contains("tok-secret"));
-    }
-
-    #[test]
-    fn client_debug_is_pinned_and_masks_secrets() {
-        let client = DigiPayClient::builder()
-            .base_url("https://digipay.example.com/")
-            .company_id("c-1")
-            .token("tok-secret")
-            .auth_scheme(AuthScheme::Bearer)
-            .build()
-            .unwrap();
-        assert_eq!(
-            format!("{client:?}"),
-            "DigiPayClient { base_url: \"https://digipay.example.com/\", company_id: \"c-1\", auth: Token(***), auth_scheme: Bearer, currency: Inr, txn_code: None, payment_mode: None, .. }"
-        );
-        let client = DigiPayClient::builder()
-            .base_url("https://digipay.example.com")
-            .company_id("c-1")
-            .client_credentials("cid", "very-secret")
-            .build()
-            .unwrap();
-        let shown = format!("{client:?}");
-        assert!(
-            shown.contains("auth: ClientCredentials { client_id: \"cid\", client_secret: *** }")
-        );
-        assert!(!shown.contains("very-secret"));
-    }
 
     #[test]
     fn env_lookup() {

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use refund_core::{Error, Money, RefundRecord, Result, TransactionId};
+use refund_core::{Currency, Error, Money, RefundRecord, Result, TransactionId};
+
+use crate::client::{ENV_PAYMENT_MODE, ENV_TXN_CODE};
 use serde_json::{Map, Value};
 
 /// Longest `txn_code` accepted, in characters (the page gives no limit; codes look like `"CIB"` or
@@ -220,7 +222,36 @@ impl WalletRefundRequest {
     pub fn note(&self) -> Option<&str> {
         self.fields.note.as_deref()
     }
+
+    /// `txn_code` and `payment_mode`, falling back to the client's defaults; the amount must be
+    /// in the client's currency.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        currency: Currency,
+        txn_code: Option<&'a str>,
+        payment_mode: Option<u32>,
+    ) -> Result<Resolved<'a>> {
+        if self.amount.currency() != currency {
+            let got = self.amount.currency();
+            let reason = format!("must be in {currency} (the client's currency), got {got}");
+            return Err(Error::invalid_input("amount", reason));
+        }
+        let txn_code = self.fields.txn_code.as_deref().or(txn_code).ok_or_else(|| {
+            Error::config(format!(
+                "txn_code is required: set it on the request, or the client default with .txn_code(..) or {ENV_TXN_CODE}"
+            ))
+        })?;
+        let payment_mode = self.fields.payment_mode.or(payment_mode).ok_or_else(|| {
+            Error::config(format!(
+                "payment_mode is required: set it on the request, or the client default with .payment_mode(..) or {ENV_PAYMENT_MODE}"
+            ))
+        })?;
+        Ok((txn_code, payment_mode))
+    }
 }
+
+/// `txn_code` and `payment_mode` after the client's defaults are applied.
+pub(crate) type Resolved<'a> = (&'a str, u32);
 
 /// Builds a [`WalletRefundRequest`]; [`WalletRefundRequestBuilder::build`] validates it.
 #[derive(Debug, Clone)]

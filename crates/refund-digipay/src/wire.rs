@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::model::{ChargesInfo, DeviceInfo, UserInfo};
+use crate::model::{ChargesInfo, DeviceInfo, Resolved, UserInfo, WalletRefundRequest};
 
 /// The body of `wallet_refund_money`, in the page's order; absent objects are omitted, never
 /// `null`.
@@ -40,6 +40,28 @@ pub(crate) struct RefundBody<'a> {
     pub(crate) card_info: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) meta_data: Option<&'a Value>,
+}
+
+impl<'a> RefundBody<'a> {
+    /// The body of `request`, with `txn_code` and `payment_mode` after the client's defaults.
+    pub(crate) fn new(request: &'a WalletRefundRequest, resolved: &Resolved<'a>) -> Self {
+        let fields = &request.fields;
+        RefundBody {
+            initial_txn_id: request.initial_txn_id.as_str(),
+            txn_amount: request.amount,
+            txn_code: resolved.0,
+            payment_mode: resolved.1,
+            note: fields.note.as_deref(),
+            charges_info: fields.charges_info.as_ref().map(Into::into),
+            debit_user_info: fields.debit_user_info.as_ref().map(Into::into),
+            credit_user_info: fields.credit_user_info.as_ref().map(Into::into),
+            company_admin_user_info: fields.company_admin_user_info.as_ref().map(Into::into),
+            txn_device_info: fields.txn_device_info.as_ref().map(Into::into),
+            payment_response: fields.payment_response.as_ref(),
+            card_info: fields.card_info.as_ref(),
+            meta_data: fields.meta_data.as_ref(),
+        }
+    }
 }
 
 /// An amount as a JSON number written from exact minor units (`79.1`, `100`), never through
