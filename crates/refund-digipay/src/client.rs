@@ -235,7 +235,7 @@ impl DigiPayClient {
     pub fn builder_from_vars(lookup: impl Fn(&str) -> Option<String>) -> DigiPayClientBuilder {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut errors = Vec::new();
-        let (credentials, auth_scheme) = Credentials::from_vars(&get, &mut errors);
+        let (credentials, auth_scheme) = Credentials::from_vars(get, &mut errors);
         let payment_mode = get(ENV_PAYMENT_MODE).and_then(|mode| mode.trim().parse().ok());
         if payment_mode.is_none() && get(ENV_PAYMENT_MODE).is_some() {
             errors.push(format!("{ENV_PAYMENT_MODE} must be a whole number"));
