@@ -19,10 +19,10 @@ pub fn refund_response(status: u16, body: &[u8]) -> bool {
     else {
         return false;
     };
-    crate::client::decode_refund(&raw(status, body), &request).is_ok()
+    crate::decode::decode_refund(&raw(status, body), &request).is_ok()
 }
 
 /// Decodes `body` as an answer to `auth/authenticate`; `true` when it yields a token.
 pub fn token_response(status: u16, body: &[u8]) -> bool {
-    crate::client::decode_token(&raw(status, body), SystemTime::UNIX_EPOCH).is_ok()
+    crate::decode::decode_token(&raw(status, body), SystemTime::UNIX_EPOCH).is_ok()
 }

@@ -1,16 +1,42 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// `#[must_use]` setters that store `Some(value.into())` in the field of their name, on the
+/// struct itself or on its field given first (`setters! { fields: ... }`).
+macro_rules! setters {
+    ($inner:ident: $($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$inner.$name = Some(value.into());
+            self
+        }
+    )*};
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$name = Some(value.into());
+            self
+        }
+    )*};
+}
+
+mod auth;
 mod client;
+mod decode;
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
 mod wire;
 
+pub use auth::{
+    AuthScheme, ENV_AUTH_SCHEME, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN, MAX_TOKEN_LIFETIME,
+    MIN_TOKEN_LIFETIME,
+};
 pub use client::{
-    AuthScheme, CAPABILITIES, DigiPayClient, DigiPayClientBuilder, ENV_AUTH_SCHEME, ENV_BASE_URL,
-    ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_COMPANY_ID, ENV_PAYMENT_MODE, ENV_TOKEN, ENV_TXN_CODE,
-    MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME,
+    CAPABILITIES, DigiPayClient, DigiPayClientBuilder, ENV_BASE_URL, ENV_COMPANY_ID,
+    ENV_PAYMENT_MODE, ENV_TXN_CODE,
 };
 pub use model::{
     ChargesInfo, DeviceInfo, MAX_NOTE_LEN, MAX_TXN_CODE_LEN, TxnStatus, UserInfo, WalletRefund,

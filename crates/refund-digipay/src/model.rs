@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use refund_core::{Error, Money, RefundRecord, Result, TransactionId};
-use serde::{Serialize, Serializer};
+use refund_core::{Currency, Error, Money, RefundRecord, Result, TransactionId};
+
+use crate::client::{ENV_PAYMENT_MODE, ENV_TXN_CODE};
 use serde_json::{Map, Value};
 
 /// Longest `txn_code` accepted, in characters (the page gives no limit; codes look like `"CIB"` or
@@ -20,35 +21,26 @@ pub const MAX_NOTE_LEN: usize = 1000;
 ///
 /// ```
 /// use refund_digipay::UserInfo;
-/// let user = UserInfo::new().wallet_id("w-1").user_type(2).username("asha");
-/// assert_eq!(
-///     serde_json::to_string(&user).unwrap(),
-///     r#"{"wallet_id":"w-1","user_type":2,"username":"asha"}"#
-/// );
+/// let user = UserInfo::new().wallet_id("w-1").user_type(2).username("asha").extra("branch", "x");
+/// assert_eq!(user.user_type, Some(2.into()));
+/// assert_eq!(user.extra["branch"], "x");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInfo {
     /// The wallet's currency id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<Value>,
     /// The wallet id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wallet_id: Option<Value>,
     /// The user id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Value>,
     /// The user type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<Value>,
     /// The payment type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_type: Option<Value>,
     /// The user name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -57,41 +49,19 @@ impl UserInfo {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Sets `currency_id`.
-    #[must_use]
-    pub fn currency_id(mut self, value: impl Into<Value>) -> Self {
-        self.currency_id = Some(value.into());
-        self
-    }
-    /// Sets `wallet_id`.
-    #[must_use]
-    pub fn wallet_id(mut self, value: impl Into<Value>) -> Self {
-        self.wallet_id = Some(value.into());
-        self
-    }
-    /// Sets `user_id`.
-    #[must_use]
-    pub fn user_id(mut self, value: impl Into<Value>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Sets `user_type`.
-    #[must_use]
-    pub fn user_type(mut self, value: impl Into<Value>) -> Self {
-        self.user_type = Some(value.into());
-        self
-    }
-    /// Sets `payment_type`.
-    #[must_use]
-    pub fn payment_type(mut self, value: impl Into<Value>) -> Self {
-        self.payment_type = Some(value.into());
-        self
-    }
-    /// Sets `username`.
-    #[must_use]
-    pub fn username(mut self, value: impl Into<Value>) -> Self {
-        self.username = Some(value.into());
-        self
+    setters! {
+        /// Sets `currency_id`.
+        currency_id: Value;
+        /// Sets `wallet_id`.
+        wallet_id: Value;
+        /// Sets `user_id`.
+        user_id: Value;
+        /// Sets `user_type`.
+        user_type: Value;
+        /// Sets `payment_type`.
+        payment_type: Value;
+        /// Sets `username`.
+        username: Value;
     }
     /// Adds a field the page does not name.
     #[must_use]
@@ -106,16 +76,14 @@ impl UserInfo {
 /// ```
 /// use refund_digipay::DeviceInfo;
 /// let device = DeviceInfo::new().device_id("pos-7");
-/// assert_eq!(serde_json::to_string(&device).unwrap(), r#"{"device_id":"pos-7"}"#);
+/// assert_eq!(device.device_id, Some("pos-7".into()));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceInfo {
     /// The device id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -124,11 +92,9 @@ impl DeviceInfo {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Sets `device_id`.
-    #[must_use]
-    pub fn device_id(mut self, value: impl Into<Value>) -> Self {
-        self.device_id = Some(value.into());
-        self
+    setters! {
+        /// Sets `device_id`.
+        device_id: Value;
     }
     /// Adds a field the page does not name.
     #[must_use]
@@ -148,23 +114,18 @@ impl DeviceInfo {
 /// let charges = ChargesInfo::new()
 ///     .total_charges(Money::parse("2.50", Currency::Inr)?)
 ///     .charge(serde_json::json!({"name": "fee", "amount": 2.5}));
-/// assert_eq!(
-///     serde_json::to_string(&charges).unwrap(),
-///     r#"{"total_charges":2.5,"charges":[{"amount":2.5,"name":"fee"}]}"#
-/// );
+/// assert_eq!(charges.total_charges.map(|m| m.minor_units()), Some(250)); // sent as 2.5
+/// assert_eq!(charges.charges.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChargesInfo {
     /// The total of the charges, written as an exact JSON number.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "money_number")]
     pub total_charges: Option<Money>,
     /// The charges, sent as given.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Value>,
     /// Any further fields, sent as given.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -193,13 +154,6 @@ impl ChargesInfo {
     }
 }
 
-fn money_number<S: Serializer>(money: &Option<Money>, serializer: S) -> Result<S::Ok, S::Error> {
-    match money {
-        Some(m) => m.to_json_number().serialize(serializer),
-        None => serializer.serialize_none(),
-    }
-}
-
 /// A DigiPay wallet refund (`POST /digipay/v3/transaction/wallet_refund_money`).
 ///
 /// `txn_code` and `payment_mode` fall back to the client's defaults when not set here.
@@ -223,6 +177,12 @@ fn money_number<S: Serializer>(money: &Option<Money>, serializer: S) -> Result<S
 pub struct WalletRefundRequest {
     pub(crate) initial_txn_id: TransactionId,
     pub(crate) amount: Money,
+    pub(crate) fields: OptionalFields,
+}
+
+/// The request's optional fields, as set on the builder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OptionalFields {
     pub(crate) txn_code: Option<String>,
     pub(crate) payment_mode: Option<u32>,
     pub(crate) note: Option<String>,
@@ -239,21 +199,8 @@ pub struct WalletRefundRequest {
 impl WalletRefundRequest {
     /// A builder for a refund of `amount` against `initial_txn_id`.
     pub fn builder(initial_txn_id: impl Into<String>, amount: Money) -> WalletRefundRequestBuilder {
-        WalletRefundRequestBuilder {
-            initial_txn_id: initial_txn_id.into(),
-            amount,
-            txn_code: None,
-            payment_mode: None,
-            note: None,
-            debit_user_info: None,
-            credit_user_info: None,
-            company_admin_user_info: None,
-            charges_info: None,
-            txn_device_info: None,
-            payment_response: None,
-            card_info: None,
-            meta_data: None,
-        }
+        let initial_txn_id = initial_txn_id.into();
+        WalletRefundRequestBuilder { initial_txn_id, amount, fields: OptionalFields::default() }
     }
     /// The transaction being refunded.
     pub fn initial_txn_id(&self) -> &TransactionId {
@@ -265,101 +212,82 @@ impl WalletRefundRequest {
     }
     /// `txn_code`, if set on the request.
     pub fn txn_code(&self) -> Option<&str> {
-        self.txn_code.as_deref()
+        self.fields.txn_code.as_deref()
     }
     /// `payment_mode`, if set on the request.
     pub fn payment_mode(&self) -> Option<u32> {
-        self.payment_mode
+        self.fields.payment_mode
     }
     /// The note, if any.
     pub fn note(&self) -> Option<&str> {
-        self.note.as_deref()
+        self.fields.note.as_deref()
+    }
+
+    /// `txn_code` and `payment_mode`, falling back to the client's defaults; the amount must be
+    /// in the client's currency.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        currency: Currency,
+        txn_code: Option<&'a str>,
+        payment_mode: Option<u32>,
+    ) -> Result<Resolved<'a>> {
+        if self.amount.currency() != currency {
+            let got = self.amount.currency();
+            let reason = format!("must be in {currency} (the client's currency), got {got}");
+            return Err(Error::invalid_input("amount", reason));
+        }
+        let txn_code = self.fields.txn_code.as_deref().or(txn_code).ok_or_else(|| {
+            Error::config(format!(
+                "txn_code is required: set it on the request, or the client default with .txn_code(..) or {ENV_TXN_CODE}"
+            ))
+        })?;
+        let payment_mode = self.fields.payment_mode.or(payment_mode).ok_or_else(|| {
+            Error::config(format!(
+                "payment_mode is required: set it on the request, or the client default with .payment_mode(..) or {ENV_PAYMENT_MODE}"
+            ))
+        })?;
+        Ok((txn_code, payment_mode))
     }
 }
+
+/// `txn_code` and `payment_mode` after the client's defaults are applied.
+pub(crate) type Resolved<'a> = (&'a str, u32);
 
 /// Builds a [`WalletRefundRequest`]; [`WalletRefundRequestBuilder::build`] validates it.
 #[derive(Debug, Clone)]
 pub struct WalletRefundRequestBuilder {
     initial_txn_id: String,
     amount: Money,
-    txn_code: Option<String>,
-    payment_mode: Option<u32>,
-    note: Option<String>,
-    debit_user_info: Option<UserInfo>,
-    credit_user_info: Option<UserInfo>,
-    company_admin_user_info: Option<UserInfo>,
-    charges_info: Option<ChargesInfo>,
-    txn_device_info: Option<DeviceInfo>,
-    payment_response: Option<Value>,
-    card_info: Option<Value>,
-    meta_data: Option<Value>,
+    fields: OptionalFields,
 }
 
 impl WalletRefundRequestBuilder {
-    /// `txn_code` (`"MR / CR"`, `"CIB"`); defaults to the client's.
-    #[must_use]
-    pub fn txn_code(mut self, code: impl Into<String>) -> Self {
-        self.txn_code = Some(code.into());
-        self
+    setters! { fields:
+        /// `txn_code` (`"MR / CR"`, `"CIB"`); defaults to the client's.
+        txn_code: String;
+        /// `note`.
+        note: String;
+        /// `debit_user_info`.
+        debit_user_info: UserInfo;
+        /// `credit_user_info`.
+        credit_user_info: UserInfo;
+        /// `company_admin_user_info`.
+        company_admin_user_info: UserInfo;
+        /// `charges_info`.
+        charges_info: ChargesInfo;
+        /// `txn_device_info`.
+        txn_device_info: DeviceInfo;
+        /// `payment_response` (contents not documented: sent as given).
+        payment_response: Value;
+        /// `card_info` (contents not documented: sent as given).
+        card_info: Value;
+        /// `meta_data` (contents not documented: sent as given).
+        meta_data: Value;
     }
     /// `payment_mode`; defaults to the client's.
     #[must_use]
     pub fn payment_mode(mut self, mode: u32) -> Self {
-        self.payment_mode = Some(mode);
-        self
-    }
-    /// `note`.
-    #[must_use]
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
-    /// `debit_user_info`.
-    #[must_use]
-    pub fn debit_user_info(mut self, info: UserInfo) -> Self {
-        self.debit_user_info = Some(info);
-        self
-    }
-    /// `credit_user_info`.
-    #[must_use]
-    pub fn credit_user_info(mut self, info: UserInfo) -> Self {
-        self.credit_user_info = Some(info);
-        self
-    }
-    /// `company_admin_user_info`.
-    #[must_use]
-    pub fn company_admin_user_info(mut self, info: UserInfo) -> Self {
-        self.company_admin_user_info = Some(info);
-        self
-    }
-    /// `charges_info`.
-    #[must_use]
-    pub fn charges_info(mut self, info: ChargesInfo) -> Self {
-        self.charges_info = Some(info);
-        self
-    }
-    /// `txn_device_info`.
-    #[must_use]
-    pub fn txn_device_info(mut self, info: DeviceInfo) -> Self {
-        self.txn_device_info = Some(info);
-        self
-    }
-    /// `payment_response` (contents not documented: sent as given).
-    #[must_use]
-    pub fn payment_response(mut self, value: Value) -> Self {
-        self.payment_response = Some(value);
-        self
-    }
-    /// `card_info` (contents not documented: sent as given).
-    #[must_use]
-    pub fn card_info(mut self, value: Value) -> Self {
-        self.card_info = Some(value);
-        self
-    }
-    /// `meta_data` (contents not documented: sent as given).
-    #[must_use]
-    pub fn meta_data(mut self, value: Value) -> Self {
-        self.meta_data = Some(value);
+        self.fields.payment_mode = Some(mode);
         self
     }
 
@@ -372,27 +300,13 @@ impl WalletRefundRequestBuilder {
             other => other,
         })?;
         check_amount(self.amount)?;
-        if let Some(code) = &self.txn_code {
+        if let Some(code) = &self.fields.txn_code {
             check_txn_code(code)?;
         }
-        if let Some(note) = &self.note {
+        if let Some(note) = &self.fields.note {
             check_note(note)?;
         }
-        Ok(WalletRefundRequest {
-            initial_txn_id,
-            amount: self.amount,
-            txn_code: self.txn_code,
-            payment_mode: self.payment_mode,
-            note: self.note,
-            debit_user_info: self.debit_user_info,
-            credit_user_info: self.credit_user_info,
-            company_admin_user_info: self.company_admin_user_info,
-            charges_info: self.charges_info,
-            txn_device_info: self.txn_device_info,
-            payment_response: self.payment_response,
-            card_info: self.card_info,
-            meta_data: self.meta_data,
-        })
+        Ok(WalletRefundRequest { initial_txn_id, amount: self.amount, fields: self.fields })
     }
 }
 

@@ -4,97 +4,148 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use refund_core::{AmountText, DecimalText, Money, push_json_string};
+use refund_core::{AmountText, Money};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
-use crate::model::{ChargesInfo, DeviceInfo, UserInfo};
+use crate::model::{ChargesInfo, DeviceInfo, Resolved, UserInfo, WalletRefundRequest};
 
-/// The body of `wallet_refund_money`, in the page's order. Its `Serialize` (tests only) is the
-/// definition of the bytes; the client writes them with [`RefundBody::to_json`], which the tests
-/// hold to it byte for byte.
-#[derive(Debug)]
-#[cfg_attr(test, derive(Serialize))]
+/// The body of `wallet_refund_money`, in the page's order; absent objects are omitted, never
+/// `null`.
+#[derive(Debug, Serialize)]
 pub(crate) struct RefundBody<'a> {
     pub(crate) initial_txn_id: &'a str,
-    /// A JSON number written from exact minor units (`79.1`), never through `f64`.
-    #[cfg_attr(test, serde(serialize_with = "json_number"))]
+    #[serde(serialize_with = "json_number")]
     pub(crate) txn_amount: Money,
     pub(crate) txn_code: &'a str,
     pub(crate) payment_mode: u32,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) note: Option<&'a str>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    pub(crate) charges_info: Option<&'a ChargesInfo>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    pub(crate) debit_user_info: Option<&'a UserInfo>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    pub(crate) credit_user_info: Option<&'a UserInfo>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    pub(crate) company_admin_user_info: Option<&'a UserInfo>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    pub(crate) txn_device_info: Option<&'a DeviceInfo>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) charges_info: Option<ChargesBlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) debit_user_info: Option<UserBlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) credit_user_info: Option<UserBlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) company_admin_user_info: Option<UserBlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) txn_device_info: Option<DeviceBlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) payment_response: Option<&'a Value>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) card_info: Option<&'a Value>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) meta_data: Option<&'a Value>,
 }
 
-#[cfg(test)]
-fn json_number<S: serde::Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
-    money.to_json_number().serialize(serializer)
-}
-
-impl RefundBody<'_> {
-    /// The body's JSON, written field by field: the keys are literals, the amount comes from
-    /// the stack, and text that needs no escaping is copied as it is. Running serde_json's
-    /// serializer over the struct cost about 2k instructions and two allocations on every
-    /// refund; the optional objects, which few refunds carry, still go through it.
-    pub(crate) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(
-            96 + self.initial_txn_id.len() + self.txn_code.len() + self.note.map_or(0, str::len),
-        );
-        out.extend_from_slice(br#"{"initial_txn_id":"#);
-        push_json_string(&mut out, self.initial_txn_id);
-        out.extend_from_slice(br#","txn_amount":"#);
-        out.extend_from_slice(self.txn_amount.shortest_decimal().as_bytes());
-        out.extend_from_slice(br#","txn_code":"#);
-        push_json_string(&mut out, self.txn_code);
-        out.extend_from_slice(br#","payment_mode":"#);
-        out.extend_from_slice(DecimalText::from(self.payment_mode).as_bytes());
-        if let Some(note) = self.note {
-            out.extend_from_slice(br#","note":"#);
-            push_json_string(&mut out, note);
+impl<'a> RefundBody<'a> {
+    /// The body of `request`, with `txn_code` and `payment_mode` after the client's defaults.
+    pub(crate) fn new(request: &'a WalletRefundRequest, resolved: &Resolved<'a>) -> Self {
+        let fields = &request.fields;
+        RefundBody {
+            initial_txn_id: request.initial_txn_id.as_str(),
+            txn_amount: request.amount,
+            txn_code: resolved.0,
+            payment_mode: resolved.1,
+            note: fields.note.as_deref(),
+            charges_info: fields.charges_info.as_ref().map(Into::into),
+            debit_user_info: fields.debit_user_info.as_ref().map(Into::into),
+            credit_user_info: fields.credit_user_info.as_ref().map(Into::into),
+            company_admin_user_info: fields.company_admin_user_info.as_ref().map(Into::into),
+            txn_device_info: fields.txn_device_info.as_ref().map(Into::into),
+            payment_response: fields.payment_response.as_ref(),
+            card_info: fields.card_info.as_ref(),
+            meta_data: fields.meta_data.as_ref(),
         }
-        push_object(&mut out, "charges_info", self.charges_info)?;
-        push_object(&mut out, "debit_user_info", self.debit_user_info)?;
-        push_object(&mut out, "credit_user_info", self.credit_user_info)?;
-        push_object(&mut out, "company_admin_user_info", self.company_admin_user_info)?;
-        push_object(&mut out, "txn_device_info", self.txn_device_info)?;
-        push_object(&mut out, "payment_response", self.payment_response)?;
-        push_object(&mut out, "card_info", self.card_info)?;
-        push_object(&mut out, "meta_data", self.meta_data)?;
-        out.push(b'}');
-        Ok(out)
     }
 }
 
-/// `,"key":<value>` through serde_json, when there is a value.
-fn push_object<T: Serialize>(
-    out: &mut Vec<u8>,
-    key: &'static str,
-    value: Option<&T>,
-) -> serde_json::Result<()> {
-    let Some(value) = value else { return Ok(()) };
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-    serde_json::to_writer(out, value)
+/// An amount as a JSON number written from exact minor units (`79.1`, `100`), never through
+/// `f64`: a `serde_json::Number` would be one, and 16 significant digits do not survive it.
+fn json_number<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
+    let number =
+        RawValue::from_string(money.to_shortest_string()).map_err(serde::ser::Error::custom)?;
+    number.serialize(serializer)
+}
+
+/// `debit_user_info`, `credit_user_info`, `company_admin_user_info`.
+#[derive(Debug, Serialize)]
+pub(crate) struct UserBlock<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency_id: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wallet_id: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_type: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_type: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a Value>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+impl<'a> From<&'a UserInfo> for UserBlock<'a> {
+    fn from(user: &'a UserInfo) -> Self {
+        UserBlock {
+            currency_id: user.currency_id.as_ref(),
+            wallet_id: user.wallet_id.as_ref(),
+            user_id: user.user_id.as_ref(),
+            user_type: user.user_type.as_ref(),
+            payment_type: user.payment_type.as_ref(),
+            username: user.username.as_ref(),
+            extra: &user.extra,
+        }
+    }
+}
+
+/// `txn_device_info`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeviceBlock<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<&'a Value>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+impl<'a> From<&'a DeviceInfo> for DeviceBlock<'a> {
+    fn from(device: &'a DeviceInfo) -> Self {
+        DeviceBlock { device_id: device.device_id.as_ref(), extra: &device.extra }
+    }
+}
+
+/// `charges_info`: the page does not name the list's key; this SDK sends `charges`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChargesBlock<'a> {
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "json_number_or_none")]
+    total_charges: Option<Money>,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    charges: &'a [Value],
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+fn json_number_or_none<S: Serializer>(money: &Option<Money>, s: S) -> Result<S::Ok, S::Error> {
+    match money {
+        Some(money) => json_number(money, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
+    fn from(charges: &'a ChargesInfo) -> Self {
+        ChargesBlock {
+            total_charges: charges.total_charges,
+            charges: &charges.charges,
+            extra: &charges.extra,
+        }
+    }
 }
 
 /// `{"success": 1, "error": [], "data": {"message", "transaction": {...}}}`. Every field is read
@@ -139,6 +190,19 @@ pub(crate) enum Success {
 }
 
 impl RefundReply {
+    /// Reads an answer. A 4xx that is not JSON is still a definite rejection (the page's own 400
+    /// sample has `"error"": [1]` and a trailing comma): it keeps the `message` a scan finds.
+    pub(crate) fn read(body: &[u8], status: u16) -> serde_json::Result<RefundReply> {
+        serde_json::from_slice(body).or_else(|e| {
+            if !(400..=499).contains(&status) {
+                return Err(e);
+            }
+            let message = scan_message(body).map(Value::String);
+            let data = Some(ReplyData { message, transaction: None });
+            Ok(RefundReply { success: None, error: None, data })
+        })
+    }
+
     /// `1`, `true` or `"1"` is success; `0`, `false` or `"0"` is failure. Read in place: this
     /// runs on every reply, and rendering the flag as text to compare it cost an allocation.
     pub(crate) fn success(&self) -> Success {
@@ -172,8 +236,6 @@ impl RefundReply {
         self.data.as_ref()?.message.as_ref().and_then(text_of)
     }
 
-    /// The transaction, borrowed (the decoder takes it by value).
-    #[cfg(test)]
     pub(crate) fn transaction(&self) -> Option<&ReplyTransaction> {
         self.data.as_ref()?.transaction.as_ref()
     }
@@ -190,6 +252,21 @@ impl ReplyTransaction {
     }
 }
 
+/// The first `"message": "..."` in a body that is not JSON; the string itself is read as JSON.
+fn scan_message(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    text.match_indices("\"message\"").find_map(|(at, key)| {
+        let value = text[at + key.len()..].trim_start().strip_prefix(':')?.trim_start();
+        let mut escaped = false;
+        let end = value.strip_prefix('"')?.find(|c| {
+            let closing = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            closing
+        })?;
+        serde_json::from_str(&value[..end + 2]).ok()
+    })
+}
+
 /// A JSON scalar as text (`"a"` → `a`, `12` → `12`); empty strings, null, arrays and objects are
 /// `None`, except that objects and arrays with content render as JSON text.
 pub(crate) fn text_of(value: &Value) -> Option<String> {
@@ -202,15 +279,6 @@ pub(crate) fn text_of(value: &Value) -> Option<String> {
         Value::Array(a) if a.is_empty() => None,
         Value::Object(o) if o.is_empty() => None,
         other => Some(other.to_string()),
-    }
-}
-
-/// [`text_of`] for a value the caller owns: a string that needs no trimming is moved, not
-/// copied (a reply's ids and message are read this way on every refund).
-pub(crate) fn into_text(value: Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() && s.trim().len() == s.len() => Some(s),
-        other => text_of(&other),
     }
 }
 
@@ -357,16 +425,6 @@ mod tests {
 
     /// The in-place readings of `success` and `txn_status` say what reading their text did.
     #[test]
-    fn into_text_reads_as_text_of() {
-        for json in [
-            r#""a""#, r#"" a ""#, r#""""#, r#"" ""#, "12", "1.5", "true", "null", "[]", "[1]", "{}",
-        ] {
-            let value: Value = serde_json::from_str(json).unwrap();
-            assert_eq!(into_text(value.clone()), text_of(&value), "{json}");
-        }
-    }
-
-    #[test]
     fn flags_read_in_place_agree_with_their_text() {
         let values = [
             "1",
@@ -461,10 +519,10 @@ mod tests {
         );
     }
 
-    /// The hand-written body is serde_json's, byte for byte, whatever the text needs escaped and
-    /// whichever optional objects are set.
+    /// Whatever the text needs escaped and whichever optional objects are set, the body reads
+    /// back as given, and the amount is its exact shortest decimal, never through `f64`.
     #[test]
-    fn written_body_is_serde_jsons() {
+    fn body_reads_back_exactly() {
         let texts = [
             "",
             "bcdc063cf4844eea82e1c0e68a2360e8",
@@ -487,27 +545,53 @@ mod tests {
         for (i, text) in texts.iter().enumerate() {
             for amount in ["0.01", "79.10", "100", "90071992547409.91"] {
                 let full = i % 2 == 0;
+                let money = Money::parse(amount, Currency::Inr).unwrap();
                 let body = RefundBody {
                     initial_txn_id: text,
-                    txn_amount: Money::parse(amount, Currency::Inr).unwrap(),
+                    txn_amount: money,
                     txn_code: texts[(i + 3) % texts.len()],
                     payment_mode: [0, 2, u32::MAX][i % 3],
                     note: (i % 3 != 1).then_some(texts[(i + 5) % texts.len()]),
-                    charges_info: full.then_some(&charges),
-                    debit_user_info: full.then_some(&user),
-                    credit_user_info: (i % 3 == 0).then_some(&user),
-                    company_admin_user_info: full.then_some(&user),
-                    txn_device_info: (!full).then_some(&device),
+                    charges_info: full.then(|| (&charges).into()),
+                    debit_user_info: full.then(|| (&user).into()),
+                    credit_user_info: (i % 3 == 0).then(|| (&user).into()),
+                    company_admin_user_info: full.then(|| (&user).into()),
+                    txn_device_info: (!full).then(|| (&device).into()),
                     payment_response: full.then_some(&meta),
                     card_info: (!full).then_some(&meta),
                     meta_data: full.then_some(&meta),
                 };
-                assert_eq!(
-                    String::from_utf8(body.to_json().unwrap()).unwrap(),
-                    serde_json::to_string(&body).unwrap(),
-                    "{text:?} {amount}"
-                );
+                let written = serde_json::to_string(&body).unwrap();
+                let number = format!(r#""txn_amount":{},"#, money.to_shortest_string());
+                assert!(written.contains(&number), "{written}");
+                let back: Value = serde_json::from_str(&written).unwrap();
+                assert_eq!(back["initial_txn_id"], *text, "{written}");
+                assert_eq!(back["txn_code"], texts[(i + 3) % texts.len()]);
+                assert_eq!(back.get("debit_user_info").is_some(), full);
+                assert_eq!(back.get("txn_device_info").is_some(), !full);
+                if full {
+                    assert_eq!(
+                        back["debit_user_info"],
+                        serde_json::json!({"user_id": "u-1", "username": "a\"sha", "n": 7})
+                    );
+                    assert_eq!(
+                        back["charges_info"],
+                        serde_json::json!({"total_charges": 2.5, "charges": [{"fee": 1.5}]})
+                    );
+                    assert_eq!(back["meta_data"], meta);
+                }
             }
+        }
+    }
+
+    #[test]
+    fn a_message_is_found_in_a_body_that_is_not_json() {
+        let page = include_str!("../tests/fixtures/refund_bad_request_page.txt");
+        assert_eq!(scan_message(page.as_bytes()).as_deref(), Some("BAD_REQUEST"));
+        let odd = br#"{"message": 1, "data": {"message" :"say \"no\"\u0021", }"#;
+        assert_eq!(scan_message(odd).as_deref(), Some("say \"no\"!"));
+        for none in [&b"<html>"[..], br#""message":"#, br#""message": "open"#] {
+            assert_eq!(scan_message(none), None);
         }
     }
 

@@ -144,3 +144,17 @@ async fn odd_statuses_are_outcome_unknown() {
         assert_eq!(result.unwrap_err().fate(), Fate::Unknown, "{status}");
     }
 }
+
+/// Issue 22, item 6: the page's own 400 sample, byte for byte (`"error"": [1]`, a trailing
+/// comma), is not JSON; the decline still carries DigiPay's message.
+#[tokio::test]
+async fn the_pages_malformed_400_keeps_its_message() {
+    const PAGE_SAMPLE: &str =
+        "{\n\"success\": 0,\n\"error\"\": [1],\n\"data\": {\n\"message\": \"BAD_REQUEST\",\n}\n}\n";
+    assert_eq!(PAGE_SAMPLE, PAGE_400);
+    let err = answer(400, PAGE_SAMPLE).await.0.unwrap_err();
+    assert!(matches!(err, Error::Declined { .. }), "{err:?}");
+    assert_eq!(err.decline_reason(), Some(&DeclineReason::InvalidRequest));
+    assert_eq!(err.reply().unwrap().message(), Some("BAD_REQUEST"));
+    assert!(err.to_string().ends_with("(HTTP 400): BAD_REQUEST"), "{err}");
+}
