@@ -362,59 +362,10 @@ pub(crate) struct TokenData {
 }
 
 /// Reads `expiry_time` as UTC: `YYYY-MM-DD HH:MM:SS` (a `T` instead of the space, fractional
-/// seconds and a trailing `Z` are accepted). The page gives no time zone; see the README's
-/// "Decisions".
+/// seconds and a trailing `Z` are accepted; an offset is not). The page gives no time zone; see
+/// the README's "Decisions". humantime's RFC 3339 reader, already in the workspace for the CLI.
 pub(crate) fn parse_expiry_time(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    let text = text.strip_suffix('Z').unwrap_or(text);
-    let (date, time) = text.split_once([' ', 'T'])?;
-    let mut date_parts = date.split('-');
-    let year: i64 = date_parts.next()?.parse().ok()?;
-    let month: u32 = date_parts.next()?.parse().ok()?;
-    let day: u32 = date_parts.next()?.parse().ok()?;
-    if date_parts.next().is_some() {
-        return None;
-    }
-    let time = time.split_once('.').map_or(time, |(whole, _fraction)| whole);
-    let mut time_parts = time.split(':');
-    let hour: u32 = time_parts.next()?.parse().ok()?;
-    let minute: u32 = time_parts.next()?.parse().ok()?;
-    let second: u32 = time_parts.next().map_or(Some(0), |s| s.parse().ok())?;
-    if time_parts.next().is_some() {
-        return None;
-    }
-    let valid = (1970..=9999).contains(&year)
-        && (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && hour < 24
-        && minute < 60
-        && second < 61;
-    if !valid {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    humantime::parse_rfc3339_weak(text.trim()).ok()
 }
 
 #[cfg(test)]
@@ -473,7 +424,10 @@ mod tests {
         let at = parse_expiry_time("2024-01-24 18:18:38").unwrap();
         assert_eq!(at.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_706_120_318);
         assert_eq!(parse_expiry_time("2024-01-24T18:18:38Z"), Some(at));
-        assert_eq!(parse_expiry_time("2024-01-24 18:18:38.250"), Some(at));
+        assert_eq!(
+            parse_expiry_time("2024-01-24 18:18:38.250"),
+            Some(at + Duration::from_millis(250))
+        );
         assert_eq!(
             parse_expiry_time("1970-01-01 00:00:00").unwrap().duration_since(UNIX_EPOCH).unwrap(),
             Duration::ZERO
