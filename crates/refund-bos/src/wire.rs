@@ -5,7 +5,10 @@ use std::fmt;
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use refund_core::{AmountText, DecimalText};
+use refund_core::{AmountText, Error, Otp, Result};
+
+/// Largest `referenceid` / `ackno` text: 20 digits (the width of `u64`).
+const MAX_NUMBER_DIGITS: usize = 20;
 
 /// `POST /api/BOS/RefundOTP`. Numbers as documented (PROVIDERS.md, BOS).
 #[derive(Debug, Serialize)]
@@ -14,10 +17,17 @@ pub(crate) struct RefundOtpBody {
     pub(crate) ackno: u64,
 }
 
+impl RefundOtpBody {
+    pub(crate) fn new(referenceid: &str, ackno: &str) -> Result<Self> {
+        Ok(RefundOtpBody {
+            referenceid: parse_number("referenceid", referenceid)?,
+            ackno: parse_number("ackno", ackno)?,
+        })
+    }
+}
+
 /// `POST /api/BOS/ClaimRefund`. `referenceid`, not the code samples' `RegistrationID` (PROVIDERS.md).
-/// Its `Serialize` (tests only) defines the bytes; [`ClaimRefundBody::to_json`] writes them.
-#[derive(Debug)]
-#[cfg_attr(test, derive(Serialize))]
+#[derive(Debug, Serialize)]
 pub(crate) struct ClaimRefundBody {
     pub(crate) referenceid: u64,
     pub(crate) ackno: u64,
@@ -25,21 +35,12 @@ pub(crate) struct ClaimRefundBody {
 }
 
 impl ClaimRefundBody {
-    /// `{"referenceid":…,"ackno":…,"otp":…}`, written directly: three integers between literal
-    /// keys need no serializer, which cost about 1k instructions on every claim.
-    pub(crate) fn to_json(&self) -> Vec<u8> {
-        const KEYS: [&[u8]; 3] = [br#"{"referenceid":"#, br#","ackno":"#, br#","otp":"#];
-        let numbers = [self.referenceid, self.ackno, self.otp].map(DecimalText::from);
-        let len = KEYS.iter().map(|k| k.len()).sum::<usize>()
-            + numbers.iter().map(|n| n.as_bytes().len()).sum::<usize>()
-            + 1;
-        let mut out = Vec::with_capacity(len);
-        for (key, number) in KEYS.iter().zip(&numbers) {
-            out.extend_from_slice(key);
-            out.extend_from_slice(number.as_bytes());
-        }
-        out.push(b'}');
-        out
+    pub(crate) fn new(referenceid: &str, ackno: &str, otp: &Otp) -> Result<Self> {
+        Ok(ClaimRefundBody {
+            referenceid: parse_number("referenceid", referenceid)?,
+            ackno: parse_number("ackno", ackno)?,
+            otp: parse_otp(otp)?,
+        })
     }
 }
 
@@ -54,7 +55,35 @@ pub(crate) struct StatusBody {
 pub(crate) struct DynamicQrBody<'a> {
     #[serde(rename = "RegistrationID")]
     pub(crate) registration_id: &'a str,
-    pub(crate) amount: String,
+    pub(crate) amount: &'a str,
+}
+
+/// Validated `referenceid` / `ackno`: digits that fit `u64`, without a leading zero (a JSON number
+/// cannot carry one, and dropping it would name a different transfer).
+pub(crate) fn parse_number(field: &str, text: &str) -> Result<u64> {
+    refund_core::check_digits(field, text, MAX_NUMBER_DIGITS)?;
+    if text.len() > 1 && text.starts_with('0') {
+        return Err(Error::invalid_input(
+            field,
+            "must not start with 0: BOS takes it as a JSON number, which cannot carry a leading zero",
+        ));
+    }
+    text.parse::<u64>()
+        .map_err(|_| Error::invalid_input(field, "is too large (at most 18446744073709551615)"))
+}
+
+/// The OTP as a JSON number. An OTP starting with `0` is refused rather than sent without its zero
+/// (`076123` would go out as `76123`, a wrong OTP that burns an attempt): see the crate README.
+fn parse_otp(otp: &Otp) -> Result<u64> {
+    let digits = otp.expose();
+    if digits.starts_with('0') {
+        return Err(Error::invalid_input(
+            "otp",
+            "starts with 0, which BOS cannot receive: it takes the OTP as a JSON number; \
+             check the OTP with the customer, or send a new one with send_refund_otp",
+        ));
+    }
+    digits.parse::<u64>().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
 }
 
 /// The refund envelope. The 200 answer spells the code `response_code`, the 401 answer
@@ -102,9 +131,12 @@ pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
     }
 }
 
-/// The status read. Values may arrive as strings or numbers (PROVIDERS.md): every field is lenient.
+/// The status read: the envelope and the transfer's fields, in one parse. Values may arrive as
+/// strings or numbers (PROVIDERS.md): every field is lenient.
 #[derive(Debug, Deserialize)]
 pub(crate) struct StatusWire {
+    #[serde(flatten)]
+    pub(crate) envelope: Envelope,
     #[serde(default, deserialize_with = "opt_text")]
     pub(crate) utr: Option<String>,
     #[serde(default)]
@@ -323,13 +355,34 @@ mod tests {
             [(12_345_678_931, 133, 576_719), (0, 1, 1000), (u64::MAX, 10, 99_999_999)]
         {
             let body = ClaimRefundBody { referenceid, ackno, otp };
-            assert_eq!(body.to_json(), serde_json::to_vec(&body).unwrap());
+            assert_eq!(
+                serde_json::to_string(&body).unwrap(),
+                format!(r#"{{"referenceid":{referenceid},"ackno":{ackno},"otp":{otp}}}"#)
+            );
         }
-        let qr = DynamicQrBody { registration_id: "BOS-554", amount: "10".into() };
+        let qr = DynamicQrBody { registration_id: "BOS-554", amount: "10" };
         assert_eq!(
             serde_json::to_string(&qr).unwrap(),
             r#"{"RegistrationID":"BOS-554","amount":"10"}"#
         );
+    }
+
+    #[test]
+    fn numbers_are_validated() {
+        assert_eq!(parse_number("referenceid", "12345678931").unwrap(), 12_345_678_931);
+        assert_eq!(parse_number("ackno", "0").unwrap(), 0);
+        for bad in ["", "12a", "-1", "0133", "99999999999999999999", "1 2"] {
+            assert_eq!(parse_number("ackno", bad).unwrap_err().field(), Some("ackno"), "{bad}");
+        }
+        assert_eq!(parse_number("referenceid", "18446744073709551615").unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn leading_zero_otp_is_refused() {
+        let err = parse_otp(&Otp::new("076123").unwrap()).unwrap_err();
+        assert_eq!(err.field(), Some("otp"));
+        assert!(!err.to_string().contains("076123"));
+        assert_eq!(parse_otp(&Otp::new("576719").unwrap()).unwrap(), 576_719);
     }
 
     #[test]
