@@ -1,24 +1,23 @@
 //! The BOS client, its builder, and the calls.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use refund_core::http::HeaderValue;
 use refund_core::http::header::AUTHORIZATION;
 use refund_core::{
-    Capabilities, Error, ExposeSecret, FetchedToken, Idempotency, MASK, Money, Operation, Otp,
-    OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
-    RefundRecord, RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, TokenFetcher,
-    Transport, TransportBuilder, async_trait, require_secret,
+    Capabilities, Error, ExposeSecret, Idempotency, MASK, Money, Operation, Otp, OtpChallenge,
+    OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord,
+    RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, Transport, TransportBuilder,
+    async_trait, require_secret,
 };
 use url::Url;
 
 use crate::decode;
 use crate::model::{BosTransaction, DynamicQr};
-use crate::token::{Auth, FnFetcher, TokenSource, bearer_header};
-use crate::wire::{ClaimRefundBody, DynamicQrBody, RefundOtpBody, StatusBody, parse_number};
+use crate::token::{Auth, TokenSource, bearer_header};
+use crate::wire::{DynamicQrBody, RefundBody, qr_amount};
 
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.bos.center";
@@ -63,8 +62,8 @@ pub(crate) const DYNAMIC_QR: Operation = Operation::new("bos", "dynamic_qr", Ide
 pub struct BosClientBuilder {
     base_url: Option<String>,
     registration_id: Option<SecretString>,
-    token: TokenSource,
-    token_lifetime: Option<Duration>,
+    pub(crate) token: TokenSource,
+    pub(crate) token_lifetime: Option<Duration>,
     transport: TransportBuilder,
 }
 
@@ -97,51 +96,7 @@ impl BosClientBuilder {
         self
     }
 
-    /// A static bearer token (env `BOS_TOKEN`), sent as `Authorization: Bearer <token>`.
-    #[must_use]
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = TokenSource::Static(SecretString::from(token.into()));
-        self
-    }
-
-    /// Tokens from `fetcher`, cached for their lifetime.
-    #[must_use]
-    pub fn token_fetcher(mut self, fetcher: Arc<dyn TokenFetcher>) -> Self {
-        self.token = TokenSource::Fetcher(fetcher);
-        self
-    }
-
-    /// Tokens from an async closure, cached for their lifetime.
-    ///
-    /// ```
-    /// use refund_core::FetchedToken;
-    /// let client = refund_bos::BosClient::builder()
-    ///     .token_fetcher_fn(|| async { Ok(FetchedToken::new("fresh-token")) })
-    ///     .build()?;
-    /// # Ok::<(), refund_core::Error>(())
-    /// ```
-    #[must_use]
-    pub fn token_fetcher_fn<F, Fut>(self, fetch: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<FetchedToken>> + Send + 'static,
-    {
-        self.token_fetcher(Arc::new(FnFetcher(fetch)))
-    }
-
-    /// The token source, in one go.
-    #[must_use]
-    pub fn token_source(mut self, source: TokenSource) -> Self {
-        self.token = source;
-        self
-    }
-
-    /// Lifetime of fetched tokens whose fetcher gives none (default 600 s, BOS's documented value).
-    #[must_use]
-    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = Some(lifetime);
-        self
-    }
+    // The token setters are beside the token source, in token.rs.
 
     refund_core::transport_setters!(clock);
 
@@ -172,20 +127,12 @@ impl BosClientBuilder {
 }
 
 fn check_registration_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= refund_core::MAX_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_graphic());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "registration_id",
-            format!(
-                "must be 1 to {} printable ASCII characters without spaces",
-                refund_core::MAX_ID_LEN
-            ),
-        ))
+    let max = refund_core::MAX_ID_LEN;
+    if id.is_empty() || id.len() > max || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        let reason = format!("must be 1 to {max} printable ASCII characters without spaces");
+        return Err(Error::invalid_input("registration_id", reason));
     }
+    Ok(())
 }
 
 struct Inner {
@@ -284,19 +231,20 @@ impl BosClient {
         body: PreparedBody,
         read: impl Fn(&RawResponse) -> Result<T>,
     ) -> Result<T> {
+        let send = async |bearer: Option<&HeaderValue>| {
+            let build = |_attempt| Ok(request(url, body.clone(), bearer));
+            self.inner.transport.call(op, build, &read).await
+        };
         match &self.inner.auth {
-            Auth::None => self.send(op, url, &body, None, &read).await,
-            Auth::Static(header) => self.send(op, url, &body, Some(header), &read).await,
+            Auth::None => send(None).await,
+            Auth::Static(header) => send(Some(header)).await,
             // Boxed: the token cache's future (a fetch, a call, maybe one repeat) would otherwise
             // size every call's future, including the static-token ones, past 1 KiB.
             Auth::Cached(cache) => {
                 Box::pin(cache.with_token(
-                    |token| {
-                        let (body, read) = (&body, &read);
-                        async move {
-                            let header = bearer_header(token.secret().expose_secret())?;
-                            Ok(self.send(op, url, body, Some(&header), read).await)
-                        }
+                    |token| async move {
+                        let header = bearer_header(token.secret().expose_secret())?;
+                        Ok(send(Some(&header)).await)
                     },
                     decode::token_refused,
                 ))
@@ -305,24 +253,13 @@ impl BosClient {
         }
     }
 
-    async fn send<T>(
-        &self,
-        op: &Operation,
-        url: &Url,
-        body: &PreparedBody,
-        bearer: Option<&HeaderValue>,
-        read: &impl Fn(&RawResponse) -> Result<T>,
-    ) -> Result<T> {
-        self.inner.transport.call(op, |_attempt| Ok(request(url, body.clone(), bearer)), read).await
-    }
-
     /// The `RefundOTP` request, for a dry run (a fetched token shows as `***`, nothing is fetched).
     pub fn prepare_send_refund_otp(
         &self,
         referenceid: &str,
         ackno: &str,
     ) -> Result<PreparedRequest> {
-        let body = PreparedBody::json(&RefundOtpBody::new(referenceid, ackno)?, &[])?;
+        let body = RefundBody::json(referenceid, Some(ackno), None)?;
         Ok(self.dry_run(&self.inner.otp_url, body))
     }
 
@@ -330,7 +267,7 @@ impl BosClient {
     /// (digits, the merchant's reference) with acknowledgement number `ackno`:
     /// `POST /api/BOS/RefundOTP`. Safe to repeat.
     pub async fn send_refund_otp(&self, referenceid: &str, ackno: &str) -> Result<OtpChallenge> {
-        let body = PreparedBody::json(&RefundOtpBody::new(referenceid, ackno)?, &[])?;
+        let body = RefundBody::json(referenceid, Some(ackno), None)?;
         let read = |raw: &RawResponse| decode::envelope(raw, &SEND_OTP);
         let envelope = self.call(&SEND_OTP, &self.inner.otp_url, body, read).await?;
         let target = OtpRefundTarget::new(refund_core::TransactionId::new(referenceid)?)
@@ -345,7 +282,7 @@ impl BosClient {
         ackno: &str,
         otp: &Otp,
     ) -> Result<PreparedRequest> {
-        let body = PreparedBody::json(&ClaimRefundBody::new(referenceid, ackno, otp)?, &["otp"])?;
+        let body = RefundBody::json(referenceid, Some(ackno), Some(otp))?;
         Ok(self.dry_run(&self.inner.claim_url, body))
     }
 
@@ -361,49 +298,32 @@ impl BosClient {
         ackno: &str,
         otp: &Otp,
     ) -> Result<RefundRecord> {
-        let body = PreparedBody::json(&ClaimRefundBody::new(referenceid, ackno, otp)?, &["otp"])?;
+        let body = RefundBody::json(referenceid, Some(ackno), Some(otp))?;
         let read = |raw: &RawResponse| decode::claim(raw, referenceid);
         self.call(&CLAIM, &self.inner.claim_url, body, read).await
     }
 
     /// The `TransactStatus` request, for a dry run.
     pub fn prepare_status(&self, referenceid: &str) -> Result<PreparedRequest> {
-        let body = PreparedBody::json(&status_body(referenceid)?, &[])?;
+        let body = RefundBody::json(referenceid, None, None)?;
         Ok(self.dry_run(&self.inner.status_url, body))
     }
 
     /// Reads the failed transfer `referenceid` and its refund: `POST /api/BOS/TransactStatus`.
     pub async fn status(&self, referenceid: &str) -> Result<BosTransaction> {
-        let body = PreparedBody::json(&status_body(referenceid)?, &[])?;
+        let body = RefundBody::json(referenceid, None, None)?;
         let read = |raw: &RawResponse| decode::status(raw, referenceid);
         self.call(&STATUS, &self.inner.status_url, body, read).await
     }
 
     fn qr_body(&self, amount: Money) -> Result<PreparedBody> {
-        if amount.currency() != refund_core::Currency::Inr {
-            return Err(Error::invalid_input(
-                "amount",
-                format!("BOS QR codes are in INR, not {}", amount.currency()),
-            ));
-        }
-        if amount.is_zero() {
-            return Err(Error::invalid_input("amount", "must be greater than zero"));
-        }
-        // `Money::from_minor_units` does not check the SDK's limit; past it the amount cannot be
-        // read back exactly (the QR check would refuse the answer after BOS made the code).
-        if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
-            return Err(Error::invalid_input(
-                "amount",
-                format!("is too large (at most {} paise)", refund_core::MAX_MINOR_UNITS),
-            ));
-        }
+        let amount = qr_amount(amount)?;
         let registration_id = require_secret(
             self.inner.registration_id.clone(),
             "the BOS registration id",
             "registration_id",
             ENV_REGISTRATION_ID,
         )?;
-        let amount = amount.to_shortest_string();
         let body =
             DynamicQrBody { registration_id: registration_id.expose_secret(), amount: &amount };
         PreparedBody::json(&body, &["RegistrationID"])
@@ -432,10 +352,6 @@ impl BosClient {
         let body = self.qr_body(amount)?;
         self.call(&DYNAMIC_QR, &self.inner.qr_url, body, |raw| decode::qr(raw, amount)).await
     }
-}
-
-fn status_body(referenceid: &str) -> Result<StatusBody> {
-    Ok(StatusBody { referenceid: parse_number("referenceid", referenceid)? })
 }
 
 fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuilder {
@@ -500,6 +416,7 @@ impl RefundStatusRead for BosClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use refund_core::FetchedToken;
 
     #[test]
     fn qr_amounts_past_the_exact_limit_are_refused() {

@@ -43,9 +43,7 @@ pub(crate) fn claim(raw: &RawResponse, referenceid: &str) -> Result<RefundRecord
         .with_original_transaction_id(referenceid)
         .with_provider_code(envelope.code_text().unwrap_or("1"))
         .with_raw(raw_json(raw));
-    if let Some(message) = envelope.message {
-        record = record.with_message(message);
-    }
+    record.message = envelope.message;
     Ok(record)
 }
 
@@ -99,17 +97,18 @@ fn envelope_reply(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> Pro
 }
 
 fn with_code_and_message(
-    mut reply: ProviderReply,
+    reply: ProviderReply,
     code: Option<&str>,
     message: Option<&str>,
 ) -> ProviderReply {
-    if let Some(code) = code {
-        reply = reply.with_code(code);
+    let reply = match code {
+        Some(code) => reply.with_code(code),
+        None => reply,
+    };
+    match message {
+        Some(message) => reply.with_message(message),
+        None => reply,
     }
-    if let Some(message) = message {
-        reply = reply.with_message(message);
-    }
-    reply
 }
 
 /// BOS refused the token: HTTP 401, or an authentication code (6, 7, 9). Either way it did not

@@ -11,7 +11,7 @@ use refund_core::{
     async_trait, require_secret,
 };
 
-use crate::client::ENV_TOKEN;
+use crate::client::{BosClientBuilder, ENV_TOKEN};
 
 /// Where the bearer token comes from.
 ///
@@ -41,8 +41,56 @@ impl fmt::Debug for TokenSource {
     }
 }
 
+impl BosClientBuilder {
+    /// A static bearer token (env `BOS_TOKEN`), sent as `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = TokenSource::Static(SecretString::from(token.into()));
+        self
+    }
+
+    /// Tokens from `fetcher`, cached for their lifetime.
+    #[must_use]
+    pub fn token_fetcher(mut self, fetcher: Arc<dyn TokenFetcher>) -> Self {
+        self.token = TokenSource::Fetcher(fetcher);
+        self
+    }
+
+    /// Tokens from an async closure, cached for their lifetime.
+    ///
+    /// ```
+    /// use refund_core::FetchedToken;
+    /// let client = refund_bos::BosClient::builder()
+    ///     .token_fetcher_fn(|| async { Ok(FetchedToken::new("fresh-token")) })
+    ///     .build()?;
+    /// # Ok::<(), refund_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn token_fetcher_fn<F, Fut>(self, fetch: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<FetchedToken>> + Send + 'static,
+    {
+        self.token_fetcher(Arc::new(FnFetcher(fetch)))
+    }
+
+    /// The token source, in one go.
+    #[must_use]
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.token = source;
+        self
+    }
+
+    /// Lifetime of fetched tokens whose fetcher gives none (default 600 s, BOS's documented value).
+    #[must_use]
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
+}
+
 /// A [`TokenFetcher`] from an async closure (see [`crate::BosClientBuilder::token_fetcher_fn`]).
-pub(crate) struct FnFetcher<F>(pub(crate) F);
+struct FnFetcher<F>(F);
 
 impl<F> fmt::Debug for FnFetcher<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,49 +5,37 @@ use std::fmt;
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use refund_core::{AmountText, Error, Otp, Result};
+use refund_core::{AmountText, Currency, Error, MAX_MINOR_UNITS, Money, Otp, PreparedBody, Result};
 
 /// Largest `referenceid` / `ackno` text: 20 digits (the width of `u64`).
 const MAX_NUMBER_DIGITS: usize = 20;
 
-/// `POST /api/BOS/RefundOTP`. Numbers as documented (PROVIDERS.md, BOS).
+/// `POST /api/BOS/RefundOTP` (`referenceid`, `ackno`), `ClaimRefund` (and `otp`) and
+/// `TransactStatus` (`referenceid` alone), numbers as documented (PROVIDERS.md, BOS): `referenceid`,
+/// not the code samples' `RegistrationID`.
 #[derive(Debug, Serialize)]
-pub(crate) struct RefundOtpBody {
+pub(crate) struct RefundBody {
     pub(crate) referenceid: u64,
-    pub(crate) ackno: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ackno: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) otp: Option<u64>,
 }
 
-impl RefundOtpBody {
-    pub(crate) fn new(referenceid: &str, ackno: &str) -> Result<Self> {
-        Ok(RefundOtpBody {
+impl RefundBody {
+    /// Checks the numbers and encodes them; the OTP shows as `***` in dry runs.
+    pub(crate) fn json(
+        referenceid: &str,
+        ackno: Option<&str>,
+        otp: Option<&Otp>,
+    ) -> Result<PreparedBody> {
+        let body = RefundBody {
             referenceid: parse_number("referenceid", referenceid)?,
-            ackno: parse_number("ackno", ackno)?,
-        })
+            ackno: ackno.map(|ackno| parse_number("ackno", ackno)).transpose()?,
+            otp: otp.map(parse_otp).transpose()?,
+        };
+        PreparedBody::json(&body, &["otp"])
     }
-}
-
-/// `POST /api/BOS/ClaimRefund`. `referenceid`, not the code samples' `RegistrationID` (PROVIDERS.md).
-#[derive(Debug, Serialize)]
-pub(crate) struct ClaimRefundBody {
-    pub(crate) referenceid: u64,
-    pub(crate) ackno: u64,
-    pub(crate) otp: u64,
-}
-
-impl ClaimRefundBody {
-    pub(crate) fn new(referenceid: &str, ackno: &str, otp: &Otp) -> Result<Self> {
-        Ok(ClaimRefundBody {
-            referenceid: parse_number("referenceid", referenceid)?,
-            ackno: parse_number("ackno", ackno)?,
-            otp: parse_otp(otp)?,
-        })
-    }
-}
-
-/// `POST /api/BOS/TransactStatus`.
-#[derive(Debug, Serialize)]
-pub(crate) struct StatusBody {
-    pub(crate) referenceid: u64,
 }
 
 /// `POST /api/BOS/V4/DynamicQRCode`: the amount is a rupee string (`"10"`, `"10.5"`), never a float.
@@ -56,6 +44,22 @@ pub(crate) struct DynamicQrBody<'a> {
     #[serde(rename = "RegistrationID")]
     pub(crate) registration_id: &'a str,
     pub(crate) amount: &'a str,
+}
+
+/// A QR amount as BOS's rupee string: INR, more than zero, within the SDK's limit.
+pub(crate) fn qr_amount(amount: Money) -> Result<String> {
+    let reason = if amount.currency() != Currency::Inr {
+        format!("BOS QR codes are in INR, not {}", amount.currency())
+    } else if amount.is_zero() {
+        "must be greater than zero".to_owned()
+    } else if amount.minor_units() > MAX_MINOR_UNITS {
+        // `Money::from_minor_units` does not check the limit; past it the amount cannot be read
+        // back exactly (the QR check would refuse the answer after BOS made the code).
+        format!("is too large (at most {MAX_MINOR_UNITS} paise)")
+    } else {
+        return Ok(amount.to_shortest_string());
+    };
+    Err(Error::invalid_input("amount", reason))
 }
 
 /// Validated `referenceid` / `ackno`: digits that fit `u64`, without a leading zero (a JSON number
@@ -205,13 +209,6 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
             let trimmed = v.trim();
             Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
         }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            if v.trim().len() == v.len() {
-                Ok((!v.is_empty()).then_some(v))
-            } else {
-                self.visit_str(&v)
-            }
-        }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
             Ok(Some(v.to_string()))
         }
@@ -346,7 +343,7 @@ mod tests {
 
     #[test]
     fn request_bodies_use_json_numbers() {
-        let body = ClaimRefundBody { referenceid: 12_345_678_931, ackno: 133, otp: 576_719 };
+        let body = RefundBody { referenceid: 12_345_678_931, ackno: Some(133), otp: Some(576_719) };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
@@ -354,7 +351,7 @@ mod tests {
         for (referenceid, ackno, otp) in
             [(12_345_678_931, 133, 576_719), (0, 1, 1000), (u64::MAX, 10, 99_999_999)]
         {
-            let body = ClaimRefundBody { referenceid, ackno, otp };
+            let body = RefundBody { referenceid, ackno: Some(ackno), otp: Some(otp) };
             assert_eq!(
                 serde_json::to_string(&body).unwrap(),
                 format!(r#"{{"referenceid":{referenceid},"ackno":{ackno},"otp":{otp}}}"#)
