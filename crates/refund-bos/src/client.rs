@@ -7,17 +7,17 @@ use std::time::Duration;
 use refund_core::http::HeaderValue;
 use refund_core::http::header::AUTHORIZATION;
 use refund_core::{
-    Capabilities, Error, ExposeSecret, Idempotency, MASK, Money, Operation, Otp, OtpChallenge,
-    OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord,
-    RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, Transport, TransportBuilder,
-    async_trait, require_secret,
+    CachedToken, Capabilities, Error, ExposeSecret, Idempotency, MASK, Money, Operation, Otp,
+    OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse,
+    RefundRecord, RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, TransactionId,
+    Transport, TransportBuilder, async_trait, require_secret,
 };
 use url::Url;
 
 use crate::decode;
 use crate::model::{BosTransaction, DynamicQr};
 use crate::token::{Auth, TokenSource, bearer_header};
-use crate::wire::{DynamicQrBody, RefundBody, qr_amount};
+use crate::wire::{DynamicQrBody, RefundBody, check_registration_id, qr_amount};
 
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.bos.center";
@@ -97,7 +97,6 @@ impl BosClientBuilder {
     }
 
     // The token setters are beside the token source, in token.rs.
-
     refund_core::transport_setters!(clock);
 
     /// Validates the settings and builds the client.
@@ -108,8 +107,7 @@ impl BosClientBuilder {
             check_registration_id(id.expose_secret())?;
         }
         let auth = Auth::new(self.token, self.token_lifetime, self.transport.clock_or_system())?;
-        // Joined once here: joining per call re-parsed the URL on every request
-        // (docs/performance.md).
+        // Joined once: joining per call re-parsed each URL (docs/performance.md).
         let join = |name: &str| refund_core::join_path(&base_url, &["api", "BOS", name]);
         Ok(BosClient {
             inner: Arc::new(Inner {
@@ -124,15 +122,6 @@ impl BosClientBuilder {
             }),
         })
     }
-}
-
-fn check_registration_id(id: &str) -> Result<()> {
-    let max = refund_core::MAX_ID_LEN;
-    if id.is_empty() || id.len() > max || !id.bytes().all(|b| b.is_ascii_graphic()) {
-        let reason = format!("must be 1 to {max} printable ASCII characters without spaces");
-        return Err(Error::invalid_input("registration_id", reason));
-    }
-    Ok(())
 }
 
 struct Inner {
@@ -228,29 +217,27 @@ impl BosClient {
         &self,
         op: &Operation,
         url: &Url,
-        body: PreparedBody,
+        body: &PreparedBody,
         read: impl Fn(&RawResponse) -> Result<T>,
     ) -> Result<T> {
         let send = async |bearer: Option<&HeaderValue>| {
             let build = |_attempt| Ok(request(url, body.clone(), bearer));
             self.inner.transport.call(op, build, &read).await
         };
-        match &self.inner.auth {
-            Auth::None => send(None).await,
-            Auth::Static(header) => send(Some(header)).await,
+        let bearer = match &self.inner.auth {
+            Auth::None => None,
+            Auth::Static(header) => Some(header),
             // Boxed: the token cache's future (a fetch, a call, maybe one repeat) would otherwise
             // size every call's future, including the static-token ones, past 1 KiB.
             Auth::Cached(cache) => {
-                Box::pin(cache.with_token(
-                    |token| async move {
-                        let header = bearer_header(token.secret().expose_secret())?;
-                        Ok(send(Some(&header)).await)
-                    },
-                    decode::token_refused,
-                ))
-                .await?
+                let call = async |token: CachedToken| {
+                    let header = bearer_header(token.secret().expose_secret())?;
+                    Ok(send(Some(&header)).await)
+                };
+                return Box::pin(cache.with_token(call, decode::token_refused)).await?;
             }
-        }
+        };
+        send(bearer).await
     }
 
     /// The `RefundOTP` request, for a dry run (a fetched token shows as `***`, nothing is fetched).
@@ -269,9 +256,9 @@ impl BosClient {
     pub async fn send_refund_otp(&self, referenceid: &str, ackno: &str) -> Result<OtpChallenge> {
         let body = RefundBody::json(referenceid, Some(ackno), None)?;
         let read = |raw: &RawResponse| decode::envelope(raw, &SEND_OTP);
-        let envelope = self.call(&SEND_OTP, &self.inner.otp_url, body, read).await?;
-        let target = OtpRefundTarget::new(refund_core::TransactionId::new(referenceid)?)
-            .with_acknowledgement(ackno);
+        let envelope = self.call(&SEND_OTP, &self.inner.otp_url, &body, read).await?;
+        let target =
+            OtpRefundTarget::new(TransactionId::new(referenceid)?).with_acknowledgement(ackno);
         Ok(OtpChallenge::new("bos", target).with_message(envelope.message.unwrap_or_default()))
     }
 
@@ -299,8 +286,7 @@ impl BosClient {
         otp: &Otp,
     ) -> Result<RefundRecord> {
         let body = RefundBody::json(referenceid, Some(ackno), Some(otp))?;
-        let read = |raw: &RawResponse| decode::claim(raw, referenceid);
-        self.call(&CLAIM, &self.inner.claim_url, body, read).await
+        self.call(&CLAIM, &self.inner.claim_url, &body, |raw| decode::claim(raw, referenceid)).await
     }
 
     /// The `TransactStatus` request, for a dry run.
@@ -312,20 +298,19 @@ impl BosClient {
     /// Reads the failed transfer `referenceid` and its refund: `POST /api/BOS/TransactStatus`.
     pub async fn status(&self, referenceid: &str) -> Result<BosTransaction> {
         let body = RefundBody::json(referenceid, None, None)?;
-        let read = |raw: &RawResponse| decode::status(raw, referenceid);
-        self.call(&STATUS, &self.inner.status_url, body, read).await
+        self.call(&STATUS, &self.inner.status_url, &body, |raw| decode::status(raw, referenceid))
+            .await
     }
 
     fn qr_body(&self, amount: Money) -> Result<PreparedBody> {
         let amount = qr_amount(amount)?;
-        let registration_id = require_secret(
+        let id = require_secret(
             self.inner.registration_id.clone(),
             "the BOS registration id",
             "registration_id",
             ENV_REGISTRATION_ID,
         )?;
-        let body =
-            DynamicQrBody { registration_id: registration_id.expose_secret(), amount: &amount };
+        let body = DynamicQrBody { registration_id: id.expose_secret(), amount: &amount };
         PreparedBody::json(&body, &["RegistrationID"])
     }
 
@@ -350,7 +335,7 @@ impl BosClient {
     /// ```
     pub async fn dynamic_qr(&self, amount: Money) -> Result<DynamicQr> {
         let body = self.qr_body(amount)?;
-        self.call(&DYNAMIC_QR, &self.inner.qr_url, body, |raw| decode::qr(raw, amount)).await
+        self.call(&DYNAMIC_QR, &self.inner.qr_url, &body, |raw| decode::qr(raw, amount)).await
     }
 }
 

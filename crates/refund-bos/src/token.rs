@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use refund_core::http::HeaderValue;
 use refund_core::{
-    Clock, Error, ExposeSecret, FetchedToken, MASK, Result, SecretString, TokenCache, TokenFetcher,
-    async_trait, require_secret,
+    Clock, DEFAULT_TOKEN_LIFETIME, Error, ExposeSecret, FetchedToken, MASK, Result, SecretString,
+    TokenCache, TokenFetcher, async_trait, require_secret,
 };
 
 use crate::client::{BosClientBuilder, ENV_TOKEN};
@@ -141,16 +141,15 @@ impl Auth {
                 Auth::Static(bearer_header(token.expose_secret())?)
             }
             TokenSource::Fetcher(fetcher) => {
-                let mut cache = TokenCache::new(fetcher).with_clock(clock);
-                if let Some(lifetime) = lifetime {
-                    if lifetime.is_zero() {
-                        return Err(Error::invalid_input(
-                            "token_lifetime",
-                            "must be greater than zero",
-                        ));
-                    }
-                    cache = cache.with_default_lifetime(lifetime);
+                if lifetime.is_some_and(|l| l.is_zero()) {
+                    return Err(Error::invalid_input(
+                        "token_lifetime",
+                        "must be greater than zero",
+                    ));
                 }
+                let lifetime = lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+                let cache =
+                    TokenCache::new(fetcher).with_clock(clock).with_default_lifetime(lifetime);
                 Auth::Cached(Arc::new(cache))
             }
         })

@@ -62,6 +62,16 @@ pub(crate) fn qr_amount(amount: Money) -> Result<String> {
     Err(Error::invalid_input("amount", reason))
 }
 
+/// The merchant registration id, sent as `RegistrationID`: printable ASCII without spaces.
+pub(crate) fn check_registration_id(id: &str) -> Result<()> {
+    let max = refund_core::MAX_ID_LEN;
+    if id.is_empty() || id.len() > max || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        let reason = format!("must be 1 to {max} printable ASCII characters without spaces");
+        return Err(Error::invalid_input("registration_id", reason));
+    }
+    Ok(())
+}
+
 /// Validated `referenceid` / `ackno`: digits that fit `u64`, without a leading zero (a JSON number
 /// cannot carry one, and dropping it would name a different transfer).
 pub(crate) fn parse_number(field: &str, text: &str) -> Result<u64> {
