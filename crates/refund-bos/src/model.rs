@@ -196,18 +196,10 @@ impl BosTransaction {
         let mut record = RefundRecord::new("bos", self.refund_status())
             .with_original_transaction_id(self.referenceid.clone())
             .with_raw(self.raw.clone());
-        if let Some(id) = &self.refund_txn_id {
-            record = record.with_refund_id(id.clone());
-        }
-        if let Some(amount) = self.amount {
-            record = record.with_amount(amount);
-        }
-        if let Some(message) = &self.message {
-            record = record.with_message(message.clone());
-        }
-        if let Some(code) = &self.txn_status {
-            record = record.with_provider_code(code.clone());
-        }
+        record.refund_id.clone_from(&self.refund_txn_id);
+        record.amount = self.amount;
+        record.message.clone_from(&self.message);
+        record.provider_code.clone_from(&self.txn_status);
         record
     }
 }

@@ -5,48 +5,37 @@ use std::fmt;
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use refund_core::{AmountText, DecimalText};
+use refund_core::{AmountText, Currency, Error, MAX_MINOR_UNITS, Money, Otp, PreparedBody, Result};
 
-/// `POST /api/BOS/RefundOTP`. Numbers as documented (PROVIDERS.md, BOS).
+/// Largest `referenceid` / `ackno` text: 20 digits (the width of `u64`).
+const MAX_NUMBER_DIGITS: usize = 20;
+
+/// `POST /api/BOS/RefundOTP` (`referenceid`, `ackno`), `ClaimRefund` (and `otp`) and
+/// `TransactStatus` (`referenceid` alone), numbers as documented (PROVIDERS.md, BOS): `referenceid`,
+/// not the code samples' `RegistrationID`.
 #[derive(Debug, Serialize)]
-pub(crate) struct RefundOtpBody {
+pub(crate) struct RefundBody {
     pub(crate) referenceid: u64,
-    pub(crate) ackno: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ackno: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) otp: Option<u64>,
 }
 
-/// `POST /api/BOS/ClaimRefund`. `referenceid`, not the code samples' `RegistrationID` (PROVIDERS.md).
-/// Its `Serialize` (tests only) defines the bytes; [`ClaimRefundBody::to_json`] writes them.
-#[derive(Debug)]
-#[cfg_attr(test, derive(Serialize))]
-pub(crate) struct ClaimRefundBody {
-    pub(crate) referenceid: u64,
-    pub(crate) ackno: u64,
-    pub(crate) otp: u64,
-}
-
-impl ClaimRefundBody {
-    /// `{"referenceid":…,"ackno":…,"otp":…}`, written directly: three integers between literal
-    /// keys need no serializer, which cost about 1k instructions on every claim.
-    pub(crate) fn to_json(&self) -> Vec<u8> {
-        const KEYS: [&[u8]; 3] = [br#"{"referenceid":"#, br#","ackno":"#, br#","otp":"#];
-        let numbers = [self.referenceid, self.ackno, self.otp].map(DecimalText::from);
-        let len = KEYS.iter().map(|k| k.len()).sum::<usize>()
-            + numbers.iter().map(|n| n.as_bytes().len()).sum::<usize>()
-            + 1;
-        let mut out = Vec::with_capacity(len);
-        for (key, number) in KEYS.iter().zip(&numbers) {
-            out.extend_from_slice(key);
-            out.extend_from_slice(number.as_bytes());
-        }
-        out.push(b'}');
-        out
+impl RefundBody {
+    /// Checks the numbers and encodes them; the OTP shows as `***` in dry runs.
+    pub(crate) fn json(
+        referenceid: &str,
+        ackno: Option<&str>,
+        otp: Option<&Otp>,
+    ) -> Result<PreparedBody> {
+        let body = RefundBody {
+            referenceid: parse_number("referenceid", referenceid)?,
+            ackno: ackno.map(|ackno| parse_number("ackno", ackno)).transpose()?,
+            otp: otp.map(parse_otp).transpose()?,
+        };
+        PreparedBody::json(&body, &["otp"])
     }
-}
-
-/// `POST /api/BOS/TransactStatus`.
-#[derive(Debug, Serialize)]
-pub(crate) struct StatusBody {
-    pub(crate) referenceid: u64,
 }
 
 /// `POST /api/BOS/V4/DynamicQRCode`: the amount is a rupee string (`"10"`, `"10.5"`), never a float.
@@ -54,7 +43,61 @@ pub(crate) struct StatusBody {
 pub(crate) struct DynamicQrBody<'a> {
     #[serde(rename = "RegistrationID")]
     pub(crate) registration_id: &'a str,
-    pub(crate) amount: String,
+    pub(crate) amount: &'a str,
+}
+
+/// A QR amount as BOS's rupee string: INR, more than zero, within the SDK's limit.
+pub(crate) fn qr_amount(amount: Money) -> Result<String> {
+    let reason = if amount.currency() != Currency::Inr {
+        format!("BOS QR codes are in INR, not {}", amount.currency())
+    } else if amount.is_zero() {
+        "must be greater than zero".to_owned()
+    } else if amount.minor_units() > MAX_MINOR_UNITS {
+        // `Money::from_minor_units` does not check the limit; past it the amount cannot be read
+        // back exactly (the QR check would refuse the answer after BOS made the code).
+        format!("is too large (at most {MAX_MINOR_UNITS} paise)")
+    } else {
+        return Ok(amount.to_shortest_string());
+    };
+    Err(Error::invalid_input("amount", reason))
+}
+
+/// The merchant registration id, sent as `RegistrationID`: printable ASCII without spaces.
+pub(crate) fn check_registration_id(id: &str) -> Result<()> {
+    let max = refund_core::MAX_ID_LEN;
+    if id.is_empty() || id.len() > max || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        let reason = format!("must be 1 to {max} printable ASCII characters without spaces");
+        return Err(Error::invalid_input("registration_id", reason));
+    }
+    Ok(())
+}
+
+/// Validated `referenceid` / `ackno`: digits that fit `u64`, without a leading zero (a JSON number
+/// cannot carry one, and dropping it would name a different transfer).
+pub(crate) fn parse_number(field: &str, text: &str) -> Result<u64> {
+    refund_core::check_digits(field, text, MAX_NUMBER_DIGITS)?;
+    if text.len() > 1 && text.starts_with('0') {
+        return Err(Error::invalid_input(
+            field,
+            "must not start with 0: BOS takes it as a JSON number, which cannot carry a leading zero",
+        ));
+    }
+    text.parse::<u64>()
+        .map_err(|_| Error::invalid_input(field, "is too large (at most 18446744073709551615)"))
+}
+
+/// The OTP as a JSON number. An OTP starting with `0` is refused rather than sent without its zero
+/// (`076123` would go out as `76123`, a wrong OTP that burns an attempt): see the crate README.
+fn parse_otp(otp: &Otp) -> Result<u64> {
+    let digits = otp.expose();
+    if digits.starts_with('0') {
+        return Err(Error::invalid_input(
+            "otp",
+            "starts with 0, which BOS cannot receive: it takes the OTP as a JSON number; \
+             check the OTP with the customer, or send a new one with send_refund_otp",
+        ));
+    }
+    digits.parse::<u64>().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
 }
 
 /// The refund envelope. The 200 answer spells the code `response_code`, the 401 answer
@@ -102,9 +145,12 @@ pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
     }
 }
 
-/// The status read. Values may arrive as strings or numbers (PROVIDERS.md): every field is lenient.
+/// The status read: the envelope and the transfer's fields, in one parse. Values may arrive as
+/// strings or numbers (PROVIDERS.md): every field is lenient.
 #[derive(Debug, Deserialize)]
 pub(crate) struct StatusWire {
+    #[serde(flatten)]
+    pub(crate) envelope: Envelope,
     #[serde(default, deserialize_with = "opt_text")]
     pub(crate) utr: Option<String>,
     #[serde(default)]
@@ -172,13 +218,6 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let trimmed = v.trim();
             Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            if v.trim().len() == v.len() {
-                Ok((!v.is_empty()).then_some(v))
-            } else {
-                self.visit_str(&v)
-            }
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
             Ok(Some(v.to_string()))
@@ -314,7 +353,7 @@ mod tests {
 
     #[test]
     fn request_bodies_use_json_numbers() {
-        let body = ClaimRefundBody { referenceid: 12_345_678_931, ackno: 133, otp: 576_719 };
+        let body = RefundBody { referenceid: 12_345_678_931, ackno: Some(133), otp: Some(576_719) };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
@@ -322,14 +361,35 @@ mod tests {
         for (referenceid, ackno, otp) in
             [(12_345_678_931, 133, 576_719), (0, 1, 1000), (u64::MAX, 10, 99_999_999)]
         {
-            let body = ClaimRefundBody { referenceid, ackno, otp };
-            assert_eq!(body.to_json(), serde_json::to_vec(&body).unwrap());
+            let body = RefundBody { referenceid, ackno: Some(ackno), otp: Some(otp) };
+            assert_eq!(
+                serde_json::to_string(&body).unwrap(),
+                format!(r#"{{"referenceid":{referenceid},"ackno":{ackno},"otp":{otp}}}"#)
+            );
         }
-        let qr = DynamicQrBody { registration_id: "BOS-554", amount: "10".into() };
+        let qr = DynamicQrBody { registration_id: "BOS-554", amount: "10" };
         assert_eq!(
             serde_json::to_string(&qr).unwrap(),
             r#"{"RegistrationID":"BOS-554","amount":"10"}"#
         );
+    }
+
+    #[test]
+    fn numbers_are_validated() {
+        assert_eq!(parse_number("referenceid", "12345678931").unwrap(), 12_345_678_931);
+        assert_eq!(parse_number("ackno", "0").unwrap(), 0);
+        for bad in ["", "12a", "-1", "0133", "99999999999999999999", "1 2"] {
+            assert_eq!(parse_number("ackno", bad).unwrap_err().field(), Some("ackno"), "{bad}");
+        }
+        assert_eq!(parse_number("referenceid", "18446744073709551615").unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn leading_zero_otp_is_refused() {
+        let err = parse_otp(&Otp::new("076123").unwrap()).unwrap_err();
+        assert_eq!(err.field(), Some("otp"));
+        assert!(!err.to_string().contains("076123"));
+        assert_eq!(parse_otp(&Otp::new("576719").unwrap()).unwrap(), 576_719);
     }
 
     #[test]
