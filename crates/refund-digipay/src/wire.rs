@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use refund_core::{AmountText, Money};
 use serde::de::value::MapAccessDeserializer;
@@ -373,6 +373,7 @@ pub(crate) fn parse_expiry_time(text: &str) -> Option<SystemTime> {
 mod tests {
     use super::*;
     use refund_core::{Currency, Money};
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// The in-place readings of `success` and `txn_status` say what reading their text did.
     #[test]
