@@ -15,7 +15,7 @@ pub fn refund_response(status: u16, body: &[u8]) -> bool {
         return false;
     };
     let request = AocRefundRequest::new(id, amount).with_sp_trans_id(reference);
-    crate::client::decode_refund(
+    crate::decode::decode_refund(
         &RawResponse::new(status, HeaderMap::new(), body.to_vec()),
         &request,
         Currency::Myr,
@@ -26,7 +26,7 @@ pub fn refund_response(status: u16, body: &[u8]) -> bool {
 /// Decodes `body` as an answer to `POST /api/refundStatus`; `true` when it reads as a record.
 pub fn status_response(status: u16, body: &[u8]) -> bool {
     let Ok(reference) = RefundReference::new("sp-1") else { return false };
-    crate::client::decode_status(
+    crate::decode::decode_status(
         &RawResponse::new(status, HeaderMap::new(), body.to_vec()),
         &reference,
         Currency::Myr,
