@@ -5,15 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use refund_core::{
-    Capabilities, Currency, DeclineReason, DirectRefund, Error, ExposeSecret, Idempotency, MASK,
-    Operation, PreparedBody, PreparedRequest, Provider, ProviderReply, RefundRecord,
-    RefundReference, RefundRequest, RefundStatus, RefundStatusRead, Result, SecretString,
-    StatusKey, StatusQuery, Transport, TransportBuilder, async_trait, join_path, require_secret,
-    require_setting, url::Url,
+    Capabilities, Currency, DirectRefund, Error, ExposeSecret, Idempotency, MASK, Operation,
+    PreparedBody, PreparedRequest, Provider, ProviderReply, RefundRecord, RefundReference,
+    RefundRequest, RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, Transport,
+    TransportBuilder, async_trait, join_path, require_secret, require_setting, url::Url,
 };
 
-use crate::decode::{RefundAnswer, decode_refund, decode_status};
-use crate::model::{AocErrorCode, AocRefundInput, AocRefundRequest};
+use crate::decode::{RefundAnswer, after_duplicate, decode_refund, decode_status};
+use crate::model::{AocRefundInput, AocRefundRequest};
 
 /// Provider name used in records and errors.
 pub const PROVIDER: &str = "aoc";
@@ -224,14 +223,19 @@ impl AocClient {
         &self,
         request: &R,
     ) -> Result<PreparedRequest> {
-        let request = aoc_request(request)?;
-        self.check_amount(&request)?;
+        let request = self.checked(request)?;
         self.build_refund(&request)
     }
 
     /// Builds the status request without sending it (dry run), `apiKey` masked.
     pub fn prepare_refund_status(&self, sp_trans_id: &RefundReference) -> Result<PreparedRequest> {
-        self.build_status(sp_trans_id)
+        let fields = [
+            ("apiKey", self.inner.api_key.expose_secret()),
+            ("username", self.inner.username.as_str()),
+            ("spTransID", sp_trans_id.as_str()),
+        ];
+        Ok(PreparedRequest::post(self.inner.status_url.clone())
+            .body(PreparedBody::form(&fields, SECRET_FIELDS)))
     }
 
     /// Refunds (fully or partly) an AOC charge: `POST {base}/api/refund`.
@@ -241,12 +245,12 @@ impl AocClient {
     /// (duplicate: an earlier attempt went through) the client reads `refundStatus` for that
     /// `spTransID` and returns the real outcome.
     ///
-    /// Returns a [`RefundStatus::Succeeded`] record, or [`Error::Declined`] with AOC's code,
-    /// [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`] (`AOC1020`, 429/503, unreachable),
-    /// or [`Error::OutcomeUnknown`] (read the status before anything else).
+    /// Returns a [`RefundStatus::Succeeded`](refund_core::RefundStatus::Succeeded) record, or
+    /// [`Error::Declined`] with AOC's code, [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`]
+    /// (`AOC1020`, 429/503, unreachable), or [`Error::OutcomeUnknown`] (read the status before
+    /// anything else).
     pub async fn refund<R: AocRefundInput + ?Sized>(&self, request: &R) -> Result<RefundRecord> {
-        let request = aoc_request(request)?;
-        self.check_amount(&request)?;
+        let request = self.checked(request)?;
         tracing::debug!(
             sp_trans_id = request.sp_trans_id().as_str(),
             aoc_trans_id = request.aoc_trans_id().as_str(),
@@ -264,19 +268,27 @@ impl AocClient {
             .await?;
         match answer {
             RefundAnswer::Done(record) => Ok(record),
-            // Boxed: the duplicate path is rare and its status read would double this future's size.
             RefundAnswer::Duplicate(reply) => {
-                Box::pin(self.resolve_duplicate(&request, reply)).await
+                let sp_trans_id = request.sp_trans_id();
+                tracing::info!(
+                    sp_trans_id = sp_trans_id.as_str(),
+                    "AOC1001 duplicate spTransID: reading refundStatus for the real outcome"
+                );
+                // Boxed: the duplicate path is rare and its status read would double this
+                // future's size.
+                let read = Box::pin(self.read_status(sp_trans_id)).await;
+                after_duplicate(&request, reply, read)
             }
         }
     }
 
     /// Reads a refund's status by its `spTransID`: `POST {base}/api/refundStatus`.
     ///
-    /// An answer about the refund is a record: `refunded` is [`RefundStatus::Succeeded`], `denied`
-    /// (or any error code about the refund) is [`RefundStatus::Failed`] with AOC's code in
+    /// An answer about the refund is a record: `refunded` is `RefundStatus::Succeeded`, `denied`
+    /// (or any error code about the refund) is `RefundStatus::Failed` with AOC's code in
     /// `provider_code`. `AOC0001` with HTTP 200 (AOC knows no refund by this `spTransID`) is
-    /// [`RefundStatus::NotRefunded`]: no refund was made under it. Other answers about the read
+    /// [`RefundStatus::NotRefunded`](refund_core::RefundStatus::NotRefunded): no refund was made
+    /// under it. Other answers about the read
     /// itself are errors: `AOC0001` with a 4xx status is [`Error::Declined`], `AOC0003` is
     /// [`Error::Auth`], `AOC1020` and unreadable answers are [`Error::Unavailable`] (a read is
     /// always safe to repeat).
@@ -293,99 +305,37 @@ impl AocClient {
             .transport
             .call(
                 &REFUND_STATUS,
-                |_attempt| self.build_status(sp_trans_id),
+                |_attempt| self.prepare_refund_status(sp_trans_id),
                 |raw| decode_status(raw, sp_trans_id, self.inner.currency),
             )
             .await
     }
 
-    /// `AOC1001`: an earlier attempt with this `spTransID` went through. Its outcome is the answer.
-    async fn resolve_duplicate(
+    /// The input as an [`AocRefundRequest`] (borrowed when it is one), its amount checked before
+    /// anything is sent.
+    fn checked<'r, R: AocRefundInput + ?Sized>(
         &self,
-        request: &AocRefundRequest,
-        duplicate: ProviderReply,
-    ) -> Result<RefundRecord> {
-        tracing::info!(
-            sp_trans_id = request.sp_trans_id().as_str(),
-            "AOC1001 duplicate spTransID: reading refundStatus for the real outcome"
-        );
-        let (record, status_reply) = match self.read_status(request.sp_trans_id()).await {
-            Ok(found) => found,
-            Err(e) => {
-                return Err(Error::outcome_unknown(
-                    duplicate,
-                    format!(
-                        "AOC answered AOC1001 (duplicate spTransID {}: an earlier attempt reached \
-                         it) and the status read failed: {e}",
-                        request.sp_trans_id()
-                    ),
-                    Some(Box::new(e)),
-                ));
-            }
+        request: &'r R,
+    ) -> Result<Cow<'r, AocRefundRequest>> {
+        let request = match request.as_aoc_refund() {
+            Some(request) => Cow::Borrowed(request),
+            None => Cow::Owned(request.to_aoc_refund()?),
         };
-        if let Some(other) = record.original_transaction_id.as_deref()
-            && other != request.aoc_trans_id().as_str()
-        {
-            // The caller reused a spTransID of another refund: this one was refused.
-            return Err(Error::declined(
-                DeclineReason::InvalidRequest,
-                duplicate.with_message(format!(
-                    "spTransID {} was already used for a refund of aocTransID {other}; use a new \
-                     reference for a new refund",
-                    request.sp_trans_id()
-                )),
-            ));
-        }
-        match record.status {
-            RefundStatus::Succeeded => match record.amount {
-                Some(amount) if amount != request.amount() => Err(Error::outcome_unknown(
-                    status_reply,
-                    format!(
-                        "spTransID {} is recorded as a refund of {amount}, not the {} requested",
-                        request.sp_trans_id(),
-                        request.amount()
-                    ),
-                    None,
-                )),
-                _ => {
-                    let mut record = record;
-                    record.original_transaction_id =
-                        Some(request.aoc_trans_id().as_str().to_owned());
-                    Ok(record)
-                }
-            },
-            RefundStatus::Failed => {
-                let code = AocErrorCode::parse(record.provider_code.as_deref().unwrap_or(""));
-                Err(Error::declined(code.decline_reason(), status_reply))
-            }
-            other => Err(Error::outcome_unknown(
-                status_reply,
-                format!("after AOC1001 the status read says {other:?}, not a final outcome"),
-                None,
-            )),
-        }
-    }
-
-    /// Rejects, before sending, an amount AOC cannot take.
-    fn check_amount(&self, request: &AocRefundRequest) -> Result<()> {
         let amount = request.amount();
-        if amount.currency() != self.inner.currency {
-            return Err(Error::invalid_input(
-                "amount",
-                format!(
-                    "is in {} but this AOC client refunds in {} (see AocClientBuilder::currency)",
-                    amount.currency(),
-                    self.inner.currency
-                ),
-            ));
-        }
-        if amount.is_zero() {
-            return Err(Error::invalid_input("amount", "must be greater than zero"));
-        }
-        if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
-            return Err(Error::invalid_input("amount", "is too large"));
-        }
-        Ok(())
+        let problem = if amount.currency() != self.inner.currency {
+            format!(
+                "is in {} but this AOC client refunds in {} (see AocClientBuilder::currency)",
+                amount.currency(),
+                self.inner.currency
+            )
+        } else if amount.is_zero() {
+            "must be greater than zero".to_owned()
+        } else if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
+            "is too large".to_owned()
+        } else {
+            return Ok(request);
+        };
+        Err(Error::invalid_input("amount", problem))
     }
 
     fn build_refund(&self, request: &AocRefundRequest) -> Result<PreparedRequest> {
@@ -399,24 +349,6 @@ impl AocClient {
         ];
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
             .body(PreparedBody::form(&fields, SECRET_FIELDS)))
-    }
-
-    fn build_status(&self, sp_trans_id: &RefundReference) -> Result<PreparedRequest> {
-        let fields = [
-            ("apiKey", self.inner.api_key.expose_secret()),
-            ("username", self.inner.username.as_str()),
-            ("spTransID", sp_trans_id.as_str()),
-        ];
-        Ok(PreparedRequest::post(self.inner.status_url.clone())
-            .body(PreparedBody::form(&fields, SECRET_FIELDS)))
-    }
-}
-
-/// The input as an [`AocRefundRequest`]: borrowed when it is one, converted otherwise.
-fn aoc_request<R: AocRefundInput + ?Sized>(request: &R) -> Result<Cow<'_, AocRefundRequest>> {
-    match request.as_aoc_refund() {
-        Some(request) => Ok(Cow::Borrowed(request)),
-        None => request.to_aoc_refund().map(Cow::Owned),
     }
 }
 

@@ -66,26 +66,23 @@ pub(crate) fn decode_refund(
     // Built only on the error paths: the success path never renders a reply.
     let reply = || coded_reply(raw, &REFUND, &data);
     let unreadable = |detail: String| REFUND.unreadable_answer(reply(), detail, None);
-    if code == AocErrorCode::Success && raw.is_success() {
-        if !refunded {
-            return Err(unreadable(format!(
-                "errorCode is 00 but transactionOperationStatus is {:?}, not \"refunded\"",
-                data.transaction_operation_status.as_deref().unwrap_or("")
-            )));
-        }
-        let mut record =
-            success_record(raw, &data, request.sp_trans_id(), currency).map_err(unreadable)?;
-        if record.original_transaction_id.is_none() {
-            record.original_transaction_id = Some(request.aoc_trans_id().as_str().to_owned());
-        }
-        return Ok(RefundAnswer::Done(record));
-    }
-    if refunded {
-        return Err(unreadable(format!(
-            "transactionOperationStatus is \"refunded\" but errorCode is {code}"
-        )));
-    }
     match code {
+        AocErrorCode::Success if raw.is_success() && refunded => {
+            let mut record =
+                to_record(RefundStatus::Succeeded, raw, &data, request.sp_trans_id(), currency)
+                    .map_err(unreadable)?;
+            record
+                .original_transaction_id
+                .get_or_insert_with(|| request.aoc_trans_id().as_str().to_owned());
+            Ok(RefundAnswer::Done(record))
+        }
+        AocErrorCode::Success if raw.is_success() => Err(unreadable(format!(
+            "errorCode is 00 but transactionOperationStatus is {:?}, not \"refunded\"",
+            data.transaction_operation_status.as_deref().unwrap_or("")
+        ))),
+        _ if refunded => Err(unreadable(format!(
+            "transactionOperationStatus is \"refunded\" but errorCode is {code}"
+        ))),
         AocErrorCode::DuplicateSpTransId => Ok(RefundAnswer::Duplicate(reply())),
         code => Err(declined(&code, reply())),
     }
@@ -97,77 +94,119 @@ pub(crate) fn decode_status(
     currency: Currency,
 ) -> Result<(RefundRecord, ProviderReply)> {
     let (data, code) = answer(raw, &REFUND_STATUS)?;
-    let reply = coded_reply(raw, &REFUND_STATUS, &data);
-    let record = |status| finish_record(status, raw, &data, sp_trans_id);
-    let found = if code == AocErrorCode::InvalidParameter && raw.is_success() {
+    let reply = || coded_reply(raw, &REFUND_STATUS, &data);
+    let unreadable = |detail: String| Err(REFUND_STATUS.unreadable_answer(reply(), detail, None));
+    let status = match (&code, &*data.status()) {
         // AOC0001 to a read whose fields were validated before sending: AOC knows no refund by
         // this spTransID, so none was made (the ledger re-sends such a refund under it).
-        Ok(record(RefundStatus::NotRefunded))
-    } else if !raw.is_success()
-        || matches!(code, AocErrorCode::InvalidParameter | AocErrorCode::DuplicateSpTransId)
-    {
+        (AocErrorCode::InvalidParameter, _) if raw.is_success() => RefundStatus::NotRefunded,
         // About the read, not the refund: AOC0001 is also its answer for an unknown spTransID.
-        return Err(declined(&code, reply));
-    } else {
-        match (&code, &*data.status()) {
-            (AocErrorCode::Success, "refunded") => {
-                success_record(raw, &data, sp_trans_id, currency)
-            }
-            (_, "refunded") => {
-                Err(format!("transactionOperationStatus is \"refunded\" but errorCode is {code}"))
-            }
-            (AocErrorCode::Success, "") => {
-                Err("errorCode is 00 but transactionOperationStatus is missing".to_owned())
-            }
-            (AocErrorCode::Success, other) if other != "denied" => {
-                Ok(record(RefundStatus::Unknown(other.to_owned())))
-            }
-            // `denied`, or any other error code: the refund failed. (The amount of a denied
-            // refund, often "0.00", is not an amount refunded and is not copied.)
-            _ => Ok(record(RefundStatus::Failed)),
+        (AocErrorCode::InvalidParameter | AocErrorCode::DuplicateSpTransId, _) => {
+            return Err(declined(&code, reply()));
         }
+        _ if !raw.is_success() => return Err(declined(&code, reply())),
+        (AocErrorCode::Success, "refunded") => RefundStatus::Succeeded,
+        (_, "refunded") => {
+            return unreadable(format!(
+                "transactionOperationStatus is \"refunded\" but errorCode is {code}"
+            ));
+        }
+        (AocErrorCode::Success, "") => {
+            return unreadable("errorCode is 00 but transactionOperationStatus is missing".into());
+        }
+        (AocErrorCode::Success, other) if other != "denied" => {
+            RefundStatus::Unknown(other.to_owned())
+        }
+        // `denied`, or any other error code: the refund failed. (The amount of a denied refund,
+        // often "0.00", is not an amount refunded and is not copied.)
+        _ => RefundStatus::Failed,
     };
-    match found {
-        Ok(record) => Ok((record, reply)),
-        Err(detail) => Err(REFUND_STATUS.unreadable_answer(reply, detail, None)),
+    match to_record(status, raw, &data, sp_trans_id, currency) {
+        Ok(record) => Ok((record, reply())),
+        Err(detail) => unreadable(detail),
     }
 }
 
-/// A `refunded` answer as a record; `Err` explains an unreadable amount.
-fn success_record(
+/// `AOC1001`: an earlier attempt with this `spTransID` went through, and `read` is what the status
+/// read of it said. That outcome is the refund's.
+pub(crate) fn after_duplicate(
+    request: &AocRefundRequest,
+    duplicate: ProviderReply,
+    read: Result<(RefundRecord, ProviderReply)>,
+) -> Result<RefundRecord> {
+    let sp = request.sp_trans_id();
+    let (mut record, reply) = match read {
+        Ok(found) => found,
+        Err(e) => {
+            let detail = format!(
+                "AOC answered AOC1001 (duplicate spTransID {sp}: an earlier attempt reached it) \
+                 and the status read failed: {e}"
+            );
+            return Err(Error::outcome_unknown(duplicate, detail, Some(Box::new(e))));
+        }
+    };
+    let charge = request.aoc_trans_id().as_str();
+    if let Some(other) = record.original_transaction_id.as_deref().filter(|id| *id != charge) {
+        // The caller reused a spTransID of another refund: this one was refused.
+        let message = format!(
+            "spTransID {sp} was already used for a refund of aocTransID {other}; use a new \
+             reference for a new refund"
+        );
+        return Err(Error::declined(
+            DeclineReason::InvalidRequest,
+            duplicate.with_message(message),
+        ));
+    }
+    let detail = match (&record.status, record.amount) {
+        (RefundStatus::Succeeded, Some(amount)) if amount != request.amount() => format!(
+            "spTransID {sp} is recorded as a refund of {amount}, not the {} requested",
+            request.amount()
+        ),
+        (RefundStatus::Succeeded, _) => {
+            record.original_transaction_id = Some(charge.to_owned());
+            return Ok(record);
+        }
+        (RefundStatus::Failed, _) => {
+            let code = AocErrorCode::parse(record.provider_code.as_deref().unwrap_or(""));
+            return Err(Error::declined(code.decline_reason(), reply));
+        }
+        (other, _) => format!("after AOC1001 the status read says {other:?}, not a final outcome"),
+    };
+    Err(Error::outcome_unknown(reply, detail, None))
+}
+
+/// A record of `status` with AOC's ids, code and message, and the answer as `raw`; the amount is
+/// read for a success only, `Err` explaining why it is unreadable.
+fn to_record(
+    status: RefundStatus,
     raw: &RawResponse,
     data: &Data,
     sp_trans_id: &RefundReference,
     currency: Currency,
 ) -> std::result::Result<RefundRecord, String> {
-    let mut record = finish_record(RefundStatus::Succeeded, raw, data, sp_trans_id);
-    if let Some(text) = data.amount_refunded.as_ref().filter(|a| !a.as_str().trim().is_empty()) {
-        record.amount = Some(text.to_money(currency).map_err(|e| {
-            format!(
-                "the refund succeeded but amountRefunded {:?} is unreadable: {e}",
-                text.as_str()
-            )
-        })?);
-    }
-    Ok(record)
-}
-
-/// A record of `status` with AOC's ids, code and message, and the answer as `raw`.
-fn finish_record(
-    status: RefundStatus,
-    raw: &RawResponse,
-    data: &Data,
-    sp_trans_id: &RefundReference,
-) -> RefundRecord {
+    let amount = match &data.amount_refunded {
+        Some(text)
+            if matches!(status, RefundStatus::Succeeded) && !text.as_str().trim().is_empty() =>
+        {
+            Some(text.to_money(currency).map_err(|e| {
+                format!(
+                    "the refund succeeded but amountRefunded {:?} is unreadable: {e}",
+                    text.as_str()
+                )
+            })?)
+        }
+        _ => None,
+    };
     let mut record = RefundRecord::new(PROVIDER, status)
         .with_reference(sp_trans_id.as_str())
         .with_provider_code(data.error_code.trim())
         .with_message(data.message())
         // The received bytes, shared not copied; masked and parsed only if someone looks.
         .with_raw(RawJson::new(raw.body().clone(), SECRET_FIELDS));
+    record.amount = amount;
     record.refund_id = Data::non_empty(&data.client_correlator).map(str::to_owned);
     record.original_transaction_id = Data::non_empty(&data.aoc_trans_id).map(str::to_owned);
-    record
+    Ok(record)
 }
 
 #[cfg(test)]
