@@ -158,57 +158,41 @@ pub enum AocErrorCode {
     Unknown(String),
 }
 
+/// Every code this SDK knows, as AOC writes it; `00` first, the answer to nearly every call.
+static KNOWN_CODES: [(&str, AocErrorCode); 14] = [
+    ("00", AocErrorCode::Success),
+    ("AOC0001", AocErrorCode::InvalidParameter),
+    ("AOC0002", AocErrorCode::InvalidState),
+    ("AOC0003", AocErrorCode::InvalidToken),
+    ("AOC1001", AocErrorCode::DuplicateSpTransId),
+    ("AOC1003", AocErrorCode::InvalidOtp),
+    ("AOC1007", AocErrorCode::ChargingFailed),
+    ("AOC1012", AocErrorCode::ChargingDenied),
+    ("AOC1014", AocErrorCode::CountLimitExceeded),
+    ("AOC1015", AocErrorCode::AmountLimitExceeded),
+    ("AOC1016", AocErrorCode::DailyLimitExceeded),
+    ("AOC1017", AocErrorCode::MonthlyLimitExceeded),
+    ("AOC1019", AocErrorCode::TransactionExpired),
+    ("AOC1020", AocErrorCode::TransactionInProgress),
+];
+
 impl AocErrorCode {
     /// Reads a code; surrounding spaces and letter case are ignored (`"aoc1007"` is `AOC1007`).
     pub fn parse(code: &str) -> Self {
         let trimmed = code.trim();
-        if trimmed == "00" {
-            return AocErrorCode::Success;
-        }
-        // `AOC` and four digits, the letters in any case; compared in place (every answer is
-        // read through this, success or not).
-        let digits = match trimmed.get(..3) {
-            Some(prefix) if trimmed.len() == 7 && prefix.eq_ignore_ascii_case("AOC") => {
-                &trimmed[3..]
-            }
-            _ => "",
-        };
-        match digits {
-            "0001" => AocErrorCode::InvalidParameter,
-            "0002" => AocErrorCode::InvalidState,
-            "0003" => AocErrorCode::InvalidToken,
-            "1001" => AocErrorCode::DuplicateSpTransId,
-            "1003" => AocErrorCode::InvalidOtp,
-            "1007" => AocErrorCode::ChargingFailed,
-            "1012" => AocErrorCode::ChargingDenied,
-            "1014" => AocErrorCode::CountLimitExceeded,
-            "1015" => AocErrorCode::AmountLimitExceeded,
-            "1016" => AocErrorCode::DailyLimitExceeded,
-            "1017" => AocErrorCode::MonthlyLimitExceeded,
-            "1019" => AocErrorCode::TransactionExpired,
-            "1020" => AocErrorCode::TransactionInProgress,
-            _ => AocErrorCode::Unknown(trimmed.to_owned()),
+        match KNOWN_CODES.iter().find(|(text, _)| text.eq_ignore_ascii_case(trimmed)) {
+            Some((_, known)) => known.clone(),
+            None => AocErrorCode::Unknown(trimmed.to_owned()),
         }
     }
 
     /// The code as AOC writes it (`"00"`, `"AOC1007"`, or the unknown text).
     pub fn as_str(&self) -> &str {
         match self {
-            AocErrorCode::Success => "00",
-            AocErrorCode::InvalidParameter => "AOC0001",
-            AocErrorCode::InvalidState => "AOC0002",
-            AocErrorCode::InvalidToken => "AOC0003",
-            AocErrorCode::DuplicateSpTransId => "AOC1001",
-            AocErrorCode::InvalidOtp => "AOC1003",
-            AocErrorCode::ChargingFailed => "AOC1007",
-            AocErrorCode::ChargingDenied => "AOC1012",
-            AocErrorCode::CountLimitExceeded => "AOC1014",
-            AocErrorCode::AmountLimitExceeded => "AOC1015",
-            AocErrorCode::DailyLimitExceeded => "AOC1016",
-            AocErrorCode::MonthlyLimitExceeded => "AOC1017",
-            AocErrorCode::TransactionExpired => "AOC1019",
-            AocErrorCode::TransactionInProgress => "AOC1020",
             AocErrorCode::Unknown(code) => code,
+            known => {
+                KNOWN_CODES.iter().find(|(_, code)| code == known).map_or("", |(text, _)| text)
+            }
         }
     }
 
