@@ -157,18 +157,15 @@ impl AocClientBuilder {
                 "AOC amounts have two decimals; {currency} does not"
             )));
         }
-        let transport = self.transport.build()?;
-        let refund_url = join_path(&base_url, &["api", "refund"])?;
-        let status_url = join_path(&base_url, &["api", "refundStatus"])?;
         Ok(AocClient {
             inner: Arc::new(Inner {
+                refund_url: join_path(&base_url, &["api", "refund"])?,
+                status_url: join_path(&base_url, &["api", "refundStatus"])?,
                 base_url,
-                refund_url,
-                status_url,
                 username,
                 api_key,
                 currency,
-                transport,
+                transport: self.transport.build()?,
             }),
         })
     }
@@ -392,7 +389,7 @@ impl RefundStatusRead for AocClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use refund_core::{InsecureHttp, Money, TransactionId};
     use std::time::Duration;
@@ -406,7 +403,8 @@ mod tests {
             .unwrap()
     }
 
-    fn request() -> AocRefundRequest {
+    /// A refund of 1.00 MYR of charge 12345 under spTransID `sp-1` (also for decode's tests).
+    pub(crate) fn request() -> AocRefundRequest {
         AocRefundRequest::new(
             TransactionId::new("12345").unwrap(),
             Money::parse("1", Currency::Myr).unwrap(),

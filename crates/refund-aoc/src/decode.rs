@@ -212,18 +212,10 @@ fn to_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use refund_core::{Money, TransactionId};
+    use crate::client::tests::request;
 
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse::new(status, Default::default(), body.to_owned())
-    }
-
-    fn request() -> AocRefundRequest {
-        AocRefundRequest::new(
-            TransactionId::new("12345").unwrap(),
-            Money::parse("1", Currency::Myr).unwrap(),
-        )
-        .with_sp_trans_id(RefundReference::new("sp-1").unwrap())
     }
 
     #[test]

@@ -158,30 +158,31 @@ pub enum AocErrorCode {
     Unknown(String),
 }
 
-/// Every code this SDK knows, as AOC writes it; `00` first, the answer to nearly every call.
-static KNOWN_CODES: [(&str, AocErrorCode); 14] = [
-    ("00", AocErrorCode::Success),
-    ("AOC0001", AocErrorCode::InvalidParameter),
-    ("AOC0002", AocErrorCode::InvalidState),
-    ("AOC0003", AocErrorCode::InvalidToken),
-    ("AOC1001", AocErrorCode::DuplicateSpTransId),
-    ("AOC1003", AocErrorCode::InvalidOtp),
-    ("AOC1007", AocErrorCode::ChargingFailed),
-    ("AOC1012", AocErrorCode::ChargingDenied),
-    ("AOC1014", AocErrorCode::CountLimitExceeded),
-    ("AOC1015", AocErrorCode::AmountLimitExceeded),
-    ("AOC1016", AocErrorCode::DailyLimitExceeded),
-    ("AOC1017", AocErrorCode::MonthlyLimitExceeded),
-    ("AOC1019", AocErrorCode::TransactionExpired),
-    ("AOC1020", AocErrorCode::TransactionInProgress),
+/// Every code this SDK knows, as AOC writes it, and the reason of a refund declined with it;
+/// `00` first, the answer to nearly every call.
+static KNOWN_CODES: [(&str, AocErrorCode, Option<DeclineReason>); 14] = [
+    ("00", AocErrorCode::Success, None),
+    ("AOC0001", AocErrorCode::InvalidParameter, Some(DeclineReason::InvalidRequest)),
+    ("AOC0002", AocErrorCode::InvalidState, Some(DeclineReason::InvalidState)),
+    ("AOC0003", AocErrorCode::InvalidToken, None),
+    ("AOC1001", AocErrorCode::DuplicateSpTransId, None),
+    ("AOC1003", AocErrorCode::InvalidOtp, Some(DeclineReason::InvalidOtp)),
+    ("AOC1007", AocErrorCode::ChargingFailed, Some(DeclineReason::Refused)),
+    ("AOC1012", AocErrorCode::ChargingDenied, Some(DeclineReason::Refused)),
+    ("AOC1014", AocErrorCode::CountLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1015", AocErrorCode::AmountLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1016", AocErrorCode::DailyLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1017", AocErrorCode::MonthlyLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1019", AocErrorCode::TransactionExpired, Some(DeclineReason::Expired)),
+    ("AOC1020", AocErrorCode::TransactionInProgress, None),
 ];
 
 impl AocErrorCode {
     /// Reads a code; surrounding spaces and letter case are ignored (`"aoc1007"` is `AOC1007`).
     pub fn parse(code: &str) -> Self {
         let trimmed = code.trim();
-        match KNOWN_CODES.iter().find(|(text, _)| text.eq_ignore_ascii_case(trimmed)) {
-            Some((_, known)) => known.clone(),
+        match KNOWN_CODES.iter().find(|(text, ..)| text.eq_ignore_ascii_case(trimmed)) {
+            Some((_, known, _)) => known.clone(),
             None => AocErrorCode::Unknown(trimmed.to_owned()),
         }
     }
@@ -191,7 +192,7 @@ impl AocErrorCode {
         match self {
             AocErrorCode::Unknown(code) => code,
             known => {
-                KNOWN_CODES.iter().find(|(_, code)| code == known).map_or("", |(text, _)| text)
+                KNOWN_CODES.iter().find(|(_, code, _)| code == known).map_or("", |(text, ..)| text)
             }
         }
     }
@@ -199,21 +200,9 @@ impl AocErrorCode {
     /// The SDK's reason for a refund declined with this code. (`AOC0003` and `AOC1020` never
     /// become declines: they are [`Error::Auth`] and [`Error::Unavailable`].)
     pub fn decline_reason(&self) -> DeclineReason {
-        match self {
-            AocErrorCode::InvalidParameter => DeclineReason::InvalidRequest,
-            AocErrorCode::InvalidState => DeclineReason::InvalidState,
-            AocErrorCode::InvalidOtp => DeclineReason::InvalidOtp,
-            AocErrorCode::ChargingFailed | AocErrorCode::ChargingDenied => DeclineReason::Refused,
-            AocErrorCode::CountLimitExceeded
-            | AocErrorCode::AmountLimitExceeded
-            | AocErrorCode::DailyLimitExceeded
-            | AocErrorCode::MonthlyLimitExceeded => DeclineReason::LimitExceeded,
-            AocErrorCode::TransactionExpired => DeclineReason::Expired,
-            AocErrorCode::Success
-            | AocErrorCode::InvalidToken
-            | AocErrorCode::DuplicateSpTransId
-            | AocErrorCode::TransactionInProgress
-            | AocErrorCode::Unknown(_) => DeclineReason::Other(self.as_str().to_owned()),
+        match KNOWN_CODES.iter().find(|(_, code, _)| code == self) {
+            Some((_, _, Some(reason))) => reason.clone(),
+            _ => DeclineReason::Other(self.as_str().to_owned()),
         }
     }
 }
