@@ -1,20 +1,18 @@
-//! The AOC client, its builder, and the decoding of AOC's answers.
+//! The AOC client, its builder, and its operations.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use refund_core::{
-    Capabilities, Currency, DeclineReason, DirectRefund, Error, ExposeSecret, Idempotency,
-    InsecureHttp, MASK, Operation, PreparedBody, PreparedRequest, Provider, ProviderReply, RawJson,
-    RawResponse, RefundRecord, RefundReference, RefundRequest, RefundStatus, RefundStatusRead,
-    Result, RetryPolicy, SecretString, StatusKey, StatusQuery, Transport, TransportBuilder,
-    async_trait, join_path, parse_base_url, redact_json_text, url::Url,
+    Capabilities, Currency, DirectRefund, Error, ExposeSecret, Idempotency, MASK, Operation,
+    PreparedBody, PreparedRequest, Provider, ProviderReply, RefundRecord, RefundReference,
+    RefundRequest, RefundStatusRead, Result, SecretString, StatusKey, StatusQuery, Transport,
+    TransportBuilder, async_trait, join_path, require_secret, require_setting, url::Url,
 };
 
-use crate::model::{AocErrorCode, AocRefundInput, AocRefundRequest};
-use crate::wire::{self, Data};
+use crate::decode::{RefundAnswer, after_duplicate, decode_refund, decode_status};
+use crate::model::{AocRefundInput, AocRefundRequest};
 
 /// Provider name used in records and errors.
 pub const PROVIDER: &str = "aoc";
@@ -38,10 +36,11 @@ pub const ENV_API_KEY: &str = "AOC_API_KEY";
 /// request carries the same one.
 pub(crate) const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Keyed);
 /// The status read: changes nothing.
-const REFUND_STATUS: Operation = Operation::new(PROVIDER, "refund_status", Idempotency::Safe);
+pub(crate) const REFUND_STATUS: Operation =
+    Operation::new(PROVIDER, "refund_status", Idempotency::Safe);
 
 /// Form fields holding secrets: masked in dry runs and logs.
-const SECRET_FIELDS: &[&str] = &["apiKey"];
+pub(crate) const SECRET_FIELDS: &[&str] = &["apiKey"];
 
 /// A BoostConnect AOC client. Cheap to clone (clones share one connection pool); `Send + Sync`.
 ///
@@ -95,7 +94,6 @@ pub struct AocClientBuilder {
     api_key: Option<SecretString>,
     currency: Option<Currency>,
     transport: TransportBuilder,
-    insecure_http: InsecureHttp,
 }
 
 impl fmt::Debug for AocClientBuilder {
@@ -106,7 +104,6 @@ impl fmt::Debug for AocClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| MASK))
             .field("currency", &self.currency)
             .field("transport", &self.transport)
-            .field("insecure_http", &self.insecure_http)
             .finish()
     }
 }
@@ -137,83 +134,41 @@ impl AocClientBuilder {
         self.currency = Some(currency);
         self
     }
-    /// Whole-request timeout (default [`refund_core::DEFAULT_TIMEOUT`]).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport = self.transport.timeout(timeout);
-        self
-    }
-    /// Share this `reqwest::Client` (and its connection pool) instead of building one.
-    #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport = self.transport.client(client);
-        self
-    }
-    /// Retry policy (default [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.transport = self.transport.retry_policy(policy);
-        self
-    }
-    /// Allow plain `http` to a non-loopback host (a private network you vouch for).
-    #[must_use]
-    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
-        self.insecure_http = insecure;
-        self
-    }
+    refund_core::transport_setters!();
 
     /// Checks every setting and builds the client.
     ///
     /// A missing base URL, username or API key is [`Error::Config`] naming the setting and its
     /// environment variable; a bad base URL is [`Error::InvalidInput`] naming `base_url`.
     pub fn build(self) -> Result<AocClient> {
-        let base_url = self.base_url.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            Error::config(format!(
-                "the AOC base URL is not set: call .base_url(..) or set {ENV_BASE_URL} \
-                 (BoostConnect gives each merchant its own server; there is no default)"
-            ))
-        })?;
-        let base_url = parse_base_url(&base_url, self.insecure_http)?;
-        let username = self.username.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            Error::config(format!(
-                "the AOC username is not set: call .username(..) or set {ENV_USERNAME}"
-            ))
-        })?;
-        let api_key =
-            self.api_key.filter(|k| !k.expose_secret().trim().is_empty()).ok_or_else(|| {
-                Error::config(format!(
-                    "the AOC API key is not set: call .api_key(..) or set {ENV_API_KEY}"
-                ))
-            })?;
+        let base_url = require_setting(
+            self.base_url,
+            "the AOC base URL (each merchant's own server; there is no default)",
+            "base_url",
+            ENV_BASE_URL,
+        )?;
+        let base_url = self.transport.parse_base_url(&base_url)?;
+        let username =
+            require_setting(self.username, "the AOC username", "username", ENV_USERNAME)?;
+        let api_key = require_secret(self.api_key, "the AOC API key", "api_key", ENV_API_KEY)?;
         let currency = self.currency.unwrap_or(Currency::Myr);
         if currency.exponent() != 2 {
             return Err(Error::config(format!(
                 "AOC amounts have two decimals; {currency} does not"
             )));
         }
-        let transport = self.transport.build()?;
-        let refund_url = join_path(&base_url, &["api", "refund"])?;
-        let status_url = join_path(&base_url, &["api", "refundStatus"])?;
         Ok(AocClient {
             inner: Arc::new(Inner {
+                refund_url: join_path(&base_url, &["api", "refund"])?,
+                status_url: join_path(&base_url, &["api", "refundStatus"])?,
                 base_url,
-                refund_url,
-                status_url,
                 username,
                 api_key,
                 currency,
-                transport,
+                transport: self.transport.build()?,
             }),
         })
     }
-}
-
-/// How a refund answer decodes: a final record, or AOC's "duplicate spTransID" that needs a
-/// status read.
-#[derive(Debug)]
-pub(crate) enum RefundAnswer {
-    Done(RefundRecord),
-    Duplicate(ProviderReply),
 }
 
 impl AocClient {
@@ -265,14 +220,19 @@ impl AocClient {
         &self,
         request: &R,
     ) -> Result<PreparedRequest> {
-        let request = aoc_request(request)?;
-        self.check_amount(&request)?;
+        let request = self.checked(request)?;
         self.build_refund(&request)
     }
 
     /// Builds the status request without sending it (dry run), `apiKey` masked.
     pub fn prepare_refund_status(&self, sp_trans_id: &RefundReference) -> Result<PreparedRequest> {
-        self.build_status(sp_trans_id)
+        let fields = [
+            ("apiKey", self.inner.api_key.expose_secret()),
+            ("username", self.inner.username.as_str()),
+            ("spTransID", sp_trans_id.as_str()),
+        ];
+        Ok(PreparedRequest::post(self.inner.status_url.clone())
+            .body(PreparedBody::form(&fields, SECRET_FIELDS)))
     }
 
     /// Refunds (fully or partly) an AOC charge: `POST {base}/api/refund`.
@@ -282,37 +242,50 @@ impl AocClient {
     /// (duplicate: an earlier attempt went through) the client reads `refundStatus` for that
     /// `spTransID` and returns the real outcome.
     ///
-    /// Returns a [`RefundStatus::Succeeded`] record, or [`Error::Declined`] with AOC's code,
-    /// [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`] (`AOC1020`, 429/503, unreachable),
-    /// or [`Error::OutcomeUnknown`] (read the status before anything else).
+    /// Returns a [`RefundStatus::Succeeded`](refund_core::RefundStatus::Succeeded) record, or
+    /// [`Error::Declined`] with AOC's code, [`Error::Auth`] (`AOC0003`), [`Error::Unavailable`]
+    /// (`AOC1020`, 429/503, unreachable), or [`Error::OutcomeUnknown`] (read the status before
+    /// anything else).
     pub async fn refund<R: AocRefundInput + ?Sized>(&self, request: &R) -> Result<RefundRecord> {
-        let request = aoc_request(request)?;
-        self.check_amount(&request)?;
+        let request = self.checked(request)?;
         tracing::debug!(
             sp_trans_id = request.sp_trans_id().as_str(),
             aoc_trans_id = request.aoc_trans_id().as_str(),
             amount = %request.amount(),
             "aoc refund"
         );
-        let raw =
-            self.inner.transport.send(&REFUND, |_attempt| self.build_refund(&request)).await?;
-        match decode_refund(&raw, &request, self.inner.currency)
-            .map_err(|e| raw.qualify(&REFUND, e))?
-        {
+        let answer = self
+            .inner
+            .transport
+            .call(
+                &REFUND,
+                |_attempt| self.build_refund(&request),
+                |raw| decode_refund(raw, &request, self.inner.currency),
+            )
+            .await?;
+        match answer {
             RefundAnswer::Done(record) => Ok(record),
-            // Boxed: the duplicate path is rare and its status read would double this future's size.
             RefundAnswer::Duplicate(reply) => {
-                Box::pin(self.resolve_duplicate(&request, reply)).await
+                let sp_trans_id = request.sp_trans_id();
+                tracing::info!(
+                    sp_trans_id = sp_trans_id.as_str(),
+                    "AOC1001 duplicate spTransID: reading refundStatus for the real outcome"
+                );
+                // Boxed: the duplicate path is rare and its status read would double this
+                // future's size.
+                let read = Box::pin(self.read_status(sp_trans_id)).await;
+                after_duplicate(&request, reply, read)
             }
         }
     }
 
     /// Reads a refund's status by its `spTransID`: `POST {base}/api/refundStatus`.
     ///
-    /// An answer about the refund is a record: `refunded` is [`RefundStatus::Succeeded`], `denied`
-    /// (or any error code about the refund) is [`RefundStatus::Failed`] with AOC's code in
+    /// An answer about the refund is a record: `refunded` is `RefundStatus::Succeeded`, `denied`
+    /// (or any error code about the refund) is `RefundStatus::Failed` with AOC's code in
     /// `provider_code`. `AOC0001` with HTTP 200 (AOC knows no refund by this `spTransID`) is
-    /// [`RefundStatus::NotRefunded`]: no refund was made under it. Other answers about the read
+    /// [`RefundStatus::NotRefunded`](refund_core::RefundStatus::NotRefunded): no refund was made
+    /// under it. Other answers about the read
     /// itself are errors: `AOC0001` with a 4xx status is [`Error::Declined`], `AOC0003` is
     /// [`Error::Auth`], `AOC1020` and unreadable answers are [`Error::Unavailable`] (a read is
     /// always safe to repeat).
@@ -325,383 +298,64 @@ impl AocClient {
         sp_trans_id: &RefundReference,
     ) -> Result<(RefundRecord, ProviderReply)> {
         tracing::debug!(sp_trans_id = sp_trans_id.as_str(), "aoc refund status");
-        let raw = self
-            .inner
+        self.inner
             .transport
-            .send(&REFUND_STATUS, |_attempt| self.build_status(sp_trans_id))
-            .await?;
-        decode_status(&raw, sp_trans_id, self.inner.currency)
+            .call(
+                &REFUND_STATUS,
+                |_attempt| self.prepare_refund_status(sp_trans_id),
+                |raw| decode_status(raw, sp_trans_id, self.inner.currency),
+            )
+            .await
     }
 
-    /// `AOC1001`: an earlier attempt with this `spTransID` went through. Its outcome is the answer.
-    async fn resolve_duplicate(
+    /// The input as an [`AocRefundRequest`] (borrowed when it is one), its amount checked before
+    /// anything is sent.
+    fn checked<'r, R: AocRefundInput + ?Sized>(
         &self,
-        request: &AocRefundRequest,
-        duplicate: ProviderReply,
-    ) -> Result<RefundRecord> {
-        tracing::info!(
-            sp_trans_id = request.sp_trans_id().as_str(),
-            "AOC1001 duplicate spTransID: reading refundStatus for the real outcome"
-        );
-        let (record, status_reply) = match self.read_status(request.sp_trans_id()).await {
-            Ok(found) => found,
-            Err(e) => {
-                return Err(Error::outcome_unknown(
-                    duplicate,
-                    format!(
-                        "AOC answered AOC1001 (duplicate spTransID {}: an earlier attempt reached \
-                         it) and the status read failed: {e}",
-                        request.sp_trans_id()
-                    ),
-                    Some(Box::new(e)),
-                ));
-            }
+        request: &'r R,
+    ) -> Result<Cow<'r, AocRefundRequest>> {
+        let request = match request.as_aoc_refund() {
+            Some(request) => Cow::Borrowed(request),
+            None => Cow::Owned(request.to_aoc_refund()?),
         };
-        if let Some(other) = record.original_transaction_id.as_deref()
-            && other != request.aoc_trans_id().as_str()
-        {
-            // The caller reused a spTransID of another refund: this one was refused.
-            return Err(Error::declined(
-                DeclineReason::InvalidRequest,
-                duplicate.with_message(format!(
-                    "spTransID {} was already used for a refund of aocTransID {other}; use a new \
-                     reference for a new refund",
-                    request.sp_trans_id()
-                )),
-            ));
-        }
-        match record.status {
-            RefundStatus::Succeeded => match record.amount {
-                Some(amount) if amount != request.amount() => Err(Error::outcome_unknown(
-                    status_reply,
-                    format!(
-                        "spTransID {} is recorded as a refund of {amount}, not the {} requested",
-                        request.sp_trans_id(),
-                        request.amount()
-                    ),
-                    None,
-                )),
-                _ => {
-                    let mut record = record;
-                    record.original_transaction_id =
-                        Some(request.aoc_trans_id().as_str().to_owned());
-                    Ok(record)
-                }
-            },
-            RefundStatus::Failed => {
-                let code = AocErrorCode::parse(record.provider_code.as_deref().unwrap_or(""));
-                Err(Error::declined(code.decline_reason(), status_reply))
-            }
-            other => Err(Error::outcome_unknown(
-                status_reply,
-                format!("after AOC1001 the status read says {other:?}, not a final outcome"),
-                None,
-            )),
-        }
-    }
-
-    /// Rejects, before sending, an amount AOC cannot take.
-    fn check_amount(&self, request: &AocRefundRequest) -> Result<()> {
         let amount = request.amount();
-        if amount.currency() != self.inner.currency {
-            return Err(Error::invalid_input(
-                "amount",
-                format!(
-                    "is in {} but this AOC client refunds in {} (see AocClientBuilder::currency)",
-                    amount.currency(),
-                    self.inner.currency
-                ),
-            ));
-        }
-        if amount.is_zero() {
-            return Err(Error::invalid_input("amount", "must be greater than zero"));
-        }
-        if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
-            return Err(Error::invalid_input("amount", "is too large"));
-        }
-        Ok(())
+        let problem = if amount.currency() != self.inner.currency {
+            format!(
+                "is in {} but this AOC client refunds in {} (see AocClientBuilder::currency)",
+                amount.currency(),
+                self.inner.currency
+            )
+        } else if amount.is_zero() {
+            "must be greater than zero".to_owned()
+        } else if amount.minor_units() > refund_core::MAX_MINOR_UNITS {
+            "is too large".to_owned()
+        } else {
+            return Ok(request);
+        };
+        Err(Error::invalid_input("amount", problem))
     }
 
     fn build_refund(&self, request: &AocRefundRequest) -> Result<PreparedRequest> {
-        // On the stack: the form body copies it once, where it is written.
-        let amount = request.amount().fixed_decimal();
+        let amount = request.amount().to_fixed_string();
         let fields = [
             ("apiKey", self.inner.api_key.expose_secret()),
             ("username", self.inner.username.as_str()),
             ("spTransID", request.sp_trans_id().as_str()),
             ("aocTransID", request.aoc_trans_id().as_str()),
-            ("amount", amount.as_str()),
+            ("amount", &amount),
         ];
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
             .body(PreparedBody::form(&fields, SECRET_FIELDS)))
     }
-
-    fn build_status(&self, sp_trans_id: &RefundReference) -> Result<PreparedRequest> {
-        let fields = [
-            ("apiKey", self.inner.api_key.expose_secret()),
-            ("username", self.inner.username.as_str()),
-            ("spTransID", sp_trans_id.as_str()),
-        ];
-        Ok(PreparedRequest::post(self.inner.status_url.clone())
-            .body(PreparedBody::form(&fields, SECRET_FIELDS)))
-    }
-}
-
-/// The input as an [`AocRefundRequest`]: borrowed when it is one, converted otherwise.
-fn aoc_request<R: AocRefundInput + ?Sized>(request: &R) -> Result<Cow<'_, AocRefundRequest>> {
-    match request.as_aoc_refund() {
-        Some(request) => Ok(Cow::Borrowed(request)),
-        None => request.to_aoc_refund().map(Cow::Owned),
-    }
 }
 
 fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> AocClientBuilder {
-    let mut builder = AocClient::builder();
-    if let Some(v) = lookup(ENV_BASE_URL) {
-        builder = builder.base_url(v);
+    AocClientBuilder {
+        base_url: lookup(ENV_BASE_URL),
+        username: lookup(ENV_USERNAME),
+        api_key: lookup(ENV_API_KEY).map(SecretString::from),
+        ..AocClientBuilder::default()
     }
-    if let Some(v) = lookup(ENV_USERNAME) {
-        builder = builder.username(v);
-    }
-    if let Some(v) = lookup(ENV_API_KEY) {
-        builder = builder.api_key(v);
-    }
-    builder
-}
-
-/// The reply for `op`, its body excerpt re-rendered with any secret field masked.
-fn base_reply(raw: &RawResponse, op: &Operation) -> ProviderReply {
-    let body = raw.body();
-    let reply = op.reply().with_http_status(raw.status());
-    if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-        reply.with_body_excerpt(redact_json_text(body, SECRET_FIELDS).as_bytes())
-    } else {
-        reply.with_body_excerpt(body)
-    }
-}
-
-fn raw_json(raw: &RawResponse) -> RawJson {
-    // The received bytes, shared not copied; masked and parsed only if someone looks.
-    RawJson::new(raw.body().clone(), SECRET_FIELDS)
-}
-
-/// An answer that is not about the refund's outcome, for either operation, or `None`.
-fn common_error(raw: &RawResponse, op: &Operation, data: Option<&Data>) -> Option<Error> {
-    let code = data.map(|d| AocErrorCode::parse(&d.error_code));
-    let reply = || match data {
-        Some(d) => coded_reply(raw, op, d),
-        None => base_reply(raw, op),
-    };
-    if matches!(raw.status(), 401 | 403) || code == Some(AocErrorCode::InvalidToken) {
-        return Some(Error::auth(reply()));
-    }
-    if code == Some(AocErrorCode::TransactionInProgress) {
-        return Some(Error::unavailable(
-            reply(),
-            "blocked by a transaction in progress; the request was not processed, retry later",
-            None,
-        ));
-    }
-    None
-}
-
-/// [`base_reply`] with AOC's code and message.
-fn coded_reply(raw: &RawResponse, op: &Operation, data: &Data) -> ProviderReply {
-    base_reply(raw, op).with_code(data.error_code.trim()).with_message(data.message())
-}
-
-pub(crate) fn decode_refund(
-    raw: &RawResponse,
-    request: &AocRefundRequest,
-    currency: Currency,
-) -> Result<RefundAnswer> {
-    let parsed = wire::parse(raw.body());
-    if let Some(err) = common_error(raw, &REFUND, parsed.as_ref().ok()) {
-        return Err(err);
-    }
-    let status = raw.status();
-    let data = match parsed {
-        Ok(data) if raw.is_success() || (400..500).contains(&status) => data,
-        Ok(_) | Err(_) if (500..600).contains(&status) => {
-            return Err(Error::outcome_unknown(
-                base_reply(raw, &REFUND),
-                format!("AOC answered HTTP {status}; the refund may have been processed"),
-                None,
-            ));
-        }
-        Err(detail) if raw.is_success() => {
-            return Err(Error::outcome_unknown(base_reply(raw, &REFUND), detail, None));
-        }
-        // A 4xx that is not AOC's answer is still a definite rejection.
-        Err(_) | Ok(_) => {
-            return Err(Error::declined(DeclineReason::InvalidRequest, base_reply(raw, &REFUND)));
-        }
-    };
-    let code = AocErrorCode::parse(&data.error_code);
-    let op_status = data.status();
-    // Built only on the error paths: the success path never renders a reply.
-    let reply = || coded_reply(raw, &REFUND, &data);
-    if code == AocErrorCode::Success && raw.is_success() {
-        if op_status != "refunded" {
-            return Err(Error::outcome_unknown(
-                reply(),
-                format!(
-                    "errorCode is 00 but transactionOperationStatus is {:?}, not \"refunded\"",
-                    data.transaction_operation_status.as_deref().unwrap_or("")
-                ),
-                None,
-            ));
-        }
-        let record = success_record(raw, &data, request.sp_trans_id(), currency)
-            .map_err(|detail| Error::outcome_unknown(reply(), detail, None))?;
-        let record = if record.original_transaction_id.is_none() {
-            record.with_original_transaction_id(request.aoc_trans_id().as_str())
-        } else {
-            record
-        };
-        return Ok(RefundAnswer::Done(record));
-    }
-    if op_status == "refunded" {
-        return Err(Error::outcome_unknown(
-            reply(),
-            format!("transactionOperationStatus is \"refunded\" but errorCode is {code}"),
-            None,
-        ));
-    }
-    match code {
-        AocErrorCode::DuplicateSpTransId => Ok(RefundAnswer::Duplicate(reply())),
-        // `00` with a 4xx status: a rejection without a reason.
-        AocErrorCode::Success => Err(Error::declined(DeclineReason::InvalidRequest, reply())),
-        other => Err(Error::declined(other.decline_reason(), reply())),
-    }
-}
-
-/// A `refunded` answer as a record; `Err` explains an unreadable amount.
-fn success_record(
-    raw: &RawResponse,
-    data: &Data,
-    sp_trans_id: &RefundReference,
-    currency: Currency,
-) -> std::result::Result<RefundRecord, String> {
-    let mut record = RefundRecord::new(PROVIDER, RefundStatus::Succeeded);
-    if let Some(text) = data.amount_refunded.as_ref().filter(|a| !a.as_str().trim().is_empty()) {
-        let amount = text.to_money(currency).map_err(|e| {
-            format!(
-                "the refund succeeded but amountRefunded {:?} is unreadable: {e}",
-                text.as_str()
-            )
-        })?;
-        record = record.with_amount(amount);
-    }
-    Ok(finish_record(record, raw, data, sp_trans_id))
-}
-
-fn finish_record(
-    mut record: RefundRecord,
-    raw: &RawResponse,
-    data: &Data,
-    sp_trans_id: &RefundReference,
-) -> RefundRecord {
-    if let Some(id) = Data::non_empty(&data.client_correlator) {
-        record = record.with_refund_id(id);
-    }
-    if let Some(id) = Data::non_empty(&data.aoc_trans_id) {
-        record = record.with_original_transaction_id(id);
-    }
-    record
-        .with_reference(sp_trans_id.as_str())
-        .with_provider_code(data.error_code.trim())
-        .with_message(data.message())
-        .with_raw(raw_json(raw))
-}
-
-pub(crate) fn decode_status(
-    raw: &RawResponse,
-    sp_trans_id: &RefundReference,
-    currency: Currency,
-) -> Result<(RefundRecord, ProviderReply)> {
-    let parsed = wire::parse(raw.body());
-    if let Some(err) = common_error(raw, &REFUND_STATUS, parsed.as_ref().ok()) {
-        return Err(err);
-    }
-    let status = raw.status();
-    let unreadable = |detail: String| {
-        Error::unavailable(
-            base_reply(raw, &REFUND_STATUS),
-            format!("{detail}; this read changes nothing and is safe to repeat"),
-            None,
-        )
-    };
-    let data = match parsed {
-        Ok(data) if raw.is_success() || (400..500).contains(&status) => data,
-        Ok(_) | Err(_) if (500..600).contains(&status) => {
-            return Err(unreadable(format!("AOC answered HTTP {status}")));
-        }
-        Err(detail) if raw.is_success() => return Err(unreadable(detail)),
-        Err(_) | Ok(_) => {
-            return Err(Error::declined(
-                DeclineReason::InvalidRequest,
-                base_reply(raw, &REFUND_STATUS),
-            ));
-        }
-    };
-    let code = AocErrorCode::parse(&data.error_code);
-    let op_status = data.status();
-    let reply = coded_reply(raw, &REFUND_STATUS, &data);
-    if matches!(code, AocErrorCode::InvalidParameter) && raw.is_success() {
-        // AOC0001 to a read whose fields were validated before sending: AOC knows no refund by
-        // this spTransID, so none was made (the ledger re-sends such a refund under it).
-        let record = RefundRecord::new(PROVIDER, RefundStatus::NotRefunded);
-        return Ok((finish_record(record, raw, &data, sp_trans_id), reply));
-    }
-    if matches!(code, AocErrorCode::InvalidParameter | AocErrorCode::DuplicateSpTransId)
-        || (400..500).contains(&status)
-    {
-        // About the read, not the refund: AOC0001 is also its answer for an unknown spTransID.
-        return Err(Error::declined(
-            match code {
-                AocErrorCode::Success => DeclineReason::InvalidRequest,
-                other => other.decline_reason(),
-            },
-            reply,
-        ));
-    }
-    let record = match (&code, &*op_status) {
-        (AocErrorCode::Success, "refunded") => {
-            success_record(raw, &data, sp_trans_id, currency).map_err(unreadable)?
-        }
-        (_, "refunded") => {
-            return Err(unreadable(format!(
-                "transactionOperationStatus is \"refunded\" but errorCode is {code}"
-            )));
-        }
-        (AocErrorCode::Success, "") => {
-            return Err(unreadable(
-                "errorCode is 00 but transactionOperationStatus is missing".to_owned(),
-            ));
-        }
-        (AocErrorCode::Success, "denied") => finish_record(
-            RefundRecord::new(PROVIDER, RefundStatus::Failed),
-            raw,
-            &data,
-            sp_trans_id,
-        ),
-        (AocErrorCode::Success, other) => finish_record(
-            RefundRecord::new(PROVIDER, RefundStatus::Unknown(other.to_owned())),
-            raw,
-            &data,
-            sp_trans_id,
-        ),
-        // `denied`, or any other error code: the refund failed. (The amount of a denied refund,
-        // often "0.00", is not an amount refunded and is not copied.)
-        _ => finish_record(
-            RefundRecord::new(PROVIDER, RefundStatus::Failed),
-            raw,
-            &data,
-            sp_trans_id,
-        ),
-    };
-    Ok((record, reply))
 }
 
 impl Provider for AocClient {
@@ -735,9 +389,10 @@ impl RefundStatusRead for AocClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use refund_core::{Money, TransactionId};
+    use refund_core::{InsecureHttp, Money, TransactionId};
+    use std::time::Duration;
 
     fn client() -> AocClient {
         AocClient::builder()
@@ -748,11 +403,8 @@ mod tests {
             .unwrap()
     }
 
-    fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse::new(status, Default::default(), body.to_owned())
-    }
-
-    fn request() -> AocRefundRequest {
+    /// A refund of 1.00 MYR of charge 12345 under spTransID `sp-1` (also for decode's tests).
+    pub(crate) fn request() -> AocRefundRequest {
         AocRefundRequest::new(
             TransactionId::new("12345").unwrap(),
             Money::parse("1", Currency::Myr).unwrap(),
@@ -770,8 +422,8 @@ mod tests {
             format!("{builder:?}"),
             "AocClientBuilder { base_url: Some(\"https://aoc.example.com\"), username: \
              Some(\"merchant\"), api_key: Some(\"***\"), currency: None, transport: \
-             TransportBuilder { timeout: None, http_client: None, retry_policy: None, .. }, \
-             insecure_http: LoopbackOnly }"
+             TransportBuilder { timeout: None, http_client: None, retry_policy: None, \
+             insecure_http: LoopbackOnly, .. } }"
         );
         assert_eq!(
             format!("{:?}", client()),
@@ -842,44 +494,5 @@ mod tests {
             status.body_ref().unwrap().redacted(),
             "apiKey=***&username=merchant&spTransID=sp-1"
         );
-    }
-
-    #[test]
-    fn decodes_success_and_declines() {
-        let ok = decode_refund(
-            &raw(200, include_str!("../tests/fixtures/refund_success.json")),
-            &request(),
-            Currency::Myr,
-        )
-        .unwrap();
-        let RefundAnswer::Done(record) = ok else { panic!("{ok:?}") };
-        assert_eq!(record.status, RefundStatus::Succeeded);
-        assert_eq!(record.refund_id.as_deref(), Some("CC-778899"));
-        assert_eq!(record.reference.as_deref(), Some("sp-1"));
-        assert_eq!(record.amount.map(|m| m.to_fixed_string()).as_deref(), Some("1.00"));
-        assert_eq!(record.raw.to_value()["data"]["errorCode"], "00");
-
-        let denied = r#"{"data":{"transactionOperationStatus":"denied","errorCode":"AOC1012","errorMessage":"Charging denied"}}"#;
-        let err = decode_refund(&raw(200, denied), &request(), Currency::Myr).unwrap_err();
-        assert_eq!(err.decline_reason(), Some(&DeclineReason::Refused));
-        assert_eq!(err.reply().and_then(|r| r.code()), Some("AOC1012"));
-
-        let dup = r#"{"data":{"transactionOperationStatus":"denied","errorCode":"AOC1001"}}"#;
-        assert!(matches!(
-            decode_refund(&raw(200, dup), &request(), Currency::Myr),
-            Ok(RefundAnswer::Duplicate(_))
-        ));
-    }
-
-    #[test]
-    fn status_read_of_a_denied_refund_is_a_failed_record() {
-        let denied = r#"{"data":{"aocTransID":"12345","transactionOperationStatus":"Denied","amountRefunded":"0.00","errorCode":"AOC1015","errorMessage":"Amount limit"}}"#;
-        let (record, reply) =
-            decode_status(&raw(200, denied), &RefundReference::new("sp-1").unwrap(), Currency::Myr)
-                .unwrap();
-        assert_eq!(record.status, RefundStatus::Failed);
-        assert_eq!(record.provider_code.as_deref(), Some("AOC1015"));
-        assert_eq!(record.amount, None);
-        assert_eq!(reply.code(), Some("AOC1015"));
     }
 }

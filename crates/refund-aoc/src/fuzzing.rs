@@ -7,29 +7,21 @@ use crate::AocRefundRequest;
 
 /// Decodes `body` as an answer to `POST /api/refund`; `true` when it reads as a success.
 pub fn refund_response(status: u16, body: &[u8]) -> bool {
-    let (Ok(id), Ok(amount), Ok(reference)) = (
-        TransactionId::new("12345"),
-        Money::parse("1.00", Currency::Myr),
-        RefundReference::new("sp-1"),
-    ) else {
+    let (Ok(id), Ok(reference)) = (TransactionId::new("12345"), RefundReference::new("sp-1"))
+    else {
         return false;
     };
-    let request = AocRefundRequest::new(id, amount).with_sp_trans_id(reference);
-    crate::client::decode_refund(
-        &RawResponse::new(status, HeaderMap::new(), body.to_vec()),
-        &request,
-        Currency::Myr,
-    )
-    .is_ok()
+    let request = AocRefundRequest::new(id, Money::from_minor_units(100, Currency::Myr))
+        .with_sp_trans_id(reference);
+    crate::decode::decode_refund(&raw(status, body), &request, Currency::Myr).is_ok()
 }
 
 /// Decodes `body` as an answer to `POST /api/refundStatus`; `true` when it reads as a record.
 pub fn status_response(status: u16, body: &[u8]) -> bool {
     let Ok(reference) = RefundReference::new("sp-1") else { return false };
-    crate::client::decode_status(
-        &RawResponse::new(status, HeaderMap::new(), body.to_vec()),
-        &reference,
-        Currency::Myr,
-    )
-    .is_ok()
+    crate::decode::decode_status(&raw(status, body), &reference, Currency::Myr).is_ok()
+}
+
+fn raw(status: u16, body: &[u8]) -> RawResponse {
+    RawResponse::new(status, HeaderMap::new(), body.to_vec())
 }

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod decode;
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;

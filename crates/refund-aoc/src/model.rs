@@ -158,78 +158,51 @@ pub enum AocErrorCode {
     Unknown(String),
 }
 
+/// Every code this SDK knows, as AOC writes it, and the reason of a refund declined with it;
+/// `00` first, the answer to nearly every call.
+static KNOWN_CODES: [(&str, AocErrorCode, Option<DeclineReason>); 14] = [
+    ("00", AocErrorCode::Success, None),
+    ("AOC0001", AocErrorCode::InvalidParameter, Some(DeclineReason::InvalidRequest)),
+    ("AOC0002", AocErrorCode::InvalidState, Some(DeclineReason::InvalidState)),
+    ("AOC0003", AocErrorCode::InvalidToken, None),
+    ("AOC1001", AocErrorCode::DuplicateSpTransId, None),
+    ("AOC1003", AocErrorCode::InvalidOtp, Some(DeclineReason::InvalidOtp)),
+    ("AOC1007", AocErrorCode::ChargingFailed, Some(DeclineReason::Refused)),
+    ("AOC1012", AocErrorCode::ChargingDenied, Some(DeclineReason::Refused)),
+    ("AOC1014", AocErrorCode::CountLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1015", AocErrorCode::AmountLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1016", AocErrorCode::DailyLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1017", AocErrorCode::MonthlyLimitExceeded, Some(DeclineReason::LimitExceeded)),
+    ("AOC1019", AocErrorCode::TransactionExpired, Some(DeclineReason::Expired)),
+    ("AOC1020", AocErrorCode::TransactionInProgress, None),
+];
+
 impl AocErrorCode {
     /// Reads a code; surrounding spaces and letter case are ignored (`"aoc1007"` is `AOC1007`).
     pub fn parse(code: &str) -> Self {
         let trimmed = code.trim();
-        if trimmed == "00" {
-            return AocErrorCode::Success;
-        }
-        // `AOC` and four digits, the letters in any case; compared in place (every answer is
-        // read through this, success or not).
-        let digits = match trimmed.get(..3) {
-            Some(prefix) if trimmed.len() == 7 && prefix.eq_ignore_ascii_case("AOC") => {
-                &trimmed[3..]
-            }
-            _ => "",
-        };
-        match digits {
-            "0001" => AocErrorCode::InvalidParameter,
-            "0002" => AocErrorCode::InvalidState,
-            "0003" => AocErrorCode::InvalidToken,
-            "1001" => AocErrorCode::DuplicateSpTransId,
-            "1003" => AocErrorCode::InvalidOtp,
-            "1007" => AocErrorCode::ChargingFailed,
-            "1012" => AocErrorCode::ChargingDenied,
-            "1014" => AocErrorCode::CountLimitExceeded,
-            "1015" => AocErrorCode::AmountLimitExceeded,
-            "1016" => AocErrorCode::DailyLimitExceeded,
-            "1017" => AocErrorCode::MonthlyLimitExceeded,
-            "1019" => AocErrorCode::TransactionExpired,
-            "1020" => AocErrorCode::TransactionInProgress,
-            _ => AocErrorCode::Unknown(trimmed.to_owned()),
+        match KNOWN_CODES.iter().find(|(text, ..)| text.eq_ignore_ascii_case(trimmed)) {
+            Some((_, known, _)) => known.clone(),
+            None => AocErrorCode::Unknown(trimmed.to_owned()),
         }
     }
 
     /// The code as AOC writes it (`"00"`, `"AOC1007"`, or the unknown text).
     pub fn as_str(&self) -> &str {
         match self {
-            AocErrorCode::Success => "00",
-            AocErrorCode::InvalidParameter => "AOC0001",
-            AocErrorCode::InvalidState => "AOC0002",
-            AocErrorCode::InvalidToken => "AOC0003",
-            AocErrorCode::DuplicateSpTransId => "AOC1001",
-            AocErrorCode::InvalidOtp => "AOC1003",
-            AocErrorCode::ChargingFailed => "AOC1007",
-            AocErrorCode::ChargingDenied => "AOC1012",
-            AocErrorCode::CountLimitExceeded => "AOC1014",
-            AocErrorCode::AmountLimitExceeded => "AOC1015",
-            AocErrorCode::DailyLimitExceeded => "AOC1016",
-            AocErrorCode::MonthlyLimitExceeded => "AOC1017",
-            AocErrorCode::TransactionExpired => "AOC1019",
-            AocErrorCode::TransactionInProgress => "AOC1020",
             AocErrorCode::Unknown(code) => code,
+            known => {
+                KNOWN_CODES.iter().find(|(_, code, _)| code == known).map_or("", |(text, ..)| text)
+            }
         }
     }
 
     /// The SDK's reason for a refund declined with this code. (`AOC0003` and `AOC1020` never
     /// become declines: they are [`Error::Auth`] and [`Error::Unavailable`].)
     pub fn decline_reason(&self) -> DeclineReason {
-        match self {
-            AocErrorCode::InvalidParameter => DeclineReason::InvalidRequest,
-            AocErrorCode::InvalidState => DeclineReason::InvalidState,
-            AocErrorCode::InvalidOtp => DeclineReason::InvalidOtp,
-            AocErrorCode::ChargingFailed | AocErrorCode::ChargingDenied => DeclineReason::Refused,
-            AocErrorCode::CountLimitExceeded
-            | AocErrorCode::AmountLimitExceeded
-            | AocErrorCode::DailyLimitExceeded
-            | AocErrorCode::MonthlyLimitExceeded => DeclineReason::LimitExceeded,
-            AocErrorCode::TransactionExpired => DeclineReason::Expired,
-            AocErrorCode::Success
-            | AocErrorCode::InvalidToken
-            | AocErrorCode::DuplicateSpTransId
-            | AocErrorCode::TransactionInProgress
-            | AocErrorCode::Unknown(_) => DeclineReason::Other(self.as_str().to_owned()),
+        match KNOWN_CODES.iter().find(|(_, code, _)| code == self) {
+            Some((_, _, Some(reason))) => reason.clone(),
+            _ => DeclineReason::Other(self.as_str().to_owned()),
         }
     }
 }
