@@ -1,4 +1,4 @@
-//! [`OtpRefundClient`] and its builder.
+//! [`OtpRefundClient`], its builder and its operations.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,17 +7,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::{
-    Capabilities, Clock, DecimalText, Error, ExposeSecret, Idempotency, InsecureHttp, Operation,
-    Otp, OtpChallenge, OtpRefund, OtpRefundTarget, PreparedBody, PreparedRequest, Provider,
-    RawResponse, RefundRecord, RefundStatusRead, Result, RetryPolicy, SecretString, StatusQuery,
-    SystemClock, Transport, TransportBuilder, async_trait, join_path, parse_base_url,
+    Capabilities, Clock, Error, ExposeSecret, Idempotency, Operation, Otp, OtpChallenge, OtpRefund,
+    OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord,
+    RefundStatusRead, Result, SecretString, StatusQuery, Transport, TransportBuilder, async_trait,
+    join_path, require_secret, require_setting,
 };
 use url::Url;
 
 use crate::decode::{decode_refund, decode_send_otp, decode_transaction};
 use crate::model::{EkoRefund, EkoTransaction, RefundOtpChallenge, check_otp_ref_id, check_tid};
 use crate::sign::Signer;
-use crate::wire::{RefundBodyTemplate, SendOtpBody};
+use crate::wire::{RefundBody, SendOtpBody};
 use crate::{CAPABILITIES, PROVIDER};
 
 /// Eko's UAT (staging) base URL, the default.
@@ -89,8 +89,6 @@ struct Inner {
     initiator_id: String,
     user_code: String,
     service_code: u32,
-    /// The refund body with `initiator_id`, `user_code` and `service_code` encoded at build.
-    refund_body: RefundBodyTemplate,
     clock: Arc<dyn Clock>,
     /// Milliseconds added to our clock for `secret-key-timestamp`, learned from a 403's `Date`.
     offset_ms: AtomicI64,
@@ -122,8 +120,6 @@ pub struct OtpRefundClientBuilder {
     user_code: Option<String>,
     service_code: Option<u32>,
     transport: TransportBuilder,
-    insecure_http: InsecureHttp,
-    clock: Option<Arc<dyn Clock>>,
 }
 
 impl fmt::Debug for OtpRefundClientBuilder {
@@ -137,17 +133,12 @@ impl fmt::Debug for OtpRefundClientBuilder {
             .field("user_code", &self.user_code)
             .field("service_code", &self.service_code)
             .field("transport", &self.transport)
-            .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
 }
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-fn missing(setting: &str, env: &str) -> Error {
-    Error::config(format!("{setting} is not set: call .{setting}(..) on the builder or set {env}"))
 }
 
 impl OtpRefundClientBuilder {
@@ -188,69 +179,38 @@ impl OtpRefundClientBuilder {
         self.service_code = Some(code);
         self
     }
-    /// Whole-request timeout (default [`refund_core::DEFAULT_TIMEOUT`]).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport = self.transport.timeout(timeout);
-        self
-    }
-    /// Share this `reqwest::Client` (and its connection pool).
-    #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport = self.transport.client(client);
-        self
-    }
-    /// The retry policy (default [`RetryPolicy::default`]); refunds are never repeated once they
-    /// may have reached Eko, whatever the policy.
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.transport = self.transport.retry_policy(policy);
-        self
-    }
-    /// Whether plain `http` to a non-loopback host is allowed (default: no).
-    #[must_use]
-    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
-        self.insecure_http = insecure;
-        self
-    }
-    /// The clock for `secret-key-timestamp` (default [`SystemClock`]); inject one in tests.
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
+    refund_core::transport_setters!(clock);
 
     /// Validates the settings and builds the client.
     ///
     /// A missing credential is an [`Error::Config`] naming the setting and its environment
     /// variable; a malformed one an [`Error::InvalidInput`] naming the setting.
     pub fn build(self) -> Result<OtpRefundClient> {
-        let base_url = parse_base_url(
-            self.base_url.as_deref().unwrap_or(EKO_UAT_BASE_URL),
-            self.insecure_http,
+        let base_url =
+            self.transport.parse_base_url(self.base_url.as_deref().unwrap_or(EKO_UAT_BASE_URL))?;
+        let developer_key = require_secret(
+            self.developer_key,
+            "the Eko developer key",
+            "developer_key",
+            ENV_DEVELOPER_KEY,
         )?;
-        let developer_key =
-            self.developer_key.ok_or_else(|| missing("developer_key", ENV_DEVELOPER_KEY))?;
-        if developer_key.expose_secret().is_empty() {
-            return Err(missing("developer_key", ENV_DEVELOPER_KEY));
+        let access_key =
+            require_secret(self.access_key, "the Eko access key", "access_key", ENV_ACCESS_KEY)?;
+        // Set but blank or malformed is an invalid input naming the setting; only unset is missing.
+        if let Some(id) = &self.initiator_id {
+            refund_core::check_digits("initiator_id", id, 20)?;
         }
-        let access_key = self.access_key.ok_or_else(|| missing("access_key", ENV_ACCESS_KEY))?;
-        if access_key.expose_secret().is_empty() {
-            return Err(missing("access_key", ENV_ACCESS_KEY));
+        if let Some(code) = &self.user_code {
+            check_user_code(code)?;
         }
-        let initiator_id =
-            self.initiator_id.ok_or_else(|| missing("initiator_id", ENV_INITIATOR_ID))?;
-        refund_core::check_digits("initiator_id", &initiator_id, 20)?;
-        let user_code = self.user_code.ok_or_else(|| missing("user_code", ENV_USER_CODE))?;
-        if user_code.is_empty()
-            || user_code.len() > 64
-            || !user_code.bytes().all(|b| b.is_ascii_graphic())
-        {
-            return Err(Error::invalid_input(
-                "user_code",
-                "must be 1 to 64 printable ASCII characters without spaces",
-            ));
-        }
+        let initiator_id = require_setting(
+            self.initiator_id,
+            "the Eko initiator id",
+            "initiator_id",
+            ENV_INITIATOR_ID,
+        )?;
+        let user_code =
+            require_setting(self.user_code, "the Eko user code", "user_code", ENV_USER_CODE)?;
         // Checked here so a bad developer key fails at build time, not on the first call.
         let mut developer_key =
             HeaderValue::from_str(developer_key.expose_secret()).map_err(|_| {
@@ -260,28 +220,33 @@ impl OtpRefundClientBuilder {
                 )
             })?;
         developer_key.set_sensitive(true);
-        let refund_prefix = join_path(&base_url, &["customer", "payment", "refund"])?;
-        let transaction_prefix = join_path(&base_url, &["tools", "reference", "transaction"])?;
-        let signer = Signer::new(&access_key)?;
-        let service_code = self.service_code.unwrap_or(DEFAULT_SERVICE_CODE);
-        let refund_body = RefundBodyTemplate::new(&initiator_id, &user_code, service_code);
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
+                refund_prefix: join_path(&base_url, &["customer", "payment", "refund"])?,
+                transaction_prefix: join_path(&base_url, &["tools", "reference", "transaction"])?,
                 base_url,
-                refund_prefix,
-                transaction_prefix,
                 developer_key,
-                signer,
+                // The keyed HMAC state, derived once here (docs/performance.md).
+                signer: Signer::new(&access_key)?,
                 initiator_id,
                 user_code,
-                service_code,
-                refund_body,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                service_code: self.service_code.unwrap_or(DEFAULT_SERVICE_CODE),
+                clock: self.transport.clock_or_system(),
                 offset_ms: AtomicI64::new(0),
                 transport: self.transport.build()?,
             }),
         })
     }
+}
+
+fn check_user_code(code: &str) -> Result<()> {
+    if code.is_empty() || code.len() > 64 || !code.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid_input(
+            "user_code",
+            "must be 1 to 64 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(())
 }
 
 fn unix_ms(time: SystemTime) -> i64 {
@@ -342,8 +307,7 @@ impl OtpRefundClient {
     /// The signature is over the timestamp header's own text, so the two cannot differ; both
     /// values are made in place, not copied from a string.
     fn signed(&self, request: PreparedRequest) -> Result<PreparedRequest> {
-        let timestamp = HeaderValue::from_bytes(DecimalText::from(self.timestamp_ms()).as_bytes())
-            .map_err(|_| Error::config("the timestamp is not a valid header value"))?;
+        let timestamp = HeaderValue::from(self.timestamp_ms());
         let signature = self.inner.signer.sign_header(timestamp.as_bytes())?;
         Ok(request
             .header_value(DEVELOPER_KEY, self.inner.developer_key.clone())
@@ -380,12 +344,17 @@ impl OtpRefundClient {
     ) -> Result<PreparedRequest> {
         check_tid(tid)?;
         check_otp_ref_id(otp_ref_id)?;
-        let otp = otp_json_integer(otp)?;
-        let url = join_path(&self.inner.refund_prefix, &[tid])?;
-        let body = self.inner.refund_body.render(otp, otp_ref_id);
-        self.signed(
-            PreparedRequest::post(url).body(PreparedBody::json_encoded(body, BODY_SECRET_FIELDS)),
-        )
+        let inner = &self.inner;
+        let body = RefundBody {
+            initiator_id: &inner.initiator_id,
+            user_code: &inner.user_code,
+            otp: otp_json_integer(otp)?,
+            otp_ref_id,
+            service_code: inner.service_code,
+            state: "1",
+        };
+        let url = join_path(&inner.refund_prefix, &[tid])?;
+        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
     }
 
     /// The signed transaction inquiry, for a dry run.
@@ -399,21 +368,26 @@ impl OtpRefundClient {
     }
 
     /// Sends through the transport (re-signing every attempt; an invalid input fails the first
-    /// build, before anything is sent); on a 403 whose `Date` shows our
-    /// clock is off, corrects the offset and sends once more. A 403 was not processed, so this
-    /// holds even for the refund.
-    async fn call<F>(&self, op: &Operation, build: F) -> Result<RawResponse>
-    where
-        F: Fn() -> Result<PreparedRequest>,
-    {
-        let raw = self.inner.transport.send(op, |_attempt| build()).await?;
-        if raw.status() == 403 && self.correct_clock(&raw) {
-            drop(raw);
-            // Boxed: a clock correction is rare, and a second send held inline would double the
+    /// build, before anything is sent) and decodes; on a 403 whose `Date` shows our clock is
+    /// off, corrects the offset and sends once more. A 403 was not processed, so this holds even
+    /// for the refund.
+    async fn call<T>(
+        &self,
+        op: &Operation,
+        build: impl Fn() -> Result<PreparedRequest>,
+        decode: impl Fn(&RawResponse) -> Result<T>,
+    ) -> Result<T> {
+        let transport = &self.inner.transport;
+        let skewed = |raw: &RawResponse| raw.status() == 403 && self.correct_clock(raw);
+        let first = transport
+            .call(op, |_| build(), |raw| if skewed(raw) { Ok(None) } else { decode(raw).map(Some) })
+            .await?;
+        match first {
+            Some(answer) => Ok(answer),
+            // Boxed: a clock correction is rare, and a second call held inline would double the
             // size of every call's future (which callers box or spawn per call).
-            return Box::pin(self.inner.transport.send(op, |_attempt| build())).await;
+            None => Box::pin(transport.call(op, |_| build(), decode)).await,
         }
-        Ok(raw)
     }
 
     /// Learns the clock offset from a response's `Date`; true when it changed by more than
@@ -448,16 +422,16 @@ impl OtpRefundClient {
     /// Success is exactly a non-empty `data.otp_ref_id` (Eko's own sample answers `status: 2133`);
     /// an answer without one is [`Error::Declined`] with reason `Other(<status>)`.
     pub async fn send_otp(&self, tid: &str) -> Result<RefundOtpChallenge> {
-        let raw = self.call(&SEND_OTP, || self.prepare_send_otp(tid)).await?;
-        decode_send_otp(&SEND_OTP, &raw, tid)
+        let decode = |raw: &RawResponse| decode_send_otp(&SEND_OTP, raw, tid);
+        self.call(&SEND_OTP, || self.prepare_send_otp(tid), decode).await
     }
 
     /// Claims the refund of `tid` with the customer's `otp` and the `otp_ref_id` of
     /// [`OtpRefundClient::send_otp`]. Never sent twice once it may have reached Eko: on
     /// [`Error::OutcomeUnknown`], read [`OtpRefundClient::transaction`] first.
     pub async fn refund(&self, tid: &str, otp_ref_id: &str, otp: &Otp) -> Result<EkoRefund> {
-        let raw = self.call(&REFUND, || self.prepare_refund(tid, otp_ref_id, otp)).await?;
-        decode_refund(&REFUND, &raw, tid)
+        let decode = |raw: &RawResponse| decode_refund(&REFUND, raw, tid);
+        self.call(&REFUND, || self.prepare_refund(tid, otp_ref_id, otp), decode).await
     }
 
     /// [`OtpRefundClient::refund`] with a challenge from [`OtpRefundClient::send_otp`].
@@ -467,14 +441,13 @@ impl OtpRefundClient {
 
     /// Reads the transaction `tid` (its `tx_status`). Safe to repeat.
     pub async fn transaction(&self, tid: &str) -> Result<EkoTransaction> {
-        let raw = self.call(&TRANSACTION, || self.prepare_transaction(tid)).await?;
-        decode_transaction(&TRANSACTION, &raw, tid)
+        let decode = |raw: &RawResponse| decode_transaction(&TRANSACTION, raw, tid);
+        self.call(&TRANSACTION, || self.prepare_transaction(tid), decode).await
     }
 }
 
-/// The OTP's digits, as the text of the JSON integer Eko expects; a leading zero cannot survive
-/// that and is refused.
-fn otp_json_integer(otp: &Otp) -> Result<&str> {
+/// The OTP as the JSON integer Eko expects; a leading zero cannot survive that and is refused.
+fn otp_json_integer(otp: &Otp) -> Result<u64> {
     let digits = otp.expose();
     if digits.starts_with('0') {
         return Err(Error::invalid_input(
@@ -482,10 +455,8 @@ fn otp_json_integer(otp: &Otp) -> Result<&str> {
             "starts with 0, which Eko's integer otp field cannot carry; request a new OTP",
         ));
     }
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid_input("otp", "must be 4 to 8 digits"));
-    }
-    Ok(digits)
+    // `Otp` holds 4 to 8 ASCII digits, which always fit.
+    digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
 }
 
 impl Provider for OtpRefundClient {
@@ -542,7 +513,7 @@ mod tests {
     fn debug_output_is_pinned_and_masked() {
         assert_eq!(
             format!("{:?}", builder()),
-            r#"OtpRefundClientBuilder { base_url: None, developer_key: Some("***"), access_key: Some("***"), initiator_id: Some("9962981729"), user_code: Some("20810200"), service_code: None, transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, .. }, insecure_http: LoopbackOnly, .. }"#
+            r#"OtpRefundClientBuilder { base_url: None, developer_key: Some("***"), access_key: Some("***"), initiator_id: Some("9962981729"), user_code: Some("20810200"), service_code: None, transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, insecure_http: LoopbackOnly, .. }, .. }"#
         );
         let client = builder().build().unwrap();
         assert_eq!(
@@ -604,7 +575,7 @@ mod tests {
 
     #[test]
     fn otp_must_survive_as_an_integer() {
-        assert_eq!(otp_json_integer(&Otp::new("576719").unwrap()).unwrap(), "576719");
+        assert_eq!(otp_json_integer(&Otp::new("576719").unwrap()).unwrap(), 576_719);
         let err = otp_json_integer(&Otp::new("076123").unwrap()).unwrap_err();
         assert_eq!(err.field(), Some("otp"));
         assert!(!err.to_string().contains("76123"));
