@@ -2,15 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::{
-    Capabilities, Clock, Error, ExposeSecret, Idempotency, Operation, Otp, OtpChallenge, OtpRefund,
-    OtpRefundTarget, PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord,
-    RefundStatusRead, Result, SecretString, StatusQuery, Transport, TransportBuilder, async_trait,
-    join_path, require_secret, require_setting,
+    Capabilities, Error, Idempotency, Operation, Otp, OtpChallenge, OtpRefund, OtpRefundTarget,
+    PreparedBody, PreparedRequest, Provider, RawResponse, RefundRecord, RefundStatusRead, Result,
+    SecretString, StatusQuery, Transport, TransportBuilder, async_trait, join_path, require_secret,
+    require_setting,
 };
 use url::Url;
 
@@ -30,10 +27,6 @@ pub const EKO_PRODUCTION_BASE_URL: &str = "https://api.eko.in:25002/ekoicici/v3"
 /// The `service_code` of a refund, `80` unless Eko tells you otherwise.
 pub const DEFAULT_SERVICE_CODE: u32 = 80;
 
-/// A `403` whose `Date` header is further than this from our clock is taken as clock skew: the
-/// offset is corrected and the call repeated once.
-pub const CLOCK_SKEW_TOLERANCE: Duration = Duration::from_secs(30);
-
 /// Environment variable for the base URL (optional; default [`EKO_UAT_BASE_URL`]).
 pub const ENV_BASE_URL: &str = "OTP_REFUND_BASE_URL";
 /// Environment variable for the developer key.
@@ -50,10 +43,6 @@ pub(crate) const SEND_OTP: Operation = Operation::new(PROVIDER, "send_otp", Idem
 pub(crate) const REFUND: Operation = Operation::new(PROVIDER, "refund", Idempotency::Unsafe);
 pub(crate) const TRANSACTION: Operation =
     Operation::new(PROVIDER, "transaction", Idempotency::Safe);
-
-const DEVELOPER_KEY: HeaderName = HeaderName::from_static("developer_key");
-const SECRET_KEY: HeaderName = HeaderName::from_static("secret-key");
-const SECRET_KEY_TIMESTAMP: HeaderName = HeaderName::from_static("secret-key-timestamp");
 
 /// Secret body fields, masked in dry runs.
 const BODY_SECRET_FIELDS: &[&str] = &["otp"];
@@ -83,15 +72,10 @@ struct Inner {
     /// instructions, docs/performance.md).
     refund_prefix: Url,
     transaction_prefix: Url,
-    /// The `developer_key` header, validated and marked sensitive once, at build.
-    developer_key: HeaderValue,
     signer: Signer,
     initiator_id: String,
     user_code: String,
     service_code: u32,
-    clock: Arc<dyn Clock>,
-    /// Milliseconds added to our clock for `secret-key-timestamp`, learned from a 403's `Date`.
-    offset_ms: AtomicI64,
     transport: Transport,
 }
 
@@ -105,7 +89,7 @@ impl fmt::Debug for OtpRefundClient {
             .field("initiator_id", &inner.initiator_id)
             .field("user_code", &inner.user_code)
             .field("service_code", &inner.service_code)
-            .field("clock_offset_ms", &inner.offset_ms.load(Ordering::Relaxed))
+            .field("clock_offset_ms", &inner.signer.offset_ms())
             .finish_non_exhaustive()
     }
 }
@@ -211,28 +195,16 @@ impl OtpRefundClientBuilder {
         )?;
         let user_code =
             require_setting(self.user_code, "the Eko user code", "user_code", ENV_USER_CODE)?;
-        // Checked here so a bad developer key fails at build time, not on the first call.
-        let mut developer_key =
-            HeaderValue::from_str(developer_key.expose_secret()).map_err(|_| {
-                Error::invalid_input(
-                    "developer_key",
-                    "contains characters that cannot be sent in an HTTP header",
-                )
-            })?;
-        developer_key.set_sensitive(true);
+        let signer = Signer::new(&developer_key, &access_key, self.transport.clock_or_system())?;
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
                 refund_prefix: join_path(&base_url, &["customer", "payment", "refund"])?,
                 transaction_prefix: join_path(&base_url, &["tools", "reference", "transaction"])?,
                 base_url,
-                developer_key,
-                // The keyed HMAC state, derived once here (docs/performance.md).
-                signer: Signer::new(&access_key)?,
+                signer,
                 initiator_id,
                 user_code,
                 service_code: self.service_code.unwrap_or(DEFAULT_SERVICE_CODE),
-                clock: self.transport.clock_or_system(),
-                offset_ms: AtomicI64::new(0),
                 transport: self.transport.build()?,
             }),
         })
@@ -249,10 +221,6 @@ fn check_user_code(code: &str) -> Result<()> {
     Ok(())
 }
 
-fn unix_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 impl OtpRefundClient {
     /// A builder with the defaults.
     pub fn builder() -> OtpRefundClientBuilder {
@@ -263,23 +231,14 @@ impl OtpRefundClient {
     /// `OTP_REFUND_ACCESS_KEY`, `OTP_REFUND_INITIATOR_ID` and `OTP_REFUND_USER_CODE` (unset or
     /// empty ones are left unset), for the caller to override before `build()`.
     pub fn builder_from_env() -> OtpRefundClientBuilder {
-        let mut builder = Self::builder();
-        if let Some(v) = env_var(ENV_BASE_URL) {
-            builder = builder.base_url(v);
+        OtpRefundClientBuilder {
+            base_url: env_var(ENV_BASE_URL),
+            developer_key: env_var(ENV_DEVELOPER_KEY).map(SecretString::from),
+            access_key: env_var(ENV_ACCESS_KEY).map(SecretString::from),
+            initiator_id: env_var(ENV_INITIATOR_ID),
+            user_code: env_var(ENV_USER_CODE),
+            ..Self::builder()
         }
-        if let Some(v) = env_var(ENV_DEVELOPER_KEY) {
-            builder = builder.developer_key(v);
-        }
-        if let Some(v) = env_var(ENV_ACCESS_KEY) {
-            builder = builder.access_key(v);
-        }
-        if let Some(v) = env_var(ENV_INITIATOR_ID) {
-            builder = builder.initiator_id(v);
-        }
-        if let Some(v) = env_var(ENV_USER_CODE) {
-            builder = builder.user_code(v);
-        }
-        builder
     }
 
     /// A client configured from the environment ([`OtpRefundClient::builder_from_env`]).
@@ -295,24 +254,7 @@ impl OtpRefundClient {
     /// The correction applied to our clock for `secret-key-timestamp`, in milliseconds (0 until a
     /// 403 showed our clock to be off).
     pub fn clock_offset_ms(&self) -> i64 {
-        self.inner.offset_ms.load(Ordering::Relaxed)
-    }
-
-    fn timestamp_ms(&self) -> i64 {
-        unix_ms(self.inner.clock.now()).saturating_add(self.clock_offset_ms())
-    }
-
-    /// Adds `developer_key`, `secret-key` and `secret-key-timestamp`, signed now.
-    ///
-    /// The signature is over the timestamp header's own text, so the two cannot differ; both
-    /// values are made in place, not copied from a string.
-    fn signed(&self, request: PreparedRequest) -> Result<PreparedRequest> {
-        let timestamp = HeaderValue::from(self.timestamp_ms());
-        let signature = self.inner.signer.sign_header(timestamp.as_bytes())?;
-        Ok(request
-            .header_value(DEVELOPER_KEY, self.inner.developer_key.clone())
-            .header_value(SECRET_KEY, signature)
-            .header_value(SECRET_KEY_TIMESTAMP, timestamp))
+        self.inner.signer.offset_ms()
     }
 
     /// The signed get-OTP request for `tid`, for a dry run (secrets render as `***`).
@@ -329,7 +271,9 @@ impl OtpRefundClient {
         check_tid(tid)?;
         let url = join_path(&self.inner.refund_prefix, &[tid, "otp"])?;
         let body = SendOtpBody { initiator_id: &self.inner.initiator_id };
-        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+        self.inner
+            .signer
+            .sign(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
     }
 
     /// The signed refund request, for a dry run: the `otp` renders as `***`.
@@ -354,7 +298,9 @@ impl OtpRefundClient {
             state: "1",
         };
         let url = join_path(&inner.refund_prefix, &[tid])?;
-        self.signed(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+        self.inner
+            .signer
+            .sign(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
     }
 
     /// The signed transaction inquiry, for a dry run.
@@ -364,7 +310,7 @@ impl OtpRefundClient {
         url.query_pairs_mut()
             .append_pair("initiator_id", &self.inner.initiator_id)
             .append_pair("user_code", &self.inner.user_code);
-        self.signed(PreparedRequest::get(url))
+        self.inner.signer.sign(PreparedRequest::get(url))
     }
 
     /// Sends through the transport (re-signing every attempt; an invalid input fails the first
@@ -378,7 +324,8 @@ impl OtpRefundClient {
         decode: impl Fn(&RawResponse) -> Result<T>,
     ) -> Result<T> {
         let transport = &self.inner.transport;
-        let skewed = |raw: &RawResponse| raw.status() == 403 && self.correct_clock(raw);
+        let skewed =
+            |raw: &RawResponse| raw.status() == 403 && self.inner.signer.correct_clock(raw);
         let first = transport
             .call(op, |_| build(), |raw| if skewed(raw) { Ok(None) } else { decode(raw).map(Some) })
             .await?;
@@ -388,33 +335,6 @@ impl OtpRefundClient {
             // size of every call's future (which callers box or spawn per call).
             None => Box::pin(transport.call(op, |_| build(), decode)).await,
         }
-    }
-
-    /// Learns the clock offset from a response's `Date`; true when it changed by more than
-    /// [`CLOCK_SKEW_TOLERANCE`].
-    fn correct_clock(&self, raw: &RawResponse) -> bool {
-        let Some(server_ms) = raw
-            .headers()
-            .get(refund_core::http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(refund_core::parse_http_date)
-            .map(unix_ms)
-        else {
-            return false;
-        };
-        let local_ms = unix_ms(self.inner.clock.now());
-        let skew = server_ms.saturating_sub(local_ms.saturating_add(self.clock_offset_ms()));
-        let tolerance = i64::try_from(CLOCK_SKEW_TOLERANCE.as_millis()).unwrap_or(i64::MAX);
-        if skew.saturating_abs() <= tolerance {
-            return false;
-        }
-        let offset = server_ms.saturating_sub(local_ms);
-        self.inner.offset_ms.store(offset, Ordering::Relaxed);
-        tracing::warn!(
-            offset_ms = offset,
-            "Eko refused the signature timestamp and its clock differs from ours; corrected the offset and repeating once"
-        );
-        true
     }
 
     /// Sends (or resends) the refund OTP to the customer for `tid`. Safe to repeat.
