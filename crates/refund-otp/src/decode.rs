@@ -33,7 +33,7 @@ fn reply(op: &Operation, raw: &RawResponse, answer: Option<&Answer<'_>>) -> Prov
     if let Some(status) = answer.and_then(|a| a.status) {
         reply = reply.with_code(status.to_string());
     }
-    if let Some(message) = answer.and_then(|a| a.message.clone()) {
+    if let Some(message) = answer.and_then(Answer::message) {
         reply = reply.with_message(message);
     }
     reply
@@ -85,9 +85,22 @@ fn known_failure(op: &Operation, raw: &RawResponse, answer: &Answer<'_>) -> Opti
     }
 }
 
-/// `data` of a `status: 0` answer, or the outcome is unknown.
-fn data<'d, 'a>(op: &Operation, raw: &RawResponse, answer: &'d Answer<'a>) -> Result<&'d Data<'a>> {
-    answer.data.as_ref().ok_or_else(|| unknown(op, raw, "the answer has no data object"))
+/// `data` of a `status: 0` answer. Any other status is Eko's known failure, or what `otherwise`
+/// makes of it; no status, or no data object, leaves the outcome unknown.
+fn succeeded<'d, 'a>(
+    op: &Operation,
+    raw: &RawResponse,
+    answer: &'d Answer<'a>,
+    otherwise: impl FnOnce(i64, ProviderReply) -> Error,
+) -> Result<&'d Data<'a>> {
+    match answer.status {
+        Some(0) => {
+            answer.data.as_ref().ok_or_else(|| unknown(op, raw, "the answer has no data object"))
+        }
+        Some(code) => Err(known_failure(op, raw, answer)
+            .unwrap_or_else(|| otherwise(code, reply(op, raw, Some(answer))))),
+        None => Err(unknown(op, raw, "the answer has no status")),
+    }
 }
 
 /// Get-OTP: success is exactly a non-empty `data.otp_ref_id`, whatever `status` says (the official
@@ -108,7 +121,7 @@ pub(crate) fn decode_send_otp(
             check_otp_ref_id(&otp_ref_id)
                 .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
             return RefundOtpChallenge::new(tid, otp_ref_id)
-                .map(|c| c.with_message(answer.message.clone()));
+                .map(|c| c.with_message(answer.message()));
         }
         if let Some(err) = known_failure(op, raw, answer) {
             return Err(err);
@@ -116,15 +129,10 @@ pub(crate) fn decode_send_otp(
         // No OTP session: the customer has nothing to confirm. Declined, not "unknown": there is
         // no refund to check on, and `send_otp` is safe to call again.
         let code = answer.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-        let mut reply = reply(op, raw, Some(answer));
-        if reply.code().is_none() {
-            reply = reply.with_code("none");
-        }
-        let message = match &answer.message {
-            Some(m) => format!("{m} (no otp_ref_id in the answer: the OTP was not sent)"),
-            None => "no otp_ref_id in the answer: the OTP was not sent".to_owned(),
-        };
-        Err(Error::declined(DeclineReason::Other(code), reply.with_message(message)))
+        let why = "no otp_ref_id in the answer: the OTP was not sent";
+        let message = answer.message().map_or_else(|| why.to_owned(), |m| format!("{m} ({why})"));
+        let reply = reply(op, raw, Some(answer)).with_code(code.clone()).with_message(message);
+        Err(Error::declined(DeclineReason::Other(code), reply))
     })
 }
 
@@ -176,24 +184,14 @@ fn amount_field(
 /// string or a number (anything else leaves the outcome unknown, with the field named).
 pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
     decode(op, raw, |answer| {
-        match answer.status {
-            Some(0) => {}
-            Some(code) => {
-                return Err(known_failure(op, raw, answer).unwrap_or_else(|| {
-                    if answer.response_status_id == Some(1) {
-                        let reason = DeclineReason::Other(code.to_string());
-                        return Error::declined(reason, reply(op, raw, Some(answer)));
-                    }
-                    Error::outcome_unknown(
-                        reply(op, raw, Some(answer)),
-                        "Eko answered a status this SDK does not know without marking it a failure",
-                        None,
-                    )
-                }));
-            }
-            None => return Err(unknown(op, raw, "the answer has no status")),
-        }
-        let data = data(op, raw, answer)?;
+        let data = succeeded(op, raw, answer, |code, reply| match answer.response_status_id {
+            Some(1) => Error::declined(DeclineReason::Other(code.to_string()), reply),
+            _ => Error::outcome_unknown(
+                reply,
+                "Eko answered a status this SDK does not know without marking it a failure",
+                None,
+            ),
+        })?;
         let text = |field, value| field_text(op, raw, field, value);
         let refund_tid = text("refund_tid", data.refund_tid)?;
         let eko_tid = text("tid", data.tid)?;
@@ -220,7 +218,7 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
             balance: amount("balance", data.balance)?,
             currency: currency.unwrap_or(Currency::Inr),
             timestamp: timestamp.map(Cow::into_owned),
-            message: answer.message.clone(),
+            message: answer.message(),
             // The received bytes, shared not copied; masked and parsed only if someone looks.
             raw: RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS),
         })
@@ -234,17 +232,9 @@ pub(crate) fn decode_transaction(
     tid: &str,
 ) -> Result<EkoTransaction> {
     decode(op, raw, |answer| {
-        match answer.status {
-            Some(0) => {}
-            Some(code) => {
-                return Err(known_failure(op, raw, answer).unwrap_or_else(|| {
-                    let reason = DeclineReason::Other(code.to_string());
-                    Error::declined(reason, reply(op, raw, Some(answer)))
-                }));
-            }
-            None => return Err(unknown(op, raw, "the answer has no status")),
-        }
-        let data = data(op, raw, answer)?;
+        let data = succeeded(op, raw, answer, |code, reply| {
+            Error::declined(DeclineReason::Other(code.to_string()), reply)
+        })?;
         let text = |field, value| field_text(op, raw, field, value);
         let tx_status = match text("tx_status", data.tx_status)?.as_deref().map(str::trim) {
             None | Some("") => return Err(unknown(op, raw, "status 0 without data.tx_status")),
@@ -265,7 +255,7 @@ pub(crate) fn decode_transaction(
             refund_tid: text("refund_tid", data.refund_tid)?
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty()),
-            message: answer.message.clone(),
+            message: answer.message(),
             raw: RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS),
         })
     })

@@ -33,13 +33,21 @@ pub(crate) struct RefundBody<'a> {
 pub(crate) struct Answer<'a> {
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) status: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub(crate) message: Option<String>,
+    /// A string or a number; anything else is ignored ([`Answer::message`]).
+    #[serde(borrow)]
+    pub(crate) message: Option<&'a RawValue>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) response_status_id: Option<i64>,
     /// Error answers send `{}`, `[]`, `""` or nothing: anything but an object is absent.
     #[serde(default, borrow, deserialize_with = "object_or_none")]
     pub(crate) data: Option<Data<'a>>,
+}
+
+impl Answer<'_> {
+    /// Eko's `message` as text.
+    pub(crate) fn message(&self) -> Option<String> {
+        self.message.and_then(|m| json_text(m).ok()).map(Cow::into_owned)
+    }
 }
 
 /// `data` of any of the three answers (get-OTP: `otp_ref_id`; refund: `refund_tid`, `tid`, the
@@ -157,7 +165,7 @@ fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
                 .map_err(|_| E::custom(format!("expected an integer, got {v}")))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Err(E::custom(format!("expected an integer, got {}", number_text(v))))
+            Err(E::custom(format!("expected an integer, got {v}")))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let t = v.trim();
@@ -174,44 +182,6 @@ fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
         }
     }
     deserializer.deserialize_any(LenientI64)
-}
-
-/// Text sent as a string or as a number (`"13192443"`, `13192443`); `null` is absent.
-fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    struct LenientString;
-    impl<'de> de::Visitor<'de> for LenientString {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string or a number")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_owned()))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(number_text(v)))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    deserializer.deserialize_any(LenientString)
-}
-
-/// A float as `serde_json` writes it (`2222637312.86`), the text `Value::Number` gave before.
-fn number_text(v: f64) -> String {
-    serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())
 }
 
 #[cfg(test)]
