@@ -12,7 +12,10 @@ use refund_core::{
 use url::Url;
 
 use crate::decode::{decode_refund, decode_send_otp, decode_transaction};
-use crate::model::{EkoRefund, EkoTransaction, RefundOtpChallenge, check_otp_ref_id, check_tid};
+use crate::model::{
+    EkoRefund, EkoTransaction, MAX_OTP_REF_ID_LEN, RefundOtpChallenge, check_printable, check_tid,
+    otp_json_integer,
+};
 use crate::sign::Signer;
 use crate::wire::{RefundBody, SendOtpBody};
 use crate::{CAPABILITIES, PROVIDER};
@@ -174,27 +177,22 @@ impl OtpRefundClientBuilder {
             self.transport.parse_base_url(self.base_url.as_deref().unwrap_or(EKO_UAT_BASE_URL))?;
         let developer_key = require_secret(
             self.developer_key,
-            "the Eko developer key",
+            "developer_key",
             "developer_key",
             ENV_DEVELOPER_KEY,
         )?;
         let access_key =
-            require_secret(self.access_key, "the Eko access key", "access_key", ENV_ACCESS_KEY)?;
+            require_secret(self.access_key, "access_key", "access_key", ENV_ACCESS_KEY)?;
         // Set but blank or malformed is an invalid input naming the setting; only unset is missing.
         if let Some(id) = &self.initiator_id {
             refund_core::check_digits("initiator_id", id, 20)?;
         }
         if let Some(code) = &self.user_code {
-            check_user_code(code)?;
+            check_printable("user_code", code, 64)?;
         }
-        let initiator_id = require_setting(
-            self.initiator_id,
-            "the Eko initiator id",
-            "initiator_id",
-            ENV_INITIATOR_ID,
-        )?;
-        let user_code =
-            require_setting(self.user_code, "the Eko user code", "user_code", ENV_USER_CODE)?;
+        let initiator_id =
+            require_setting(self.initiator_id, "initiator_id", "initiator_id", ENV_INITIATOR_ID)?;
+        let user_code = require_setting(self.user_code, "user_code", "user_code", ENV_USER_CODE)?;
         let signer = Signer::new(&developer_key, &access_key, self.transport.clock_or_system())?;
         Ok(OtpRefundClient {
             inner: Arc::new(Inner {
@@ -209,16 +207,6 @@ impl OtpRefundClientBuilder {
             }),
         })
     }
-}
-
-fn check_user_code(code: &str) -> Result<()> {
-    if code.is_empty() || code.len() > 64 || !code.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid_input(
-            "user_code",
-            "must be 1 to 64 printable ASCII characters without spaces",
-        ));
-    }
-    Ok(())
 }
 
 impl OtpRefundClient {
@@ -287,7 +275,7 @@ impl OtpRefundClient {
         otp: &Otp,
     ) -> Result<PreparedRequest> {
         check_tid(tid)?;
-        check_otp_ref_id(otp_ref_id)?;
+        check_printable("otp_ref_id", otp_ref_id, MAX_OTP_REF_ID_LEN)?;
         let inner = &self.inner;
         let body = RefundBody {
             initiator_id: &inner.initiator_id,
@@ -364,19 +352,6 @@ impl OtpRefundClient {
         let decode = |raw: &RawResponse| decode_transaction(&TRANSACTION, raw, tid);
         self.call(&TRANSACTION, || self.prepare_transaction(tid), decode).await
     }
-}
-
-/// The OTP as the JSON integer Eko expects; a leading zero cannot survive that and is refused.
-fn otp_json_integer(otp: &Otp) -> Result<u64> {
-    let digits = otp.expose();
-    if digits.starts_with('0') {
-        return Err(Error::invalid_input(
-            "otp",
-            "starts with 0, which Eko's integer otp field cannot carry; request a new OTP",
-        ));
-    }
-    // `Otp` holds 4 to 8 ASCII digits, which always fit.
-    digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
 }
 
 impl Provider for OtpRefundClient {
@@ -491,14 +466,6 @@ mod tests {
         let b = OtpRefundClient::builder_from_env().developer_key("d").access_key("a");
         let b = b.initiator_id("9962981729").user_code("1");
         assert!(b.build().is_ok());
-    }
-
-    #[test]
-    fn otp_must_survive_as_an_integer() {
-        assert_eq!(otp_json_integer(&Otp::new("576719").unwrap()).unwrap(), 576_719);
-        let err = otp_json_integer(&Otp::new("076123").unwrap()).unwrap_err();
-        assert_eq!(err.field(), Some("otp"));
-        assert!(!err.to_string().contains("76123"));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use refund_core::{
 use serde_json::value::RawValue;
 
 use crate::model::{
-    EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
+    EkoRefund, EkoStatusCode, EkoTransaction, MAX_OTP_REF_ID_LEN, RefundOtpChallenge, TxStatus,
+    check_printable,
 };
 use crate::wire::{Answer, Data, json_text};
 
@@ -118,7 +119,7 @@ pub(crate) fn decode_send_otp(
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty());
         if let Some(otp_ref_id) = otp_ref_id {
-            check_otp_ref_id(&otp_ref_id)
+            check_printable("otp_ref_id", &otp_ref_id, MAX_OTP_REF_ID_LEN)
                 .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
             return RefundOtpChallenge::new(tid, otp_ref_id)
                 .map(|c| c.with_message(answer.message()));
