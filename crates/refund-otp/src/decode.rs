@@ -25,12 +25,9 @@ const ANOTHER_TRANSACTION_IN_PROGRESS: i64 = -2;
 /// The reply for errors: a body excerpt whose secret fields are masked, and Eko's `status` and
 /// `message` when the answer has them.
 fn reply(op: &Operation, raw: &RawResponse, answer: Option<&Answer<'_>>) -> ProviderReply {
-    let body = raw.body();
-    let mut reply = op.reply().with_http_status(raw.status());
-    reply = match redact_json(body, RESPONSE_SECRET_FIELDS) {
-        Some(masked) => reply.with_body_excerpt(masked.to_string().as_bytes()),
-        None => reply.with_body_excerpt(body),
-    };
+    let masked = redact_json(raw.body(), RESPONSE_SECRET_FIELDS).map(|v| v.to_string());
+    let excerpt = masked.as_ref().map_or(raw.body().as_ref(), |m| m.as_bytes());
+    let mut reply = op.reply().with_http_status(raw.status()).with_body_excerpt(excerpt);
     if let Some(status) = answer.and_then(|a| a.status) {
         reply = reply.with_code(status.to_string());
     }
@@ -172,13 +169,9 @@ fn amount_field(
     let (Some(text), Some(currency)) = (field_text(op, raw, field, value)?, currency) else {
         return Ok(None);
     };
-    match Money::from_provider_text(&text, currency) {
-        Ok(m) => Ok(Some(m)),
-        Err(e) => {
-            tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only");
-            Ok(None)
-        }
-    }
+    Ok(Money::from_provider_text(&text, currency)
+        .inspect_err(|e| tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only"))
+        .ok())
 }
 
 /// Initiate refund: success is `status == 0` with a `data.refund_tid`; every field must be a
@@ -194,11 +187,8 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
             ),
         })?;
         let text = |field, value| field_text(op, raw, field, value);
-        let refund_tid = text("refund_tid", data.refund_tid)?;
-        let eko_tid = text("tid", data.tid)?;
         let currency = currency_of(text("currency", data.currency)?.as_deref());
-        let timestamp = text("timestamp", data.timestamp)?;
-        let refund_tid = refund_tid
+        let refund_tid = text("refund_tid", data.refund_tid)?
             .as_deref()
             .map(str::trim)
             .filter(|id| !id.is_empty())
@@ -210,7 +200,9 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
         let amount = |field, value| amount_field(op, raw, field, value, currency);
         Ok(EkoRefund {
             refund_tid,
-            tid: eko_tid.filter(|t| !t.is_empty()).map_or_else(|| tid.to_owned(), Cow::into_owned),
+            tid: text("tid", data.tid)?
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| tid.to_owned(), Cow::into_owned),
             amount: amount("amount", data.amount)?,
             refunded_amount: amount("refunded_amount", data.refunded_amount)?,
             fee: amount("fee", data.fee)?,
@@ -218,7 +210,7 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
             commission_reverse: amount("commission_reverse", data.commission_reverse)?,
             balance: amount("balance", data.balance)?,
             currency: currency.unwrap_or(Currency::Inr),
-            timestamp: timestamp.map(Cow::into_owned),
+            timestamp: text("timestamp", data.timestamp)?.map(Cow::into_owned),
             message: answer.message(),
             // The received bytes, shared not copied; masked and parsed only if someone looks.
             raw: RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS),
@@ -267,10 +259,7 @@ mod tests {
     use super::*;
     use refund_core::http::HeaderMap;
 
-    const REFUND: Operation =
-        Operation::new("otp-refund", "refund", refund_core::Idempotency::Unsafe);
-    const SEND: Operation =
-        Operation::new("otp-refund", "send_otp", refund_core::Idempotency::Safe);
+    use crate::client::{REFUND, SEND_OTP as SEND};
 
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse::new(status, HeaderMap::new(), body.to_owned())

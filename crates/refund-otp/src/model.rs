@@ -104,12 +104,10 @@ impl RefundOtpChallenge {
 
 impl From<RefundOtpChallenge> for OtpChallenge {
     fn from(c: RefundOtpChallenge) -> Self {
-        let challenge =
+        let mut challenge =
             OtpChallenge::new(PROVIDER, OtpRefundTarget::new(c.tid)).with_otp_ref_id(c.otp_ref_id);
-        match c.message {
-            Some(m) => challenge.with_message(m),
-            None => challenge,
-        }
+        challenge.message = c.message; // never empty: `with_message` filters it
+        challenge
     }
 }
 
@@ -173,12 +171,8 @@ impl EkoRefund {
             .with_original_transaction_id(self.tid.clone())
             .with_provider_code("0")
             .with_raw(self.raw.clone());
-        if let Some(amount) = self.refunded_amount.or(self.amount) {
-            record = record.with_amount(amount);
-        }
-        if let Some(message) = &self.message {
-            record = record.with_message(message.clone());
-        }
+        record.amount = self.refunded_amount.or(self.amount);
+        record.message = self.message.clone().filter(|m| !m.is_empty());
         record
     }
 }
@@ -292,15 +286,10 @@ impl EkoTransaction {
             .with_original_transaction_id(self.tid.clone())
             .with_provider_code(format!("tx_status:{}", self.tx_status.code()))
             .with_raw(self.raw.clone());
-        if let Some(id) = &self.refund_tid {
-            record = record.with_refund_id(id.clone());
-        }
-        if let Some(amount) = self.amount {
-            record = record.with_amount(amount);
-        }
-        if let Some(text) = self.status_text.as_ref().or(self.message.as_ref()) {
-            record = record.with_message(text.clone());
-        }
+        record.refund_id.clone_from(&self.refund_tid);
+        record.amount = self.amount;
+        record.message = self.status_text.as_ref().or(self.message.as_ref()).cloned();
+        record.message = record.message.filter(|m| !m.is_empty());
         record
     }
 }

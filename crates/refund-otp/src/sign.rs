@@ -57,12 +57,8 @@ impl Signer {
         developer_key.set_sensitive(true);
         // Held as a secret so the encoded key is zeroized when dropped.
         let key = SecretString::from(STANDARD.encode(access_key.expose_secret().as_bytes()));
-        let mac = Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes()).map_err(|e| {
-            Error::Config {
-                message: "the access key could not be used as an HMAC key".into(),
-                source: Some(e.to_string().into()),
-            }
-        })?;
+        let mac = Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
         Ok(Signer { mac, developer_key, clock, offset_ms: AtomicI64::new(0) })
     }
 

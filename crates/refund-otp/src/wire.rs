@@ -50,15 +50,9 @@ impl Answer<'_> {
     }
 }
 
-/// `data` of any of the three answers (get-OTP: `otp_ref_id`; refund: `refund_tid`, `tid`, the
-/// amounts, `currency`, `timestamp`; inquiry: `tid`, `tx_status`, `txstatus_desc`, `amount`,
-/// `currency`, `refund_tid`), each value borrowed as its JSON text and read by [`json_text`] when
-/// the decoder needs it: a string or a number, anything else refused there, naming the field.
+/// `data` of any of the three answers, each value borrowed as its JSON text (no allocation per
+/// field: docs/performance.md, "Fifth pass") and read by [`json_text`] when the decoder needs it.
 /// `balance` comes in exponent form (`"2.22263731286E9"`), which stays verbatim.
-///
-/// Borrowed on purpose: this is read on every refund, and owned fields cost an allocation each
-/// that the caller mostly never sees, since amounts become [`refund_core::Money`]
-/// (docs/performance.md, "Fifth pass").
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Data<'a> {
     #[serde(borrow)]
@@ -164,20 +158,17 @@ fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
                 .map(Some)
                 .map_err(|_| E::custom(format!("expected an integer, got {v}")))
         }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Err(E::custom(format!("expected an integer, got {v}")))
-        }
+        // A float is refused by the default `visit_f64`.
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let t = v.trim();
-            if t.is_empty() {
-                return Ok(None);
+            match v.trim() {
+                "" => Ok(None),
+                t => t
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| E::custom(format!("expected an integer, got {v:?}"))),
             }
-            t.parse().map(Some).map_err(|_| E::custom(format!("expected an integer, got {v:?}")))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
         }
     }
