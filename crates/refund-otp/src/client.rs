@@ -259,9 +259,8 @@ impl OtpRefundClient {
         check_tid(tid)?;
         let url = join_path(&self.inner.refund_prefix, &[tid, "otp"])?;
         let body = SendOtpBody { initiator_id: &self.inner.initiator_id };
-        self.inner
-            .signer
-            .sign(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+        let body = PreparedBody::json(&body, BODY_SECRET_FIELDS)?;
+        self.inner.signer.sign(PreparedRequest::post(url).body(body))
     }
 
     /// The signed refund request, for a dry run: the `otp` renders as `***`.
@@ -286,9 +285,8 @@ impl OtpRefundClient {
             state: "1",
         };
         let url = join_path(&inner.refund_prefix, &[tid])?;
-        self.inner
-            .signer
-            .sign(PreparedRequest::post(url).body(PreparedBody::json(&body, BODY_SECRET_FIELDS)?))
+        let body = PreparedBody::json(&body, BODY_SECRET_FIELDS)?;
+        self.inner.signer.sign(PreparedRequest::post(url).body(body))
     }
 
     /// The signed transaction inquiry, for a dry run.
@@ -312,8 +310,7 @@ impl OtpRefundClient {
         decode: impl Fn(&RawResponse) -> Result<T>,
     ) -> Result<T> {
         let transport = &self.inner.transport;
-        let skewed =
-            |raw: &RawResponse| raw.status() == 403 && self.inner.signer.correct_clock(raw);
+        let skewed = |raw: &RawResponse| self.inner.signer.corrected_skew(raw);
         let first = transport
             .call(op, |_| build(), |raw| if skewed(raw) { Ok(None) } else { decode(raw).map(Some) })
             .await?;

@@ -93,7 +93,7 @@ fn succeeded<'d, 'a>(
 ) -> Result<&'d Data<'a>> {
     match answer.status {
         Some(0) => {
-            answer.data.as_ref().ok_or_else(|| unknown(op, raw, "the answer has no data object"))
+            answer.data.as_ref().ok_or_else(|| unknown(op, raw, "no data object in the answer"))
         }
         Some(code) => Err(known_failure(op, raw, answer)
             .unwrap_or_else(|| otherwise(code, reply(op, raw, Some(answer))))),
@@ -109,36 +109,30 @@ pub(crate) fn decode_send_otp(
     tid: &str,
 ) -> Result<RefundOtpChallenge> {
     decode(op, raw, |answer| {
-        let otp_ref_id = answer
-            .data
-            .as_ref()
-            .and_then(|d| json_text(d.otp_ref_id?).ok())
-            .map(|id| id.trim().to_owned())
-            .filter(|id| !id.is_empty());
-        if let Some(otp_ref_id) = otp_ref_id {
-            check_printable("otp_ref_id", &otp_ref_id, MAX_OTP_REF_ID_LEN)
+        let otp_ref_id = answer.data.as_ref().and_then(|d| json_text(d.otp_ref_id?).ok());
+        if let Some(otp_ref_id) = otp_ref_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            check_printable("otp_ref_id", otp_ref_id, MAX_OTP_REF_ID_LEN)
                 .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
             return RefundOtpChallenge::new(tid, otp_ref_id)
                 .map(|c| c.with_message(answer.message()));
         }
-        if let Some(err) = known_failure(op, raw, answer) {
-            return Err(err);
-        }
-        // No OTP session: the customer has nothing to confirm. Declined, not "unknown": there is
-        // no refund to check on, and `send_otp` is safe to call again.
-        let code = answer.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-        let why = "no otp_ref_id in the answer: the OTP was not sent";
-        let message = answer.message().map_or_else(|| why.to_owned(), |m| format!("{m} ({why})"));
-        let reply = reply(op, raw, Some(answer)).with_code(code.clone()).with_message(message);
-        Err(Error::declined(DeclineReason::Other(code), reply))
+        // No OTP session: the customer has nothing to confirm. Unless Eko's code says more,
+        // declined, not "unknown": there is no refund to check on, and `send_otp` is safe to
+        // call again.
+        Err(known_failure(op, raw, answer).unwrap_or_else(|| {
+            let code = answer.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+            let why = "no otp_ref_id in the answer: the OTP was not sent";
+            let message =
+                answer.message().map_or_else(|| why.to_owned(), |m| format!("{m} ({why})"));
+            let reply = reply(op, raw, Some(answer)).with_code(code.clone()).with_message(message);
+            Error::declined(DeclineReason::Other(code), reply)
+        }))
     })
 }
 
 fn currency_of(text: Option<&str>) -> Option<Currency> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Some(Currency::Inr),
-        Some(code) => Currency::from_str(code).ok(),
-    }
+    let code = text.map(str::trim).filter(|t| !t.is_empty());
+    code.map_or(Some(Currency::Inr), |code| Currency::from_str(code).ok())
 }
 
 /// A `data` field's text ([`json_text`]); a value that is not a string or a number leaves the

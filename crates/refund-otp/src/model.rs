@@ -180,12 +180,10 @@ impl EkoRefund {
 /// An enum of Eko's numeric codes and its two conversions, `from_code` and `code`, from one
 /// table, so that they cannot disagree; any other number is kept in the variant listed first.
 macro_rules! eko_codes {
-    (
-        $(#[$meta:meta])* $name:ident {
-            $(#[$other_doc:meta])* $other:ident(i64);
-            $($(#[$doc:meta])* $variant:ident = $code:literal,)*
-        }
-    ) => {
+    ($(#[$meta:meta])* $name:ident {
+        $(#[$other_doc:meta])* $other:ident(i64);
+        $($(#[$doc:meta])* $variant:ident = $code:literal,)*
+    }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -202,7 +200,6 @@ macro_rules! eko_codes {
                     other => $name::$other(other),
                 }
             }
-
             /// Eko's number.
             pub fn code(self) -> i64 {
                 match self {

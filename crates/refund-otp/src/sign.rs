@@ -90,22 +90,17 @@ impl Signer {
         Ok(value)
     }
 
-    /// Learns the clock offset from a response's `Date`; true when it changed by more than
-    /// [`CLOCK_SKEW_TOLERANCE`].
-    pub(crate) fn correct_clock(&self, raw: &RawResponse) -> bool {
-        let Some(server_ms) = raw
-            .headers()
-            .get(refund_core::http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(refund_core::parse_http_date)
-            .map(unix_ms)
-        else {
+    /// Whether `raw` is a 403 whose `Date` is further than [`CLOCK_SKEW_TOLERANCE`] from our
+    /// clock; if so, the offset is corrected.
+    pub(crate) fn corrected_skew(&self, raw: &RawResponse) -> bool {
+        let date = raw.headers().get(refund_core::http::header::DATE).and_then(|v| v.to_str().ok());
+        let server = date.and_then(refund_core::parse_http_date).filter(|_| raw.status() == 403);
+        let Some(server_ms) = server.map(unix_ms) else {
             return false;
         };
         let local_ms = unix_ms(self.clock.now());
         let skew = server_ms.saturating_sub(local_ms.saturating_add(self.offset_ms()));
-        let tolerance = i64::try_from(CLOCK_SKEW_TOLERANCE.as_millis()).unwrap_or(i64::MAX);
-        if skew.saturating_abs() <= tolerance {
+        if u128::from(skew.unsigned_abs()) <= CLOCK_SKEW_TOLERANCE.as_millis() {
             return false;
         }
         let offset = server_ms.saturating_sub(local_ms);
