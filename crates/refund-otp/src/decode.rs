@@ -4,15 +4,16 @@ use std::borrow::Cow;
 use std::str::FromStr;
 
 use refund_core::{
-    AmountText, Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawJson,
-    RawResponse, Result, redact_json_text,
+    Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawJson, RawResponse, Result,
+    redact_json,
 };
 use serde_json::value::RawValue;
 
 use crate::model::{
-    EkoRefund, EkoStatusCode, EkoTransaction, RefundOtpChallenge, TxStatus, check_otp_ref_id,
+    EkoRefund, EkoStatusCode, EkoTransaction, MAX_OTP_REF_ID_LEN, RefundOtpChallenge, TxStatus,
+    check_printable,
 };
-use crate::wire::{Answer, Envelope, OtpData, RefundData, TransactionData, json_text};
+use crate::wire::{Answer, Data, json_text};
 
 /// Fields removed from any answer before it is kept in a record or an error.
 pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
@@ -21,42 +22,48 @@ pub(crate) const RESPONSE_SECRET_FIELDS: &[&str] =
 /// `response_status_id` of "another transaction is in progress": not processed, retry later.
 const ANOTHER_TRANSACTION_IN_PROGRESS: i64 = -2;
 
-/// The reply for errors, with a body excerpt whose secret fields are masked.
-pub(crate) fn reply_for(op: &Operation, raw: &RawResponse) -> ProviderReply {
-    let body = raw.body();
-    let reply = op.reply().with_http_status(raw.status());
-    if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-        reply.with_body_excerpt(redact_json_text(body, RESPONSE_SECRET_FIELDS).as_bytes())
-    } else {
-        reply.with_body_excerpt(body)
-    }
-}
-
-fn reply_with(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> ProviderReply {
-    let mut reply = reply_for(op, raw);
-    if let Some(status) = env.status {
+/// The reply for errors: a body excerpt whose secret fields are masked, and Eko's `status` and
+/// `message` when the answer has them.
+fn reply(op: &Operation, raw: &RawResponse, answer: Option<&Answer<'_>>) -> ProviderReply {
+    let masked = redact_json(raw.body(), RESPONSE_SECRET_FIELDS).map(|v| v.to_string());
+    let excerpt = masked.as_ref().map_or(raw.body().as_ref(), |m| m.as_bytes());
+    let mut reply = op.reply().with_http_status(raw.status()).with_body_excerpt(excerpt);
+    if let Some(status) = answer.and_then(|a| a.status) {
         reply = reply.with_code(status.to_string());
     }
-    if let Some(message) = &env.message {
-        reply = reply.with_message(message.clone());
+    if let Some(message) = answer.and_then(Answer::message) {
+        reply = reply.with_message(message);
     }
     reply
 }
 
-fn redacted_json(raw: &RawResponse) -> RawJson {
-    // The received bytes, shared not copied; masked and parsed only if someone looks.
-    RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS)
-}
-
 /// An answer we cannot understand: outcome unknown for the refund, "repeat it" for the safe calls.
 fn unknown(op: &Operation, raw: &RawResponse, detail: impl Into<String>) -> Error {
-    op.unreadable_answer(reply_for(op, raw), detail, None)
+    op.unreadable_answer(reply(op, raw, None), detail, None)
+}
+
+/// Parses the answer once and runs the checks every call shares: [`RawResponse::preamble`]
+/// (401/403, 5xx, a body that is not Eko's JSON), then a non-2xx answer is a definite rejection,
+/// named by Eko's code when it has one. `read` decodes a 2xx answer.
+fn decode<'a, T>(
+    op: &Operation,
+    raw: &'a RawResponse,
+    read: impl FnOnce(&Answer<'a>) -> Result<T>,
+) -> Result<T> {
+    let parsed = serde_json::from_slice::<Answer<'a>>(raw.body());
+    let answer = raw.preamble(op, parsed.as_ref(), || reply(op, raw, parsed.as_ref().ok()))?;
+    if !raw.is_success() {
+        return Err(known_failure(op, raw, answer).unwrap_or_else(|| {
+            Error::declined(DeclineReason::InvalidRequest, reply(op, raw, Some(answer)))
+        }));
+    }
+    read(answer)
 }
 
 /// The error a known failure code or `response_status_id` stands for, if any.
-fn known_failure(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Option<Error> {
-    let reply = || reply_with(op, raw, env);
-    if env.response_status_id == Some(ANOTHER_TRANSACTION_IN_PROGRESS) {
+fn known_failure(op: &Operation, raw: &RawResponse, answer: &Answer<'_>) -> Option<Error> {
+    let reply = || reply(op, raw, Some(answer));
+    if answer.response_status_id == Some(ANOTHER_TRANSACTION_IN_PROGRESS) {
         return Some(Error::unavailable(
             reply(),
             "another transaction is in progress (response_status_id -2); the request was not processed",
@@ -64,7 +71,7 @@ fn known_failure(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Optio
         ));
     }
     let declined = |reason| Some(Error::declined(reason, reply()));
-    match EkoStatusCode::from_code(env.status?) {
+    match EkoStatusCode::from_code(answer.status?) {
         EkoStatusCode::WrongOtp => declined(DeclineReason::InvalidOtp),
         EkoStatusCode::OtpExpired => declined(DeclineReason::OtpExpired),
         EkoStatusCode::TidNotFound => declined(DeclineReason::TransactionNotFound),
@@ -76,36 +83,22 @@ fn known_failure(op: &Operation, raw: &RawResponse, env: &Envelope<'_>) -> Optio
     }
 }
 
-/// Any answer that is not 2xx (the transport has already handled 429/500/502/503/504).
-fn decode_failure(op: &Operation, raw: &RawResponse) -> Error {
-    let status = raw.status();
-    let env = serde_json::from_slice::<Envelope<'_>>(raw.body()).ok();
-    if status == 401 || status == 403 {
-        let reply = match &env {
-            Some(env) => reply_with(op, raw, env),
-            None => reply_for(op, raw),
-        };
-        return Error::auth(reply);
+/// `data` of a `status: 0` answer. Any other status is Eko's known failure, or what `otherwise`
+/// makes of it; no status, or no data object, leaves the outcome unknown.
+fn succeeded<'d, 'a>(
+    op: &Operation,
+    raw: &RawResponse,
+    answer: &'d Answer<'a>,
+    otherwise: impl FnOnce(i64, ProviderReply) -> Error,
+) -> Result<&'d Data<'a>> {
+    match answer.status {
+        Some(0) => {
+            answer.data.as_ref().ok_or_else(|| unknown(op, raw, "no data object in the answer"))
+        }
+        Some(code) => Err(known_failure(op, raw, answer)
+            .unwrap_or_else(|| otherwise(code, reply(op, raw, Some(answer))))),
+        None => Err(unknown(op, raw, "the answer has no status")),
     }
-    if (400..500).contains(&status) {
-        return match env {
-            Some(env) => known_failure(op, raw, &env).unwrap_or_else(|| {
-                Error::declined(DeclineReason::InvalidRequest, reply_with(op, raw, &env))
-            }),
-            None => Error::declined(DeclineReason::InvalidRequest, reply_for(op, raw)),
-        };
-    }
-    op.unreadable_answer(reply_for(op, raw), format!("unexpected HTTP {status}"), None)
-}
-
-fn envelope<'a>(op: &Operation, raw: &'a RawResponse) -> Result<Envelope<'a>> {
-    serde_json::from_slice::<Envelope<'a>>(raw.body()).map_err(|e| {
-        op.unreadable_answer(
-            reply_for(op, raw),
-            "the 2xx answer is not Eko's JSON envelope",
-            Some(e.into()),
-        )
-    })
 }
 
 /// Get-OTP: success is exactly a non-empty `data.otp_ref_id`, whatever `status` says (the official
@@ -115,89 +108,31 @@ pub(crate) fn decode_send_otp(
     raw: &RawResponse,
     tid: &str,
 ) -> Result<RefundOtpChallenge> {
-    if !raw.is_success() {
-        return Err(decode_failure(op, raw));
-    }
-    let env = envelope(op, raw)?;
-    let otp_ref_id = env
-        .data_as::<OtpData>()
-        .and_then(|d| d.otp_ref_id)
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty());
-    if let Some(otp_ref_id) = otp_ref_id {
-        check_otp_ref_id(&otp_ref_id)
-            .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
-        return RefundOtpChallenge::new(tid, otp_ref_id).map(|c| c.with_message(env.message));
-    }
-    if let Some(err) = known_failure(op, raw, &env) {
-        return Err(err);
-    }
-    // No OTP session: the customer has nothing to confirm. Declined, not "unknown": there is no
-    // refund to check on, and `send_otp` is safe to call again.
-    let code = env.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-    let mut reply = reply_with(op, raw, &env);
-    if reply.code().is_none() {
-        reply = reply.with_code("none");
-    }
-    let message = match &env.message {
-        Some(m) => format!("{m} (no otp_ref_id in the answer: the OTP was not sent)"),
-        None => "no otp_ref_id in the answer: the OTP was not sent".to_owned(),
-    };
-    Err(Error::declined(DeclineReason::Other(code), reply.with_message(message)))
+    decode(op, raw, |answer| {
+        let otp_ref_id = answer.data.as_ref().and_then(|d| json_text(d.otp_ref_id?).ok());
+        if let Some(otp_ref_id) = otp_ref_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            check_printable("otp_ref_id", otp_ref_id, MAX_OTP_REF_ID_LEN)
+                .map_err(|e| unknown(op, raw, format!("Eko sent an unusable otp_ref_id: {e}")))?;
+            return RefundOtpChallenge::new(tid, otp_ref_id)
+                .map(|c| c.with_message(answer.message()));
+        }
+        // No OTP session: the customer has nothing to confirm. Unless Eko's code says more,
+        // declined, not "unknown": there is no refund to check on, and `send_otp` is safe to
+        // call again.
+        Err(known_failure(op, raw, answer).unwrap_or_else(|| {
+            let code = answer.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+            let why = "no otp_ref_id in the answer: the OTP was not sent";
+            let message =
+                answer.message().map_or_else(|| why.to_owned(), |m| format!("{m} ({why})"));
+            let reply = reply(op, raw, Some(answer)).with_code(code.clone()).with_message(message);
+            Error::declined(DeclineReason::Other(code), reply)
+        }))
+    })
 }
 
 fn currency_of(text: Option<&str>) -> Option<Currency> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Some(Currency::Inr),
-        Some(code) => Currency::from_str(code).ok(),
-    }
-}
-
-fn money(text: Option<&str>, currency: Option<Currency>, field: &str) -> Option<Money> {
-    let (text, currency) = (text?, currency?);
-    match Money::from_provider_text(text, currency) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only");
-            None
-        }
-    }
-}
-
-/// Initiate refund: success is `status == 0` with a `data.refund_tid`.
-pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
-    if !raw.is_success() {
-        return Err(decode_failure(op, raw));
-    }
-    // A success in one pass, `data` read where it stands: capturing it as text and parsing that
-    // again cost a second pass over most of the body on every refund. Whatever does not read
-    // this way (a failure, another shape) takes the two-step reading below, with its reasons.
-    if let Ok(Answer { status: Some(0), message, data: Some(data), .. }) =
-        serde_json::from_slice::<Answer<RefundData<'_>>>(raw.body())
-    {
-        return refund_from(op, raw, tid, message, data);
-    }
-    let env = envelope(op, raw)?;
-    match env.status {
-        Some(0) => {}
-        Some(_) => {
-            if let Some(err) = known_failure(op, raw, &env) {
-                return Err(err);
-            }
-            if env.response_status_id == Some(1) {
-                let code = env.status.unwrap_or_default().to_string();
-                return Err(Error::declined(DeclineReason::Other(code), reply_with(op, raw, &env)));
-            }
-            return Err(Error::outcome_unknown(
-                reply_with(op, raw, &env),
-                "Eko answered a status this SDK does not know without marking it a failure",
-                None,
-            ));
-        }
-        None => return Err(unknown(op, raw, "the answer has no status")),
-    }
-    let data: RefundData<'_> = env.data_strict().map_err(|e| unknown(op, raw, e))?;
-    refund_from(op, raw, tid, env.message, data)
+    let code = text.map(str::trim).filter(|t| !t.is_empty());
+    code.map_or(Some(Currency::Inr), |code| Currency::from_str(code).ok())
 }
 
 /// A `data` field's text ([`json_text`]); a value that is not a string or a number leaves the
@@ -215,8 +150,8 @@ fn field_text<'d>(
         .map_err(|e| unknown(op, raw, format!("unexpected data: {field}: {e}")))
 }
 
-/// A `data` amount as money ([`money`]), or the error of [`field_text`]. Out of line: the six
-/// amounts of a refund share this code.
+/// A `data` amount read exactly, or `None` (kept in `raw` only, with a warning) when it cannot
+/// be; or the error of [`field_text`]. Out of line: the six amounts of a refund share this code.
 #[inline(never)]
 fn amount_field(
     op: &Operation,
@@ -225,46 +160,55 @@ fn amount_field(
     value: Option<&RawValue>,
     currency: Option<Currency>,
 ) -> Result<Option<Money>> {
-    Ok(money(field_text(op, raw, field, value)?.as_deref(), currency, field))
+    let (Some(text), Some(currency)) = (field_text(op, raw, field, value)?, currency) else {
+        return Ok(None);
+    };
+    Ok(Money::from_provider_text(&text, currency)
+        .inspect_err(|e| tracing::warn!(field, error = %e, "an Eko amount could not be read exactly; kept in raw only"))
+        .ok())
 }
 
-/// The refund a `status: 0` answer describes: it needs a `refund_tid`, and every field must be
-/// a string or a number (anything else leaves the outcome unknown, with the field named).
-fn refund_from(
-    op: &Operation,
-    raw: &RawResponse,
-    tid: &str,
-    message: Option<String>,
-    data: RefundData<'_>,
-) -> Result<EkoRefund> {
-    let text = |field, value| field_text(op, raw, field, value);
-    let refund_tid = text("refund_tid", data.refund_tid)?;
-    let eko_tid = text("tid", data.tid)?;
-    let currency = currency_of(text("currency", data.currency)?.as_deref());
-    let timestamp = text("timestamp", data.timestamp)?;
-    let refund_tid = refund_tid
-        .as_deref()
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| unknown(op, raw, "status 0 without data.refund_tid"))?
-        .to_owned();
-    if currency.is_none() {
-        tracing::warn!("Eko sent an unknown currency; amounts kept in raw only");
-    }
-    let amount = |field, value| amount_field(op, raw, field, value, currency);
-    Ok(EkoRefund {
-        refund_tid,
-        tid: eko_tid.filter(|t| !t.is_empty()).map_or_else(|| tid.to_owned(), Cow::into_owned),
-        amount: amount("amount", data.amount)?,
-        refunded_amount: amount("refunded_amount", data.refunded_amount)?,
-        fee: amount("fee", data.fee)?,
-        tds: amount("tds", data.tds)?,
-        commission_reverse: amount("commission_reverse", data.commission_reverse)?,
-        balance: amount("balance", data.balance)?,
-        currency: currency.unwrap_or(Currency::Inr),
-        timestamp: timestamp.map(Cow::into_owned),
-        message,
-        raw: redacted_json(raw),
+/// Initiate refund: success is `status == 0` with a `data.refund_tid`; every field must be a
+/// string or a number (anything else leaves the outcome unknown, with the field named).
+pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
+    decode(op, raw, |answer| {
+        let data = succeeded(op, raw, answer, |code, reply| match answer.response_status_id {
+            Some(1) => Error::declined(DeclineReason::Other(code.to_string()), reply),
+            _ => Error::outcome_unknown(
+                reply,
+                "Eko answered a status this SDK does not know without marking it a failure",
+                None,
+            ),
+        })?;
+        let text = |field, value| field_text(op, raw, field, value);
+        let currency = currency_of(text("currency", data.currency)?.as_deref());
+        let refund_tid = text("refund_tid", data.refund_tid)?
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| unknown(op, raw, "status 0 without data.refund_tid"))?
+            .to_owned();
+        if currency.is_none() {
+            tracing::warn!("Eko sent an unknown currency; amounts kept in raw only");
+        }
+        let amount = |field, value| amount_field(op, raw, field, value, currency);
+        Ok(EkoRefund {
+            refund_tid,
+            tid: text("tid", data.tid)?
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| tid.to_owned(), Cow::into_owned),
+            amount: amount("amount", data.amount)?,
+            refunded_amount: amount("refunded_amount", data.refunded_amount)?,
+            fee: amount("fee", data.fee)?,
+            tds: amount("tds", data.tds)?,
+            commission_reverse: amount("commission_reverse", data.commission_reverse)?,
+            balance: amount("balance", data.balance)?,
+            currency: currency.unwrap_or(Currency::Inr),
+            timestamp: text("timestamp", data.timestamp)?.map(Cow::into_owned),
+            message: answer.message(),
+            // The received bytes, shared not copied; masked and parsed only if someone looks.
+            raw: RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS),
+        })
     })
 }
 
@@ -274,33 +218,33 @@ pub(crate) fn decode_transaction(
     raw: &RawResponse,
     tid: &str,
 ) -> Result<EkoTransaction> {
-    if !raw.is_success() {
-        return Err(decode_failure(op, raw));
-    }
-    let env = envelope(op, raw)?;
-    match env.status {
-        Some(0) => {}
-        Some(code) => {
-            return Err(known_failure(op, raw, &env).unwrap_or_else(|| {
-                Error::declined(DeclineReason::Other(code.to_string()), reply_with(op, raw, &env))
-            }));
-        }
-        None => return Err(unknown(op, raw, "the answer has no status")),
-    }
-    let data: TransactionData = env.data_strict().map_err(|e| unknown(op, raw, e))?;
-    let tx_status = data
-        .tx_status
-        .map(TxStatus::from_code)
-        .ok_or_else(|| unknown(op, raw, "status 0 without data.tx_status"))?;
-    let currency = currency_of(data.currency.as_deref());
-    Ok(EkoTransaction {
-        tid: data.tid.filter(|t| !t.is_empty()).unwrap_or_else(|| tid.to_owned()),
-        tx_status,
-        status_text: data.txstatus_desc.filter(|t| !t.is_empty()),
-        amount: money(data.amount.as_ref().map(AmountText::as_str), currency, "amount"),
-        refund_tid: data.refund_tid.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
-        message: env.message,
-        raw: redacted_json(raw),
+    decode(op, raw, |answer| {
+        let data = succeeded(op, raw, answer, |code, reply| {
+            Error::declined(DeclineReason::Other(code.to_string()), reply)
+        })?;
+        let text = |field, value| field_text(op, raw, field, value);
+        let tx_status = match text("tx_status", data.tx_status)?.as_deref().map(str::trim) {
+            None | Some("") => return Err(unknown(op, raw, "status 0 without data.tx_status")),
+            Some(code) => code.parse().map(TxStatus::from_code).map_err(|_| {
+                unknown(op, raw, format!("unexpected data: tx_status: {code:?} is not an integer"))
+            })?,
+        };
+        let currency = currency_of(text("currency", data.currency)?.as_deref());
+        Ok(EkoTransaction {
+            tid: text("tid", data.tid)?
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| tid.to_owned(), Cow::into_owned),
+            tx_status,
+            status_text: text("txstatus_desc", data.txstatus_desc)?
+                .filter(|t| !t.is_empty())
+                .map(Cow::into_owned),
+            amount: amount_field(op, raw, "amount", data.amount, currency)?,
+            refund_tid: text("refund_tid", data.refund_tid)?
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty()),
+            message: answer.message(),
+            raw: RawJson::new(raw.body().clone(), RESPONSE_SECRET_FIELDS),
+        })
     })
 }
 
@@ -309,10 +253,7 @@ mod tests {
     use super::*;
     use refund_core::http::HeaderMap;
 
-    const REFUND: Operation =
-        Operation::new("otp-refund", "refund", refund_core::Idempotency::Unsafe);
-    const SEND: Operation =
-        Operation::new("otp-refund", "send_otp", refund_core::Idempotency::Safe);
+    use crate::client::{REFUND, SEND_OTP as SEND};
 
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse::new(status, HeaderMap::new(), body.to_owned())

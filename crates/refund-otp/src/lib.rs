@@ -12,14 +12,14 @@ mod wire;
 use refund_core::{Capabilities, StatusKey};
 
 pub use client::{
-    CLOCK_SKEW_TOLERANCE, DEFAULT_SERVICE_CODE, EKO_PRODUCTION_BASE_URL, EKO_UAT_BASE_URL,
-    ENV_ACCESS_KEY, ENV_BASE_URL, ENV_DEVELOPER_KEY, ENV_INITIATOR_ID, ENV_USER_CODE,
-    OtpRefundClient, OtpRefundClientBuilder,
+    DEFAULT_SERVICE_CODE, EKO_PRODUCTION_BASE_URL, EKO_UAT_BASE_URL, ENV_ACCESS_KEY, ENV_BASE_URL,
+    ENV_DEVELOPER_KEY, ENV_INITIATOR_ID, ENV_USER_CODE, OtpRefundClient, OtpRefundClientBuilder,
 };
 pub use model::{
     EkoRefund, EkoStatusCode, EkoTransaction, MAX_OTP_REF_ID_LEN, MAX_TID_DIGITS,
     RefundOtpChallenge, TxStatus,
 };
+pub use sign::CLOCK_SKEW_TOLERANCE;
 
 /// The provider's name in records, errors and logs.
 pub const PROVIDER: &str = "otp-refund";

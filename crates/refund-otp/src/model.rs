@@ -1,8 +1,8 @@
 //! The public request and response types, in the SDK's words.
 
 use refund_core::{
-    Currency, Error, Money, OtpChallenge, OtpRefundTarget, RawJson, RefundRecord, RefundStatus,
-    Result, TransactionId,
+    Currency, Error, Money, Otp, OtpChallenge, OtpRefundTarget, RawJson, RefundRecord,
+    RefundStatus, Result, TransactionId,
 };
 
 use crate::PROVIDER;
@@ -28,22 +28,29 @@ pub(crate) fn check_tid(tid: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks an `otp_ref_id`: non-empty printable ASCII without spaces, at most
-/// [`MAX_OTP_REF_ID_LEN`] characters.
-pub(crate) fn check_otp_ref_id(id: &str) -> Result<()> {
-    if id.is_empty() {
-        return Err(Error::invalid_input("otp_ref_id", "must not be empty"));
-    }
-    if id.len() > MAX_OTP_REF_ID_LEN {
+/// Checks an `otp_ref_id` (at most [`MAX_OTP_REF_ID_LEN`] characters) or a `user_code` (64):
+/// 1 to `max_len` printable ASCII characters without spaces.
+pub(crate) fn check_printable(field: &str, text: &str, max_len: usize) -> Result<()> {
+    if text.is_empty() || text.len() > max_len || !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid_input(
-            "otp_ref_id",
-            format!("must be at most {MAX_OTP_REF_ID_LEN} characters"),
+            field,
+            format!("must be 1 to {max_len} printable ASCII characters without spaces"),
         ));
     }
-    if !id.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid_input("otp_ref_id", "must be printable ASCII without spaces"));
-    }
     Ok(())
+}
+
+/// The OTP as the JSON integer Eko expects; a leading zero cannot survive that and is refused.
+pub(crate) fn otp_json_integer(otp: &Otp) -> Result<u64> {
+    let digits = otp.expose();
+    if digits.starts_with('0') {
+        return Err(Error::invalid_input(
+            "otp",
+            "starts with 0, which Eko's integer otp field cannot carry; request a new OTP",
+        ));
+    }
+    // `Otp` holds 4 to 8 ASCII digits, which always fit.
+    digits.parse().map_err(|_| Error::invalid_input("otp", "must be 4 to 8 digits"))
 }
 
 /// The first step's result: Eko sent the refund OTP to the customer for `tid`; confirm with
@@ -72,7 +79,7 @@ impl RefundOtpChallenge {
         let tid = tid.into();
         check_tid(&tid)?;
         let otp_ref_id = otp_ref_id.into();
-        check_otp_ref_id(&otp_ref_id)?;
+        check_printable("otp_ref_id", &otp_ref_id, MAX_OTP_REF_ID_LEN)?;
         Ok(RefundOtpChallenge { tid: TransactionId::new(tid)?, otp_ref_id, message: None })
     }
 
@@ -97,12 +104,10 @@ impl RefundOtpChallenge {
 
 impl From<RefundOtpChallenge> for OtpChallenge {
     fn from(c: RefundOtpChallenge) -> Self {
-        let challenge =
+        let mut challenge =
             OtpChallenge::new(PROVIDER, OtpRefundTarget::new(c.tid)).with_otp_ref_id(c.otp_ref_id);
-        match c.message {
-            Some(m) => challenge.with_message(m),
-            None => challenge,
-        }
+        challenge.message = c.message; // never empty: `with_message` filters it
+        challenge
     }
 }
 
@@ -166,71 +171,75 @@ impl EkoRefund {
             .with_original_transaction_id(self.tid.clone())
             .with_provider_code("0")
             .with_raw(self.raw.clone());
-        if let Some(amount) = self.refunded_amount.or(self.amount) {
-            record = record.with_amount(amount);
-        }
-        if let Some(message) = &self.message {
-            record = record.with_message(message.clone());
-        }
+        record.amount = self.refunded_amount.or(self.amount);
+        record.message = self.message.clone().filter(|m| !m.is_empty());
         record
     }
 }
 
-/// Eko's `tx_status` of a transaction.
-///
-/// ```
-/// use refund_otp::TxStatus;
-/// assert_eq!(TxStatus::from_code(4), TxStatus::Refunded);
-/// assert_eq!(TxStatus::from_code(9), TxStatus::Other(9));
-/// assert_eq!(TxStatus::Other(9).code(), 9);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TxStatus {
-    /// `0`: the transfer succeeded.
-    Success,
-    /// `1`: the transfer failed.
-    Failed,
-    /// `2`: initiated, not final yet.
-    Initiated,
-    /// `3`: refund pending: the transfer failed and the refund OTP was sent; claim it with
-    /// `send_otp` / `refund`.
-    RefundPending,
-    /// `4`: refunded.
-    Refunded,
-    /// `5`: on hold.
-    Hold,
-    /// Any other value, kept: treat as initiated and inquire again.
-    Other(i64),
+/// An enum of Eko's numeric codes and its two conversions, `from_code` and `code`, from one
+/// table, so that they cannot disagree; any other number is kept in the variant listed first.
+macro_rules! eko_codes {
+    ($(#[$meta:meta])* $name:ident {
+        $(#[$other_doc:meta])* $other:ident(i64);
+        $($(#[$doc:meta])* $variant:ident = $code:literal,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$doc])* $variant,)*
+            $(#[$other_doc])* $other(i64),
+        }
+
+        impl $name {
+            /// From Eko's number.
+            pub fn from_code(code: i64) -> Self {
+                match code {
+                    $($code => $name::$variant,)*
+                    other => $name::$other(other),
+                }
+            }
+            /// Eko's number.
+            pub fn code(self) -> i64 {
+                match self {
+                    $($name::$variant => $code,)*
+                    $name::$other(code) => code,
+                }
+            }
+        }
+    };
+}
+
+eko_codes! {
+    /// Eko's `tx_status` of a transaction.
+    ///
+    /// ```
+    /// use refund_otp::TxStatus;
+    /// assert_eq!(TxStatus::from_code(4), TxStatus::Refunded);
+    /// assert_eq!(TxStatus::from_code(9), TxStatus::Other(9));
+    /// assert_eq!(TxStatus::Other(9).code(), 9);
+    /// ```
+    TxStatus {
+        /// Any other value, kept: treat as initiated and inquire again.
+        Other(i64);
+        /// `0`: the transfer succeeded.
+        Success = 0,
+        /// `1`: the transfer failed.
+        Failed = 1,
+        /// `2`: initiated, not final yet.
+        Initiated = 2,
+        /// `3`: refund pending: the transfer failed and the refund OTP was sent; claim it with
+        /// `send_otp` / `refund`.
+        RefundPending = 3,
+        /// `4`: refunded.
+        Refunded = 4,
+        /// `5`: on hold.
+        Hold = 5,
+    }
 }
 
 impl TxStatus {
-    /// From Eko's number.
-    pub fn from_code(code: i64) -> Self {
-        match code {
-            0 => TxStatus::Success,
-            1 => TxStatus::Failed,
-            2 => TxStatus::Initiated,
-            3 => TxStatus::RefundPending,
-            4 => TxStatus::Refunded,
-            5 => TxStatus::Hold,
-            other => TxStatus::Other(other),
-        }
-    }
-
-    /// Eko's number.
-    pub fn code(self) -> i64 {
-        match self {
-            TxStatus::Success => 0,
-            TxStatus::Failed => 1,
-            TxStatus::Initiated => 2,
-            TxStatus::RefundPending => 3,
-            TxStatus::Refunded => 4,
-            TxStatus::Hold => 5,
-            TxStatus::Other(code) => code,
-        }
-    }
-
     /// Where the refund of this transaction stands, for [`refund_core::RefundStatusRead`]:
     /// `4` succeeded; `3` (refund pending: the transfer still awaits its refund) not refunded;
     /// `2`, `5` and unknown values pending; `1` failed; `0` (the transfer succeeded, nothing to
@@ -274,79 +283,42 @@ impl EkoTransaction {
             .with_original_transaction_id(self.tid.clone())
             .with_provider_code(format!("tx_status:{}", self.tx_status.code()))
             .with_raw(self.raw.clone());
-        if let Some(id) = &self.refund_tid {
-            record = record.with_refund_id(id.clone());
-        }
-        if let Some(amount) = self.amount {
-            record = record.with_amount(amount);
-        }
-        if let Some(text) = self.status_text.as_ref().or(self.message.as_ref()) {
-            record = record.with_message(text.clone());
-        }
+        record.refund_id.clone_from(&self.refund_tid);
+        record.amount = self.amount;
+        record.message = self.status_text.as_ref().or(self.message.as_ref()).cloned();
+        record.message = record.message.filter(|m| !m.is_empty());
         record
     }
 }
 
-/// Eko's `status` codes this SDK knows (PROVIDERS.md); anything else is kept in
-/// [`EkoStatusCode::Unknown`].
-///
-/// ```
-/// use refund_otp::EkoStatusCode;
-/// assert_eq!(EkoStatusCode::from_code(302), EkoStatusCode::WrongOtp);
-/// assert_eq!(EkoStatusCode::from_code(77).code(), 77);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EkoStatusCode {
-    /// `0`: success.
-    Success,
-    /// `168`: the TID does not exist.
-    TidNotFound,
-    /// `302`: wrong OTP.
-    WrongOtp,
-    /// `303`: OTP expired.
-    OtpExpired,
-    /// `319`: invalid initiator (the `initiator_id` setting).
-    InvalidInitiator,
-    /// `347`: insufficient balance.
-    InsufficientBalance,
-    /// `463`: user not found (the `user_code` setting).
-    UserNotFound,
-    /// `2133`: "Send OTP", the status of the official get-OTP sample's success answer.
-    OtpSent,
-    /// Any other code.
-    Unknown(i64),
-}
-
-impl EkoStatusCode {
-    /// From Eko's number.
-    pub fn from_code(code: i64) -> Self {
-        match code {
-            0 => EkoStatusCode::Success,
-            168 => EkoStatusCode::TidNotFound,
-            302 => EkoStatusCode::WrongOtp,
-            303 => EkoStatusCode::OtpExpired,
-            319 => EkoStatusCode::InvalidInitiator,
-            347 => EkoStatusCode::InsufficientBalance,
-            463 => EkoStatusCode::UserNotFound,
-            2133 => EkoStatusCode::OtpSent,
-            other => EkoStatusCode::Unknown(other),
-        }
-    }
-
-    /// Eko's number.
-    pub fn code(self) -> i64 {
-        match self {
-            EkoStatusCode::Success => 0,
-            EkoStatusCode::TidNotFound => 168,
-            EkoStatusCode::WrongOtp => 302,
-            EkoStatusCode::OtpExpired => 303,
-            EkoStatusCode::InvalidInitiator => 319,
-            EkoStatusCode::InsufficientBalance => 347,
-            EkoStatusCode::UserNotFound => 463,
-            EkoStatusCode::OtpSent => 2133,
-            EkoStatusCode::Unknown(code) => code,
-        }
+eko_codes! {
+    /// Eko's `status` codes this SDK knows (PROVIDERS.md); anything else is kept in
+    /// [`EkoStatusCode::Unknown`].
+    ///
+    /// ```
+    /// use refund_otp::EkoStatusCode;
+    /// assert_eq!(EkoStatusCode::from_code(302), EkoStatusCode::WrongOtp);
+    /// assert_eq!(EkoStatusCode::from_code(77).code(), 77);
+    /// ```
+    EkoStatusCode {
+        /// Any other code.
+        Unknown(i64);
+        /// `0`: success.
+        Success = 0,
+        /// `168`: the TID does not exist.
+        TidNotFound = 168,
+        /// `302`: wrong OTP.
+        WrongOtp = 302,
+        /// `303`: OTP expired.
+        OtpExpired = 303,
+        /// `319`: invalid initiator (the `initiator_id` setting).
+        InvalidInitiator = 319,
+        /// `347`: insufficient balance.
+        InsufficientBalance = 347,
+        /// `463`: user not found (the `user_code` setting).
+        UserNotFound = 463,
+        /// `2133`: "Send OTP", the status of the official get-OTP sample's success answer.
+        OtpSent = 2133,
     }
 }
 
@@ -362,6 +334,14 @@ mod tests {
         }
         assert!(check_tid("13192443").is_ok());
         assert!(RefundOtpChallenge::new("013192443", "ref-1").is_err());
+    }
+
+    #[test]
+    fn otp_must_survive_as_an_integer() {
+        assert_eq!(otp_json_integer(&Otp::new("576719").unwrap()).unwrap(), 576_719);
+        let err = otp_json_integer(&Otp::new("076123").unwrap()).unwrap_err();
+        assert_eq!(err.field(), Some("otp"));
+        assert!(!err.to_string().contains("76123"));
     }
 
     #[test]
