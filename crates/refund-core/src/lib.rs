@@ -25,15 +25,13 @@ pub use ids::{
     InsecureHttp, MAX_ID_LEN, Otp, RefundReference, TransactionId, check_digits, join_path,
     parse_base_url,
 };
-pub use money::{AmountText, Currency, DecimalText, MAX_MINOR_UNITS, Money, MoneyError};
+pub use money::{AmountText, Currency, MAX_MINOR_UNITS, Money, MoneyError};
 pub use provider::{
     Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
 pub use raw_json::RawJson;
-pub use request::{
-    MASK, PreparedBody, PreparedRequest, push_json_string, redact_json, redact_json_text,
-};
+pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
 pub use settings::{require_secret, require_setting};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,

@@ -2,8 +2,7 @@
 //!
 //! Nothing here goes through `f64`. Text from people is parsed strictly ([`Money::parse`]); text from
 //! providers is read leniently but exactly ([`Money::from_provider_text`]); amounts leave the process in
-//! the exact form each provider wants ([`Money::to_fixed_string`], [`Money::to_shortest_string`],
-//! [`Money::to_json_number`]).
+//! the exact form each provider wants ([`Money::to_fixed_string`], [`Money::to_shortest_string`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,8 +124,7 @@ pub enum MoneyError {
 /// let amount = Money::parse("10.5", Currency::Inr)?;
 /// assert_eq!(amount.minor_units(), 1050);
 /// assert_eq!(amount.to_fixed_string(), "10.50"); // AOC, BOS status
-/// assert_eq!(amount.to_shortest_string(), "10.5"); // BOS QR
-/// assert_eq!(amount.to_json_number().get(), "10.5"); // DigiPay, written from minor units
+/// assert_eq!(amount.to_shortest_string(), "10.5"); // BOS QR; DigiPay, as a JSON number
 /// # Ok::<(), refund_core::MoneyError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -317,219 +315,40 @@ impl Money {
     }
 
     /// The amount with exactly the currency's decimals: `"1.00"`, `"6.50"`, `"10.00"`.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// assert_eq!(Money::from_minor_units(5, Currency::Inr).to_fixed_string(), "0.05");
+    /// ```
     pub fn to_fixed_string(&self) -> String {
-        self.fixed_decimal().as_str().to_owned()
+        let scale = self.currency.scale();
+        let decimals = self.currency.exponent() as usize;
+        if decimals == 0 {
+            return self.minor_units.to_string();
+        }
+        format!("{}.{:0decimals$}", self.minor_units / scale, self.minor_units % scale)
     }
 
-    /// The shortest exact decimal: `"10"`, `"10.5"`, `"10.05"`.
+    /// The shortest exact decimal: `"10"`, `"10.5"`, `"10.05"`. Also a valid JSON number, for
+    /// the providers that take amounts as numbers.
+    ///
+    /// ```
+    /// use refund_core::{Currency, Money};
+    /// assert_eq!(Money::parse("79.10", Currency::Inr).unwrap().to_shortest_string(), "79.1");
+    /// assert_eq!(Money::parse("10.00", Currency::Inr).unwrap().to_shortest_string(), "10");
+    /// ```
     pub fn to_shortest_string(&self) -> String {
-        self.shortest_decimal().as_str().to_owned()
-    }
-
-    /// [`Money::to_fixed_string`]'s text, held on the stack: for writing into a request without
-    /// an allocation of its own.
-    ///
-    /// ```
-    /// use refund_core::{Currency, Money};
-    /// let amount = Money::from_minor_units(5, Currency::Inr);
-    /// assert_eq!(amount.fixed_decimal().as_str(), "0.05");
-    /// ```
-    pub fn fixed_decimal(&self) -> DecimalText {
-        DecimalText::fixed(self.minor_units, self.currency.exponent() as usize)
-    }
-
-    /// [`Money::to_shortest_string`]'s text, held on the stack: for writing into a request
-    /// without an allocation of its own.
-    ///
-    /// ```
-    /// use refund_core::{Currency, Money};
-    /// let amount = Money::parse("79.10", Currency::Inr).unwrap();
-    /// assert_eq!(amount.shortest_decimal().as_str(), "79.1");
-    /// assert_eq!(format!("{{\"txn_amount\":{}}}", amount.shortest_decimal()), r#"{"txn_amount":79.1}"#);
-    /// ```
-    pub fn shortest_decimal(&self) -> DecimalText {
-        let mut text = self.fixed_decimal();
-        if text.as_bytes().contains(&b'.') {
-            while text.as_bytes().last() == Some(&b'0') {
-                text.len -= 1;
-            }
-            if text.as_bytes().last() == Some(&b'.') {
-                text.len -= 1;
-            }
+        let mut text = self.to_fixed_string();
+        if text.contains('.') {
+            text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
         }
         text
     }
-
-    /// The amount as a JSON number, written from minor units (`100`, `79.1`), never via `f64`.
-    ///
-    /// Serialize the returned value in place of a number field: `#[serde(serialize_with = ...)]` is not
-    /// needed, it is a [`RawValue`].
-    pub fn to_json_number(&self) -> Box<RawValue> {
-        // The shortest decimal is a valid JSON number by construction.
-        RawValue::from_string(self.to_shortest_string())
-            .unwrap_or_else(|_| unreachable_json_number())
-    }
-}
-
-#[cold]
-fn unreachable_json_number() -> Box<RawValue> {
-    // `to_shortest_string` only ever yields digits with at most one interior '.'.
-    #[allow(clippy::unwrap_used)] // reason: "0" is a JSON number
-    RawValue::from_string("0".to_owned()).unwrap()
 }
 
 /// Largest amount the SDK accepts: 2^53 - 1 minor units, so that every amount survives any JSON
 /// parser on the provider's side, including ones that read numbers as doubles.
 pub const MAX_MINOR_UNITS: u64 = (1 << 53) - 1;
-
-/// An amount's decimal text (`"79.10"`, `"79.1"`), or a whole number's (`From<u64>`,
-/// `From<i64>`), kept in a fixed buffer on the stack: what [`Money::fixed_decimal`] and
-/// [`Money::shortest_decimal`] return. Request bodies are written on every call, and a `String`
-/// per number was an allocation per call.
-///
-/// ```
-/// use refund_core::{Currency, Money};
-/// let text = Money::parse("1.5", Currency::Myr).unwrap().fixed_decimal();
-/// assert_eq!(&*text, "1.50");
-/// assert_eq!(text.to_string(), "1.50");
-/// ```
-#[derive(Clone, Copy)]
-pub struct DecimalText {
-    /// Room for `u64::MAX` or `i64::MIN` (20 characters), a point and a leading `0.`, and
-    /// padding for exponents up to 6 (every currency here has 2).
-    buf: [u8; DECIMAL_TEXT_CAPACITY],
-    len: usize,
-}
-
-const DECIMAL_TEXT_CAPACITY: usize = 28;
-
-impl DecimalText {
-    /// `minor_units` with the point put in `exponent` digits from the right.
-    fn fixed(minor_units: u64, exponent: usize) -> DecimalText {
-        debug_assert!(exponent <= 6, "no currency here has more than 6 decimals");
-        let mut itoa = itoa::Buffer::new();
-        let digits = itoa.format(minor_units).as_bytes();
-        let mut text = DecimalText { buf: [0; DECIMAL_TEXT_CAPACITY], len: 0 };
-        if exponent == 0 {
-            text.push(digits);
-        } else if digits.len() <= exponent {
-            // At least one whole digit: 5 paise is "0.05".
-            text.push(b"0.");
-            for _ in digits.len()..exponent {
-                text.push(b"0");
-            }
-            text.push(digits);
-        } else {
-            let (whole, fraction) = digits.split_at(digits.len() - exponent);
-            text.push(whole);
-            text.push(b".");
-            text.push(fraction);
-        }
-        text
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-
-    /// The text's bytes (ASCII), as written into a request body.
-    ///
-    /// ```
-    /// use refund_core::{Currency, Money};
-    /// let mut body = br#"{"amount":"#.to_vec();
-    /// body.extend_from_slice(Money::from_minor_units(7910, Currency::Inr).shortest_decimal().as_bytes());
-    /// body.push(b'}');
-    /// assert_eq!(body, br#"{"amount":79.1}"#);
-    /// ```
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    /// The text: ASCII digits with at most one `.`.
-    ///
-    /// ```
-    /// use refund_core::{Currency, Money};
-    /// assert_eq!(Money::from_minor_units(100, Currency::Myr).fixed_decimal().as_str(), "1.00");
-    /// ```
-    pub fn as_str(&self) -> &str {
-        // Only ASCII digits and '.' are ever written.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
-    }
-}
-
-/// A whole number's digits, for writing integer fields of a request body.
-///
-/// ```
-/// use refund_core::DecimalText;
-/// assert_eq!(DecimalText::from(12_345_678_931_u64).as_str(), "12345678931");
-/// assert_eq!(DecimalText::from(u64::MAX).as_str(), u64::MAX.to_string());
-/// ```
-impl From<u64> for DecimalText {
-    fn from(n: u64) -> Self {
-        DecimalText::fixed(n, 0)
-    }
-}
-
-/// A signed whole number's digits, with its `-`.
-///
-/// ```
-/// use refund_core::DecimalText;
-/// assert_eq!(DecimalText::from(1_700_000_000_000_i64).as_str(), "1700000000000");
-/// assert_eq!(DecimalText::from(i64::MIN).as_str(), i64::MIN.to_string());
-/// ```
-impl From<i64> for DecimalText {
-    fn from(n: i64) -> Self {
-        let mut text = DecimalText { buf: [0; DECIMAL_TEXT_CAPACITY], len: 0 };
-        text.push(itoa::Buffer::new().format(n).as_bytes());
-        text
-    }
-}
-
-/// As for `u64`.
-///
-/// ```
-/// use refund_core::DecimalText;
-/// assert_eq!(DecimalText::from(2_u32).as_str(), "2");
-/// ```
-impl From<u32> for DecimalText {
-    fn from(n: u32) -> Self {
-        DecimalText::fixed(u64::from(n), 0)
-    }
-}
-
-impl std::ops::Deref for DecimalText {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for DecimalText {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Display for DecimalText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for DecimalText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl PartialEq for DecimalText {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for DecimalText {}
 
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -557,29 +376,13 @@ impl fmt::Display for Money {
 /// let w: Wire = serde_json::from_str(r#"{"amount": "5050.00"}"#).unwrap();
 /// assert_eq!(w.amount.as_str(), "5050.00");
 /// ```
-#[derive(Clone)]
-pub struct AmountText(AmountRepr);
-
-/// How the text is kept: the JSON value itself when its text is the amount's (a number, or a
-/// string without escapes: the quotes are skipped when read), decoded only when it had escapes.
-/// Every answer carries amounts, so this is on every call's path: one allocation and no second
-/// parse, where decoding every string cost both.
-#[derive(Clone)]
-enum AmountRepr {
-    Json(Box<RawValue>),
-    Decoded(String),
-}
+#[derive(Clone, PartialEq, Eq)]
+pub struct AmountText(String);
 
 impl AmountText {
     /// The text, without JSON quotes.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            AmountRepr::Json(raw) => {
-                let text = raw.get();
-                text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
-            }
-            AmountRepr::Decoded(text) => text,
-        }
+        &self.0
     }
 
     /// Exact conversion to money ([`Money::from_provider_text`]).
@@ -594,26 +397,14 @@ impl fmt::Debug for AmountText {
     }
 }
 
-impl PartialEq for AmountText {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for AmountText {}
-
 impl<'de> Deserialize<'de> for AmountText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
         let text = raw.get();
         if text.starts_with('"') {
-            if text.contains('\\') {
-                let s: String = serde_json::from_str(text).map_err(de::Error::custom)?;
-                return Ok(AmountText(AmountRepr::Decoded(s)));
-            }
-            Ok(AmountText(AmountRepr::Json(raw)))
+            serde_json::from_str(text).map(AmountText).map_err(de::Error::custom)
         } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            Ok(AmountText(AmountRepr::Json(raw)))
+            Ok(AmountText(text.to_owned()))
         } else {
             Err(de::Error::custom("expected an amount as a JSON string or number"))
         }
@@ -683,25 +474,12 @@ mod tests {
         let m = Money::from_minor_units(7910, Currency::Inr);
         assert_eq!(m.to_fixed_string(), "79.10");
         assert_eq!(m.to_shortest_string(), "79.1");
-        assert_eq!(m.to_json_number().get(), "79.1");
         let whole = Money::from_minor_units(1000, Currency::Inr);
         assert_eq!(whole.to_shortest_string(), "10");
-        assert_eq!(whole.to_json_number().get(), "10");
         assert_eq!(Money::from_minor_units(5, Currency::Inr).to_fixed_string(), "0.05");
         assert_eq!(Money::from_minor_units(5, Currency::Inr).to_shortest_string(), "0.05");
         assert_eq!(format!("{m:?}"), "Money(79.10 INR)");
         assert_eq!(m.to_string(), "79.10 INR");
-    }
-
-    #[test]
-    fn json_number_serializes_exactly() {
-        #[derive(Serialize)]
-        struct Body {
-            txn_amount: Box<RawValue>,
-        }
-        let body =
-            Body { txn_amount: Money::parse("79.10", Currency::Inr).unwrap().to_json_number() };
-        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"txn_amount":79.1}"#);
     }
 
     #[test]
@@ -751,40 +529,6 @@ mod tests {
         assert_eq!(w.a.as_str(), "5050.00");
     }
 
-    /// The stack-held text says what formatting the number with `format!` says, for every
-    /// exponent a currency could have and the extremes of `u64`.
-    #[test]
-    fn decimal_text_agrees_with_format() {
-        let by_format = |minor: u64, exponent: u32| {
-            if exponent == 0 {
-                return minor.to_string();
-            }
-            let scale = 10u64.pow(exponent);
-            format!("{}.{:0width$}", minor / scale, minor % scale, width = exponent as usize)
-        };
-        let values =
-            [0, 1, 5, 9, 10, 99, 100, 101, 7910, 123_456, MAX_MINOR_UNITS, u64::MAX - 1, u64::MAX];
-        for exponent in 0..=6 {
-            for minor in values {
-                let text = DecimalText::fixed(minor, exponent as usize);
-                assert_eq!(text.as_str(), by_format(minor, exponent), "{minor} e{exponent}");
-            }
-        }
-        // Whole numbers, signed and not (Eko's timestamp header is an i64).
-        for n in [0, 7, 1_700_000_000_000, -1, i64::MAX, i64::MIN] {
-            assert_eq!(DecimalText::from(n).as_str(), n.to_string());
-        }
-        for n in [0, 1, 2, u64::from(u32::MAX), u64::MAX] {
-            assert_eq!(DecimalText::from(n).as_str(), n.to_string());
-        }
-        let m = |text: &str| Money::parse(text, Currency::Inr).unwrap();
-        assert_eq!(m("79.10").shortest_decimal().as_str(), "79.1");
-        assert_eq!(m("10.00").shortest_decimal().as_str(), "10");
-        assert_eq!(m("0.05").shortest_decimal().as_str(), "0.05");
-        assert_eq!(Money::from_minor_units(0, Currency::Inr).shortest_decimal().as_str(), "0");
-        assert_eq!(m("100").fixed_decimal().as_str(), "100.00");
-    }
-
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -795,7 +539,7 @@ mod tests {
                 let m = Money::from_minor_units(minor, Currency::Inr);
                 prop_assert_eq!(Money::parse(&m.to_fixed_string(), Currency::Inr), Ok(m));
                 prop_assert_eq!(Money::parse(&m.to_shortest_string(), Currency::Inr), Ok(m));
-                prop_assert_eq!(Money::from_provider_text(m.to_json_number().get(), Currency::Inr), Ok(m));
+                prop_assert_eq!(Money::from_provider_text(&m.to_shortest_string(), Currency::Inr), Ok(m));
                 let scale = Currency::Inr.scale();
                 prop_assert_eq!(m.to_fixed_string(), format!("{}.{:02}", minor / scale, minor % scale));
             }

@@ -52,19 +52,6 @@ impl PreparedBody {
         Ok(PreparedBody::new(JSON, bytes.into(), secret_fields))
     }
 
-    /// A JSON body already encoded by the caller, such as a template filled in per call. The bytes
-    /// are sent as they are, not checked: the caller's tests hold them to the JSON they stand for.
-    /// `secret_fields` as for [`PreparedBody::json`].
-    ///
-    /// ```
-    /// use refund_core::PreparedBody;
-    /// let body = PreparedBody::json_encoded(br#"{"otp":1234,"tid":"1"}"#.to_vec(), &["otp"]);
-    /// assert_eq!(body.redacted(), r#"{"otp":"***","tid":"1"}"#);
-    /// ```
-    pub fn json_encoded(bytes: Vec<u8>, secret_fields: &'static [&'static str]) -> Self {
-        PreparedBody::new(JSON, bytes.into(), secret_fields)
-    }
-
     fn new(
         content_type: &'static str,
         bytes: Bytes,
@@ -182,29 +169,6 @@ fn push_form_encoded(out: &mut String, text: &str) {
     } else {
         out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
     }
-}
-
-/// Appends `text` to `out` as a JSON string, quotes included: exactly the bytes serde_json
-/// writes for it, for provider crates that write a request body directly. serde_json escapes
-/// only `"`, `\` and control characters (other UTF-8 goes out as it is), so the common text,
-/// an id or a code, is copied between quotes without going through the serializer.
-///
-/// ```
-/// let mut out = Vec::new();
-/// refund_core::push_json_string(&mut out, "T-1");
-/// refund_core::push_json_string(&mut out, "a\"b\n");
-/// assert_eq!(out, br#""T-1""a\"b\n""#);
-/// ```
-pub fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        // Cannot fail: a `str` always serializes, and writing into a `Vec` never errs.
-        let _ = serde_json::to_writer(out, text);
-        return;
-    }
-    out.reserve(text.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
 }
 
 /// Re-renders a JSON text with the values of `secret_fields` (object keys, at any depth) replaced by
@@ -485,27 +449,6 @@ mod tests {
             err.err().and_then(|e| e.field().map(str::to_owned)).as_deref(),
             Some("developer_key")
         );
-    }
-
-    #[test]
-    fn push_json_string_writes_what_serde_writes() {
-        for text in [
-            "",
-            "T-1",
-            "MR / CR",
-            "a\"b",
-            "back\\slash",
-            "tab\tnew\n",
-            "\u{0}\u{1f}",
-            "\u{7f}",
-            "₹ रिफंड",
-            "emoji 🎉",
-            "</script>",
-        ] {
-            let mut out = b"x".to_vec();
-            push_json_string(&mut out, text);
-            assert_eq!(out[1..], serde_json::to_vec(text).unwrap(), "{text:?}");
-        }
     }
 
     #[test]

@@ -558,19 +558,12 @@ impl Transport {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        if span.is_disabled() {
-            // No subscriber wants the span: skip entering it on every poll and recording into it
-            // (about 0.5% of a call's time at 64 in flight, docs/performance.md).
-            drop(span);
-            self.send_inner(op, &build, false).await
-        } else {
-            self.send_inner(op, &build, true).instrument(span).await
-        }
+        self.send_in_span(op, &build).instrument(span).await
     }
 
-    /// `traced`: the call runs inside its `refund_call` span, which gets the attempt, status
-    /// and latency recorded.
-    async fn send_inner<F>(&self, op: &Operation, build: &F, traced: bool) -> Result<RawResponse>
+    /// The retry loop, inside the call's `refund_call` span, which gets the attempt, status and
+    /// latency recorded (a no-op when no subscriber wants the span).
+    async fn send_in_span<F>(&self, op: &Operation, build: &F) -> Result<RawResponse>
     where
         F: Fn(u32) -> Result<PreparedRequest>,
     {
@@ -581,21 +574,17 @@ impl Transport {
         let mut maybe_processed = false;
         loop {
             let request = build(attempt)?;
-            if traced {
-                tracing::Span::current().record("attempt", attempt);
-            }
+            tracing::Span::current().record("attempt", attempt);
             let attempt_started = Instant::now();
             let sent = self.start(request);
             let outcome = self.attempt(op, sent).await;
-            if traced {
-                tracing::Span::current().record(
-                    "latency_ms",
-                    u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                );
-            }
+            tracing::Span::current().record(
+                "latency_ms",
+                u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
             // Decided in a plain function, so that only the delay is held across the backoff's
             // await, not the 176-byte outcome: every call's future is sized for its largest state.
-            match self.next_step(op, outcome, attempt, started, &mut maybe_processed, traced) {
+            match self.next_step(op, outcome, attempt, started, &mut maybe_processed) {
                 Step::Done(result) => return result,
                 Step::RetryAfter(delay) => {
                     tracing::info!(
@@ -621,15 +610,12 @@ impl Transport {
         attempt: u32,
         started: Instant,
         maybe_processed: &mut bool,
-        traced: bool,
     ) -> Step {
         let policy = &self.inner.retry;
         let failure = match outcome {
             Ok(mut response) => {
                 response.earlier_attempt_maybe_processed = *maybe_processed;
-                if traced {
-                    tracing::Span::current().record("status", response.status());
-                }
+                tracing::Span::current().record("status", response.status());
                 tracing::debug!(status = response.status(), "response received");
                 return Step::Done(Ok(response));
             }
