@@ -1,5 +1,8 @@
 //! Entry points for the fuzz targets in `fuzz/`: the same decoders the client runs on every
 //! response, fed an arbitrary HTTP status and body. Not part of the public API.
+//!
+//! Each returns `Ok(())` for an answer that decodes as a success and otherwise the error's
+//! [`kind`](refund_core::Error::kind), so a test can tell a decline from an outcome unknown.
 
 use refund_core::{RawResponse, http::HeaderMap};
 
@@ -9,17 +12,26 @@ fn raw(status: u16, body: &[u8]) -> RawResponse {
     RawResponse::new(status, HeaderMap::new(), body.to_vec())
 }
 
-/// Decodes `body` as an answer to get-refund-OTP; `true` when an OTP was sent.
-pub fn send_otp_response(status: u16, body: &[u8]) -> bool {
-    crate::decode::decode_send_otp(&SEND_OTP, &raw(status, body), "13192443").is_ok()
+/// Decodes `body` as an answer to get-refund-OTP: `Ok` when it reads as a success, else the error's kind.
+pub fn send_otp_response(status: u16, body: &[u8]) -> Outcome {
+    crate::decode::decode_send_otp(&SEND_OTP, &raw(status, body), "13192443")
+        .map(drop)
+        .map_err(|e| e.kind())
 }
 
-/// Decodes `body` as an answer to initiate-refund; `true` when the refund succeeded.
-pub fn refund_response(status: u16, body: &[u8]) -> bool {
-    crate::decode::decode_refund(&REFUND, &raw(status, body), "13192443").is_ok()
+/// Decodes `body` as an answer to initiate-refund: `Ok` when it reads as a success, else the error's kind.
+pub fn refund_response(status: u16, body: &[u8]) -> Outcome {
+    crate::decode::decode_refund(&REFUND, &raw(status, body), "13192443")
+        .map(drop)
+        .map_err(|e| e.kind())
 }
 
-/// Decodes `body` as an answer to the transaction inquiry; `true` when it reads as a transaction.
-pub fn transaction_response(status: u16, body: &[u8]) -> bool {
-    crate::decode::decode_transaction(&TRANSACTION, &raw(status, body), "13192443").is_ok()
+/// Decodes `body` as an answer to the transaction inquiry: `Ok` when it reads as a success, else the error's kind.
+pub fn transaction_response(status: u16, body: &[u8]) -> Outcome {
+    crate::decode::decode_transaction(&TRANSACTION, &raw(status, body), "13192443")
+        .map(drop)
+        .map_err(|e| e.kind())
 }
+
+/// What a decoder made of an answer: success, or the error's kind.
+pub type Outcome = Result<(), &'static str>;
