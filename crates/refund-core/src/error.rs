@@ -79,28 +79,13 @@ impl ProviderReply {
         ProviderReply { provider, operation, ..Default::default() }
     }
 
-    /// Sets the HTTP status.
-    #[must_use]
-    pub fn with_http_status(mut self, status: u16) -> Self {
-        self.http_status = Some(status);
-        self
-    }
-
-    /// Sets the provider's own code (`"AOC1007"`, `"302"`, ...).
-    #[must_use]
-    pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-
-    /// Sets the provider's message.
-    #[must_use]
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        let message = message.into();
-        if !message.is_empty() {
-            self.message = Some(message);
-        }
-        self
+    crate::with_setters! {
+        /// Sets the HTTP status.
+        with_http_status => http_status: u16,
+        /// Sets the provider's own code (`"AOC1007"`, `"302"`, ...).
+        with_code => code: String,
+        /// Sets the provider's message (ignored when empty).
+        with_message => message: String if non_empty,
     }
 
     /// Keeps a short excerpt of the raw body. The caller must pass a body whose secrets are already

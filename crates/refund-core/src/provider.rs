@@ -83,23 +83,17 @@ impl RefundRequest {
             note: None,
         }
     }
-    /// The amount to refund (a partial refund, or the full amount). Providers that need one reject
-    /// a request without it before sending.
-    #[must_use]
-    pub fn with_amount(mut self, amount: Money) -> Self {
-        self.amount = Some(amount);
-        self
+    crate::with_setters! {
+        /// The amount to refund (a partial refund, or the full amount). Providers that need one
+        /// reject a request without it before sending.
+        with_amount => amount: Money,
+        /// A free-text note for the provider.
+        with_note => note: String,
     }
     /// Uses the caller's own reference instead of the generated one.
     #[must_use]
     pub fn with_reference(mut self, reference: RefundReference) -> Self {
         self.reference = reference;
-        self
-    }
-    /// A free-text note for the provider.
-    #[must_use]
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
         self
     }
     /// The original transaction.
@@ -165,44 +159,19 @@ impl RefundRecord {
             raw: RawJson::default(),
         }
     }
-    /// Sets the provider's refund id.
-    #[must_use]
-    pub fn with_refund_id(mut self, id: impl Into<String>) -> Self {
-        self.refund_id = Some(id.into());
-        self
-    }
-    /// Sets our reference.
-    #[must_use]
-    pub fn with_reference(mut self, reference: impl Into<String>) -> Self {
-        self.reference = Some(reference.into());
-        self
-    }
-    /// Sets the original transaction id.
-    #[must_use]
-    pub fn with_original_transaction_id(mut self, id: impl Into<String>) -> Self {
-        self.original_transaction_id = Some(id.into());
-        self
-    }
-    /// Sets the amount.
-    #[must_use]
-    pub fn with_amount(mut self, amount: Money) -> Self {
-        self.amount = Some(amount);
-        self
-    }
-    /// Sets the message (ignored when empty).
-    #[must_use]
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        let message = message.into();
-        if !message.is_empty() {
-            self.message = Some(message);
-        }
-        self
-    }
-    /// Sets the provider code.
-    #[must_use]
-    pub fn with_provider_code(mut self, code: impl Into<String>) -> Self {
-        self.provider_code = Some(code.into());
-        self
+    crate::with_setters! {
+        /// Sets the provider's refund id.
+        with_refund_id => refund_id: String,
+        /// Sets our reference.
+        with_reference => reference: String,
+        /// Sets the original transaction id.
+        with_original_transaction_id => original_transaction_id: String,
+        /// Sets the amount.
+        with_amount => amount: Money,
+        /// Sets the message (ignored when empty).
+        with_message => message: String if non_empty,
+        /// Sets the provider code.
+        with_provider_code => provider_code: String,
     }
     /// Sets the raw response.
     #[must_use]
@@ -377,11 +346,9 @@ impl OtpRefundTarget {
     pub fn new(transaction_id: TransactionId) -> Self {
         OtpRefundTarget { transaction_id, acknowledgement: None }
     }
-    /// Sets the acknowledgement number.
-    #[must_use]
-    pub fn with_acknowledgement(mut self, ack: impl Into<String>) -> Self {
-        self.acknowledgement = Some(ack.into());
-        self
+    crate::with_setters! {
+        /// Sets the acknowledgement number.
+        with_acknowledgement => acknowledgement: String,
     }
     /// The original transfer.
     pub fn transaction_id(&self) -> &TransactionId {
@@ -412,20 +379,11 @@ impl OtpChallenge {
     pub fn new(provider: &'static str, target: OtpRefundTarget) -> Self {
         OtpChallenge { provider, target, otp_ref_id: None, message: None }
     }
-    /// Sets the OTP session reference.
-    #[must_use]
-    pub fn with_otp_ref_id(mut self, id: impl Into<String>) -> Self {
-        self.otp_ref_id = Some(id.into());
-        self
-    }
-    /// Sets the message (ignored when empty).
-    #[must_use]
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        let message = message.into();
-        if !message.is_empty() {
-            self.message = Some(message);
-        }
-        self
+    crate::with_setters! {
+        /// Sets the OTP session reference.
+        with_otp_ref_id => otp_ref_id: String,
+        /// Sets the message (ignored when empty).
+        with_message => message: String if non_empty,
     }
 }
 

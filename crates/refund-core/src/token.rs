@@ -75,11 +75,9 @@ impl FetchedToken {
     pub fn new(token: impl Into<String>) -> Self {
         FetchedToken { token: SecretString::from(token.into()), lifetime: None }
     }
-    /// Sets how long the token is valid from now.
-    #[must_use]
-    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = Some(lifetime);
-        self
+    crate::with_setters! {
+        /// Sets how long the token is valid from now.
+        with_lifetime => lifetime: Duration,
     }
 }
 
