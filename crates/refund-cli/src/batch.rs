@@ -51,6 +51,13 @@ struct RowText {
     amount: String,
 }
 
+impl RowText {
+    /// `aoc AOC-CHARGE-1001 1.00`: the refund the row asks for, as the reports name it.
+    fn refund(&self) -> String {
+        format!("{} {} {}", self.provider, self.original, self.amount)
+    }
+}
+
 /// A valid row: its intent and the provider it goes to.
 struct Row {
     text: RowText,
@@ -377,11 +384,9 @@ fn print_row(row: &RowResult, global: &Global) {
         match &row.result {
             Ok(record) => {
                 format!(
-                    "row {}: {} {} {}: {}{}{}",
+                    "row {}: {}: {}{}{}",
                     t.number,
-                    t.provider,
-                    t.original,
-                    t.amount,
+                    t.refund(),
                     record.state,
                     record
                         .refund_id
@@ -394,15 +399,9 @@ fn print_row(row: &RowResult, global: &Global) {
                     .map(|n| format!(" (the key of row {n}: the same refund)"))
                     .unwrap_or_default()
             }
-            Err(error) => format!(
-                "row {}: {} {} {}: {} (exit {}): {error}",
-                t.number,
-                t.provider,
-                t.original,
-                t.amount,
-                error.kind(),
-                error.exit_code()
-            ),
+            Err(error) => {
+                format!("row {}: {}: {}: {error}", t.number, t.refund(), error.kind_and_exit())
+            }
         }
     };
     // A closed stdout (`refund batch f.csv | head`) stops nothing: the ledger records every row.
@@ -562,15 +561,12 @@ impl Progress {
         let t = &row.text;
         if let Err(error) = &row.result {
             eprintln!(
-                "[{}/{}] row {} {} {} {}: {} (exit {})",
+                "[{}/{}] row {} {}: {}",
                 summary.rows,
                 self.total,
                 t.number,
-                t.provider,
-                t.original,
-                t.amount,
-                error.kind(),
-                error.exit_code()
+                t.refund(),
+                error.kind_and_exit()
             );
         } else if self.last_line.elapsed() >= Duration::from_secs(1) {
             self.last_line = Instant::now();

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use refund::otp::TxStatus;
+use refund::otp::{OtpRefundClient, RefundOtpChallenge, TxStatus};
 use refund::{Money, Otp, RefundStatus};
 use refund_sandbox::{Fault, FaultSpec, Provider, Route, RunningSandbox, Sandbox, seed};
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ fn demo_global(timeout: Duration) -> Global {
 }
 
 fn describe_err(err: &CliError) -> String {
-    format!("{} (exit {}): {err}", err.kind(), err.exit_code())
+    format!("{}: {err}", err.kind_and_exit())
 }
 
 /// Runs the demo; the exit code is 0 when every step behaved as expected.
@@ -161,16 +161,8 @@ async fn eko_flow(sb: &RunningSandbox, log: &mut Log, timeout: Duration) -> Resu
     log.section("Eko OTP refund: send the OTP, a wrong OTP, then the right one");
     let client = otp::client(&eko_settings(sb), &demo_global(timeout))?;
     let tid = seed::EKO_TID_REFUNDABLE_1;
-    let Some(challenge) = step_ok(
-        log,
-        &format!("send the refund OTP for tid {tid} (refund pending): expect an otp_ref_id"),
-        client.send_otp(tid).await,
-        |c| format!("OTP sent, otp_ref_id {}", c.otp_ref_id()),
-    ) else {
-        return Ok(());
-    };
-    let Some(real) = sb.otp(Provider::Eko, tid) else {
-        log.step("read the OTP the customer got (sandbox)", Err("no OTP issued".into()));
+    let what = format!("send the refund OTP for tid {tid} (refund pending): expect an otp_ref_id");
+    let Some((challenge, real)) = eko_send_otp(sb, log, &client, tid, &what).await else {
         return Ok(());
     };
     log.text("    (the customer reads the OTP from their phone; the demo asks the sandbox)");
@@ -214,8 +206,7 @@ async fn bos_flow(sb: &RunningSandbox, log: &mut Log, timeout: Duration) -> Resu
     if sent.is_none() {
         return Ok(());
     }
-    let Some(real) = sb.otp(Provider::Bos, &reference) else {
-        log.step("read the OTP the customer got (sandbox)", Err("no OTP issued".into()));
+    let Some(real) = customer_otp(sb, log, Provider::Bos, &reference) else {
         return Ok(());
     };
     let otp = Otp::new(real).map_err(|e| CliError::sdk("bos", e))?;
@@ -299,16 +290,8 @@ async fn outcome_unknown_flow(sb: &RunningSandbox, log: &mut Log) -> Result<(), 
     // A short client timeout; the sandbox holds the answer longer than that.
     let client = otp::client(&eko_settings(sb), &demo_global(Duration::from_millis(400)))?;
     let tid = seed::EKO_TID_REFUNDABLE_2;
-    let Some(challenge) = step_ok(
-        log,
-        &format!("send the refund OTP for tid {tid}: expect an otp_ref_id"),
-        client.send_otp(tid).await,
-        |c| format!("OTP sent, otp_ref_id {}", c.otp_ref_id()),
-    ) else {
-        return Ok(());
-    };
-    let Some(real) = sb.otp(Provider::Eko, tid) else {
-        log.step("read the OTP (sandbox)", Err("no OTP issued".into()));
+    let what = format!("send the refund OTP for tid {tid}: expect an otp_ref_id");
+    let Some((challenge, real)) = eko_send_otp(sb, log, &client, tid, &what).await else {
         return Ok(());
     };
     let otp = Otp::new(real).map_err(|e| CliError::sdk("otp-refund", e))?;
@@ -353,6 +336,37 @@ fn eko_settings(sb: &RunningSandbox) -> OtpSettings {
 /// A six-digit OTP that differs from `real` (and does not start with 0).
 fn wrong_otp(real: &str) -> String {
     if real == "111111" { "222222".into() } else { "111111".into() }
+}
+
+/// The OTP the customer got for `id`, as the sandbox tells it; `None` (a failed step) when there is
+/// none.
+fn customer_otp(
+    sb: &RunningSandbox,
+    log: &mut Log,
+    provider: Provider,
+    id: &str,
+) -> Option<String> {
+    let otp = sb.otp(provider, id);
+    if otp.is_none() {
+        log.step("read the OTP the customer got (sandbox)", Err("no OTP issued".into()));
+    }
+    otp
+}
+
+/// The step `what`: Eko sends the refund OTP for `tid`; then the OTP the customer got. `None` once
+/// either went wrong (the log has the failed step).
+async fn eko_send_otp(
+    sb: &RunningSandbox,
+    log: &mut Log,
+    client: &OtpRefundClient,
+    tid: &str,
+    what: &str,
+) -> Option<(RefundOtpChallenge, String)> {
+    let challenge = step_ok(log, what, client.send_otp(tid).await, |c| {
+        format!("OTP sent, otp_ref_id {}", c.otp_ref_id())
+    })?;
+    let otp = customer_otp(sb, log, Provider::Eko, tid)?;
+    Some((challenge, otp))
 }
 
 /// Logs a step that must succeed; returns its value when it did.

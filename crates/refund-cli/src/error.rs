@@ -202,6 +202,11 @@ impl CliError {
         self.kind().exit_code()
     }
 
+    /// `declined (exit 4)`: how the step logs and reports name a failure.
+    pub(crate) fn kind_and_exit(&self) -> String {
+        format!("{} (exit {})", self.kind(), self.exit_code())
+    }
+
     /// The provider, from the SDK's reply when there is one, else from the command.
     pub(crate) fn provider(&self) -> Option<String> {
         match self {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::fault::Provider;
 use crate::money;
 use crate::seed;
-use crate::state::{Reply, State};
+use crate::state::{Answer, Reply, State};
 
 fn denied(aoc_trans_id: &str, code: &str, message: &str) -> Value {
     json!({"data": {
@@ -39,55 +39,52 @@ fn authorize(
     headers: &HeaderMap,
     body: &[u8],
     fields: &[&str],
-) -> Result<HashMap<String, String>, Value> {
+) -> Result<HashMap<String, String>, Reply> {
     let Some(f) = form(headers, body) else {
-        return Err(denied(
+        return Err(Reply::ok(&denied(
             "",
             "AOC0001",
             "Invalid parameter: body must be application/x-www-form-urlencoded",
-        ));
+        )));
     };
     let echo = f.get("aocTransID").cloned().unwrap_or_default();
     for name in fields {
         if f.get(*name).is_none_or(|v| v.is_empty()) {
-            return Err(denied(
+            return Err(Reply::ok(&denied(
                 &echo,
                 "AOC0001",
                 &format!("Invalid parameter: {name} is mandatory"),
-            ));
+            )));
         }
     }
     if f.get("username").map(String::as_str) != Some(seed::AOC_USERNAME)
         || f.get("apiKey").map(String::as_str) != Some(seed::AOC_API_KEY)
     {
-        return Err(denied(&echo, "AOC0003", "Invalid token"));
+        return Err(Reply::ok(&denied(&echo, "AOC0003", "Invalid token")));
     }
     Ok(f)
 }
 
-pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Reply {
-    let f = match authorize(
-        headers,
-        body,
-        &["apiKey", "username", "spTransID", "aocTransID", "amount"],
-    ) {
-        Ok(f) => f,
-        Err(v) => return Reply::ok(&v),
-    };
+pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Answer {
+    let f = authorize(headers, body, &["apiKey", "username", "spTransID", "aocTransID", "amount"])?;
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     let (sp, aoc_id, amount_text) = (get("spTransID"), get("aocTransID"), get("amount"));
     if state.aoc_refunds.contains_key(sp) {
-        return Reply::ok(&denied(aoc_id, "AOC1001", "Duplicate spTransID"));
+        return Err(Reply::ok(&denied(aoc_id, "AOC1001", "Duplicate spTransID")));
     }
     let Some(amount) = money::parse_exact_two_decimals(amount_text) else {
-        return Reply::ok(&denied(
+        return Err(Reply::ok(&denied(
             aoc_id,
             "AOC0001",
             "Invalid parameter: amount must have two decimals, e.g. 1.00",
-        ));
+        )));
     };
     let Some(charge) = state.aoc_charges.get_mut(aoc_id) else {
-        return Reply::ok(&denied(aoc_id, "AOC0001", "Invalid parameter: aocTransID not found"));
+        return Err(Reply::ok(&denied(
+            aoc_id,
+            "AOC0001",
+            "Invalid parameter: aocTransID not found",
+        )));
     };
     let answer = if charge.refunded_minor + amount > charge.amount_minor {
         denied(
@@ -112,17 +109,14 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
         }})
     };
     state.aoc_refunds.insert(sp.to_owned(), answer.clone());
-    Reply::ok(&answer)
+    Ok(Reply::ok(&answer))
 }
 
-pub(crate) fn refund_status(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Reply {
-    let f = match authorize(headers, body, &["apiKey", "username", "spTransID"]) {
-        Ok(f) => f,
-        Err(v) => return Reply::ok(&v),
-    };
+pub(crate) fn refund_status(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Answer {
+    let f = authorize(headers, body, &["apiKey", "username", "spTransID"])?;
     let sp = f.get("spTransID").map(String::as_str).unwrap_or_default();
     match state.aoc_refunds.get(sp) {
-        Some(v) => Reply::ok(v),
-        None => Reply::ok(&denied("", "AOC0001", "Invalid parameter: spTransID not found")),
+        Some(v) => Ok(Reply::ok(v)),
+        None => Err(Reply::ok(&denied("", "AOC0001", "Invalid parameter: spTransID not found"))),
     }
 }

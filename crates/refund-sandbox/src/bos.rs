@@ -12,7 +12,7 @@ use crate::clock;
 use crate::fault::Provider;
 use crate::money;
 use crate::seed;
-use crate::state::{Config, Reply, State};
+use crate::state::{Answer, Config, Reply, State};
 
 fn answer(status: bool, code: u8, message: &str) -> Reply {
     Reply::ok(&json!({"status": status, "response_code": code, "message": message}))
@@ -45,12 +45,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"))
 }
 
-/// The named fields as JSON integers, or the code-4 answer.
-fn numbers<const N: usize>(
+/// The prologue of every JSON route but the QR one: the bearer token, then the named fields as JSON
+/// integers; `Err` is the 401 or the code-4 answer.
+fn authenticated_numbers<const N: usize>(
+    config: &Config,
     headers: &HeaderMap,
     body: &[u8],
     names: [&str; N],
 ) -> Result<[u64; N], Reply> {
+    check_token(config, headers)?;
     if !is_json(headers) {
         return Err(answer(false, 4, "Content-Type must be application/json"));
     }
@@ -74,29 +77,24 @@ pub(crate) fn refund_otp(
     config: &Config,
     headers: &HeaderMap,
     body: &[u8],
-) -> Reply {
-    if let Err(r) = check_token(config, headers) {
-        return r;
-    }
-    let [reference, ackno] = match numbers(headers, body, ["referenceid", "ackno"]) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let [reference, ackno] =
+        authenticated_numbers(config, headers, body, ["referenceid", "ackno"])?;
     match state.bos.get(&reference).filter(|t| t.ackno == ackno) {
-        None => return answer(false, 2, "Transaction not found"),
+        None => return Err(answer(false, 2, "Transaction not found")),
         Some(t) if t.refund_txn_id.is_some() => {
-            return answer(false, 2, "Transaction already refunded");
+            return Err(answer(false, 2, "Transaction already refunded"));
         }
         Some(_) => {}
     }
     // Drawn only for an eligible transfer, so the OTP sequence of a fresh sandbox is predictable.
     let otp = state.new_otp(config);
     let Some(t) = state.bos.get_mut(&reference) else {
-        return answer(false, 2, "Transaction not found");
+        return Err(answer(false, 2, "Transaction not found"));
     };
     tracing::info!(provider = "bos", referenceid = reference, otp = %otp.text(), "sandbox refund OTP issued");
     t.otp = Some(otp);
-    answer(true, 1, "Refund OTP sent successfully")
+    Ok(answer(true, 1, "Refund OTP sent successfully"))
 }
 
 pub(crate) fn claim_refund(
@@ -104,29 +102,24 @@ pub(crate) fn claim_refund(
     config: &Config,
     headers: &HeaderMap,
     body: &[u8],
-) -> Reply {
-    if let Err(r) = check_token(config, headers) {
-        return r;
-    }
-    let [reference, ackno, otp] = match numbers(headers, body, ["referenceid", "ackno", "otp"]) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let [reference, ackno, otp] =
+        authenticated_numbers(config, headers, body, ["referenceid", "ackno", "otp"])?;
     let n = state.next_id();
     let Some(t) = state.bos.get_mut(&reference).filter(|t| t.ackno == ackno) else {
-        return answer(false, 2, "Transaction not found");
+        return Err(answer(false, 2, "Transaction not found"));
     };
     if t.refund_txn_id.is_some() {
-        return answer(false, 2, "Transaction already refunded");
+        return Err(answer(false, 2, "Transaction already refunded"));
     }
     let Some(issued) = &t.otp else {
-        return answer(false, 3, "No OTP record found: call RefundOTP first");
+        return Err(answer(false, 3, "No OTP record found: call RefundOTP first"));
     };
     if issued.expires <= Instant::now() {
-        return answer(false, 3, "OTP expired");
+        return Err(answer(false, 3, "OTP expired"));
     }
     if u64::from(issued.code) != otp {
-        return answer(false, 3, "Invalid OTP");
+        return Err(answer(false, 3, "Invalid OTP"));
     }
     let refund_txn_id = format!("BOSRF{n:08}");
     t.otp = None;
@@ -138,7 +131,7 @@ pub(crate) fn claim_refund(
     tracing::info!(provider = "bos", referenceid = reference, "bos refund claimed");
     let reference = reference.to_string();
     state.record_refund(Provider::Bos, &reference, amount, &reference, &refund_txn_id);
-    answer(true, 1, "Transaction Successfully Refunded")
+    Ok(answer(true, 1, "Transaction Successfully Refunded"))
 }
 
 pub(crate) fn status(
@@ -146,20 +139,14 @@ pub(crate) fn status(
     config: &Config,
     headers: &HeaderMap,
     body: &[u8],
-) -> Reply {
-    if let Err(r) = check_token(config, headers) {
-        return r;
-    }
-    let [reference] = match numbers(headers, body, ["referenceid"]) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let [reference] = authenticated_numbers(config, headers, body, ["referenceid"])?;
     let Some(t) = state.bos.get(&reference) else {
-        return answer(false, 2, "Transaction not found");
+        return Err(answer(false, 2, "Transaction not found"));
     };
     let refunded = t.refund_txn_id.is_some();
     // Strings and numbers mixed on purpose: the docs warn values may arrive as either.
-    Reply::ok(&json!({
+    Ok(Reply::ok(&json!({
         "status": true,
         "response_code": 1,
         "utr": format!("UTR{reference}"),
@@ -172,7 +159,7 @@ pub(crate) fn status(
         "daterefunded": t.date_refunded.clone().unwrap_or_default(),
         "refundtxnid": t.refund_txn_id.clone().unwrap_or_default(),
         "charges": 0,
-    }))
+    })))
 }
 
 fn qr_error(message: &str) -> Reply {
@@ -182,24 +169,22 @@ fn qr_error(message: &str) -> Reply {
     )
 }
 
-pub(crate) fn qr(state: &mut State, config: &Config, headers: &HeaderMap, body: &[u8]) -> Reply {
-    if let Err(r) = check_token(config, headers) {
-        return r;
-    }
+pub(crate) fn qr(state: &mut State, config: &Config, headers: &HeaderMap, body: &[u8]) -> Answer {
+    check_token(config, headers)?;
     if !is_json(headers) {
-        return qr_error("Content-Type must be application/json");
+        return Err(qr_error("Content-Type must be application/json"));
     }
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
-        return qr_error("Invalid request body");
+        return Err(qr_error("Invalid request body"));
     };
     let Some(Value::String(amount_text)) = map.get("amount") else {
-        return qr_error("amount is required and must be a string");
+        return Err(qr_error("amount is required and must be a string"));
     };
     let Some(amount) = money::parse_decimal(amount_text) else {
-        return qr_error("amount must be a positive amount in rupees, e.g. \"10\"");
+        return Err(qr_error("amount must be a positive amount in rupees, e.g. \"10\""));
     };
     if map.get("RegistrationID").and_then(Value::as_str) != Some(seed::BOS_REGISTRATION_ID) {
-        return qr_error("VPA does not exist for the account provided");
+        return Err(qr_error("VPA does not exist for the account provided"));
     }
     let n = state.next_id();
     let now = clock::now_ms() / 1000;
@@ -207,7 +192,7 @@ pub(crate) fn qr(state: &mut State, config: &Config, headers: &HeaderMap, body: 
     let id = format!("qr_Sbx{n:010}");
     let payment_amount: Value =
         serde_json::from_str(&am).unwrap_or_else(|_| Value::String(am.clone()));
-    Reply::ok(&json!({
+    Ok(Reply::ok(&json!({
         "id": id,
         "txnRefranceID": format!("BOS554V{n:06}"),
         "entity": "qr_code",
@@ -219,5 +204,5 @@ pub(crate) fn qr(state: &mut State, config: &Config, headers: &HeaderMap, body: 
         "Status": "True",
         "message": "QR Code Generated",
         "Value": "",
-    }))
+    })))
 }

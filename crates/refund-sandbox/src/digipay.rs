@@ -10,7 +10,7 @@ use crate::clock;
 use crate::fault::Provider;
 use crate::money;
 use crate::seed;
-use crate::state::{Reply, State};
+use crate::state::{Answer, Reply, State};
 
 fn fail(status: StatusCode, message: &str) -> Reply {
     Reply::json(status, &json!({"success": 0, "error": [1], "data": {"message": message}}))
@@ -43,45 +43,45 @@ fn token_ok(state: &State, headers: &HeaderMap) -> bool {
         || state.digipay_tokens.get(token).is_some_and(|exp| *exp * 1000 > clock::now_ms())
 }
 
-pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Reply {
+pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Answer {
     if !token_ok(state, headers) {
-        return fail(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+        return Err(fail(StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
     }
     // Header names are case-insensitive (white-label twins send `companyid`); `HeaderMap` already is.
     if headers.get("companyid").and_then(|v| v.to_str().ok()).map(str::trim)
         != Some(seed::DIGIPAY_COMPANY_ID)
     {
-        return fail(StatusCode::UNAUTHORIZED, "INVALID_COMPANY");
+        return Err(fail(StatusCode::UNAUTHORIZED, "INVALID_COMPANY"));
     }
     let json_ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
     if !json_ct {
-        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        return Err(fail(StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     }
     let Ok(b) = serde_json::from_slice::<RefundBody<'_>>(body) else {
-        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        return Err(fail(StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     };
     let Some(txn_id) = b.initial_txn_id.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
     else {
-        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        return Err(fail(StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     };
     // A JSON number only: a string "100" starts with a quote and fails here.
     let Some(amount) = b.txn_amount.and_then(|r| money::parse_decimal(r.get())) else {
-        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        return Err(fail(StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     };
     let types_ok = matches!(b.txn_code, Some(Value::String(ref s)) if !s.is_empty())
         && matches!(b.payment_mode, Some(Value::Number(ref n)) if n.is_i64() || n.is_u64())
         && matches!(b.note, None | Some(Value::String(_)));
     if !types_ok {
-        return fail(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        return Err(fail(StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     }
     let Some(txn) = state.digipay_txns.get_mut(&txn_id) else {
-        return fail(StatusCode::NOT_FOUND, "TRANSACTION_NOT_FOUND");
+        return Err(fail(StatusCode::NOT_FOUND, "TRANSACTION_NOT_FOUND"));
     };
     if txn.refunded_minor + amount > txn.amount_minor {
-        return fail(StatusCode::BAD_REQUEST, "REFUND_AMOUNT_EXCEEDS_TRANSACTION_AMOUNT");
+        return Err(fail(StatusCode::BAD_REQUEST, "REFUND_AMOUNT_EXCEEDS_TRANSACTION_AMOUNT"));
     }
     txn.refunded_minor += amount;
     txn.refund_count += 1;
@@ -94,7 +94,7 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
         _ => "",
     };
     state.record_refund(Provider::Digipay, &txn_id, amount, note, &refund_txn_id);
-    Reply::ok(&json!({
+    Ok(Reply::ok(&json!({
         "success": 1,
         "error": [],
         "data": {
@@ -105,10 +105,10 @@ pub(crate) fn refund(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Rep
                 "txn_status": 1,
             }
         }
-    }))
+    })))
 }
 
-pub(crate) fn authenticate(state: &mut State, headers: &HeaderMap) -> Reply {
+pub(crate) fn authenticate(state: &mut State, headers: &HeaderMap) -> Answer {
     let creds = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -117,11 +117,13 @@ pub(crate) fn authenticate(state: &mut State, headers: &HeaderMap) -> Reply {
         .and_then(|raw| String::from_utf8(raw).ok());
     let expected = format!("{}:{}", seed::DIGIPAY_CLIENT_ID, seed::DIGIPAY_CLIENT_SECRET);
     if creds.as_deref() != Some(expected.as_str()) {
-        return fail(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+        return Err(fail(StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
     }
     let n = state.next_id();
     let token = format!("sandbox-digipay-session-{n:06}");
     let expiry = clock::now_ms() / 1000 + 3600;
     state.digipay_tokens.insert(token.clone(), expiry);
-    Reply::ok(&json!({"data": {"access_token": token, "expiry_time": clock::utc_plain(expiry)}}))
+    Ok(Reply::ok(
+        &json!({"data": {"access_token": token, "expiry_time": clock::utc_plain(expiry)}}),
+    ))
 }

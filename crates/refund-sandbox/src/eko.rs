@@ -17,7 +17,7 @@ use crate::clock;
 use crate::fault::Provider;
 use crate::money;
 use crate::seed;
-use crate::state::{Config, Reply, State};
+use crate::state::{Answer, Config, Reply, State};
 
 /// `base64(HMAC-SHA256(key = base64(access_key) as ASCII, message = timestamp text))`.
 pub(crate) fn signature(access_key: &str, timestamp: &str) -> String {
@@ -72,7 +72,13 @@ pub(crate) fn check_headers(config: &Config, headers: &HeaderMap) -> Result<(), 
     Ok(())
 }
 
-fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Reply> {
+/// The prologue of the two POST routes: the signed headers, then a JSON object body.
+fn signed_json_object(
+    config: &Config,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, Reply> {
+    check_headers(config, headers)?;
     let ct_ok = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -104,35 +110,28 @@ pub(crate) fn send_otp(
     headers: &HeaderMap,
     tid: &str,
     body: &[u8],
-) -> Reply {
-    if let Err(r) = check_headers(config, headers) {
-        return r;
-    }
-    let m = match json_object(headers, body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let initiator = match string_field(&m, "initiator_id") {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let m = signed_json_object(config, headers, body)?;
+    let initiator = string_field(&m, "initiator_id")?;
     if initiator != seed::EKO_INITIATOR_ID {
-        return failure(319, "Invalid initiator");
+        return Err(failure(319, "Invalid initiator"));
     }
     match state.eko.get(tid) {
-        None => return failure(168, "TID does not exist"),
-        Some(t) if t.tx_status != 3 => return failure(1, "Transaction is not eligible for refund"),
+        None => return Err(failure(168, "TID does not exist")),
+        Some(t) if t.tx_status != 3 => {
+            return Err(failure(1, "Transaction is not eligible for refund"));
+        }
         Some(_) => {}
     }
     // Drawn only for an eligible transfer, so the OTP sequence of a fresh sandbox is predictable.
     let otp = state.new_otp(config);
     let Some(t) = state.eko.get_mut(tid) else {
-        return failure(168, "TID does not exist");
+        return Err(failure(168, "TID does not exist"));
     };
     tracing::info!(provider = "eko", tid, otp = %otp.text(), otp_ref_id = %otp.ref_id, "sandbox refund OTP issued");
     let ref_id = otp.ref_id.clone();
     t.otp = Some(otp);
-    Reply::ok(&envelope(2133, 1, 2133, "Send OTP", json!({"otp_ref_id": ref_id})))
+    Ok(Reply::ok(&envelope(2133, 1, 2133, "Send OTP", json!({"otp_ref_id": ref_id}))))
 }
 
 pub(crate) fn refund(
@@ -141,51 +140,38 @@ pub(crate) fn refund(
     headers: &HeaderMap,
     tid: &str,
     body: &[u8],
-) -> Reply {
-    if let Err(r) = check_headers(config, headers) {
-        return r;
-    }
-    let m = match json_object(headers, body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let fields = (|| {
-        let initiator = string_field(&m, "initiator_id")?;
-        let user_code = string_field(&m, "user_code")?;
-        let otp = int_field(&m, "otp")?;
-        let otp_ref_id = string_field(&m, "otp_ref_id")?;
-        let service_code = int_field(&m, "service_code")?;
-        let st = string_field(&m, "state")?;
-        Ok::<_, Reply>((initiator, user_code, otp, otp_ref_id, service_code, st))
-    })();
-    let (initiator, user_code, otp, otp_ref_id, service_code, st) = match fields {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let m = signed_json_object(config, headers, body)?;
+    let initiator = string_field(&m, "initiator_id")?;
+    let user_code = string_field(&m, "user_code")?;
+    let otp = int_field(&m, "otp")?;
+    let otp_ref_id = string_field(&m, "otp_ref_id")?;
+    let service_code = int_field(&m, "service_code")?;
+    let st = string_field(&m, "state")?;
     if service_code != 80 || st != "1" {
-        return bad_request("service_code must be 80 and state \"1\"");
+        return Err(bad_request("service_code must be 80 and state \"1\""));
     }
     if initiator != seed::EKO_INITIATOR_ID {
-        return failure(319, "Invalid initiator");
+        return Err(failure(319, "Invalid initiator"));
     }
     if user_code != seed::EKO_USER_CODE {
-        return failure(463, "User not found");
+        return Err(failure(463, "User not found"));
     }
     let n = state.next_id();
     let Some(t) = state.eko.get_mut(tid) else {
-        return failure(168, "TID does not exist");
+        return Err(failure(168, "TID does not exist"));
     };
     if t.tx_status != 3 {
-        return failure(1, "Transaction is not eligible for refund");
+        return Err(failure(1, "Transaction is not eligible for refund"));
     }
     let Some(issued) = &t.otp else {
-        return failure(302, "Wrong OTP");
+        return Err(failure(302, "Wrong OTP"));
     };
     if issued.ref_id != otp_ref_id || u64::from(issued.code) != otp {
-        return failure(302, "Wrong OTP");
+        return Err(failure(302, "Wrong OTP"));
     }
     if issued.expires <= Instant::now() {
-        return failure(303, "OTP expired");
+        return Err(failure(303, "OTP expired"));
     }
     let refund_tid = format!("{}", 2_147_591_636 + n);
     t.otp = None;
@@ -197,7 +183,7 @@ pub(crate) fn refund(
     let fee = 5000; // 50.00 INR, refunded with the amount as in Eko's sample.
     tracing::info!(provider = "eko", tid, refund_tid = %refund_tid, "eko refund done");
     state.record_refund(Provider::Eko, tid, amount, tid, &refund_tid);
-    Reply::ok(&envelope(
+    Ok(Reply::ok(&envelope(
         0,
         0,
         74,
@@ -214,7 +200,7 @@ pub(crate) fn refund(
             "balance": "2.22263731286E9",
             "timestamp": clock::utc_rfc3339_ms(clock::now_ms()),
         }),
-    ))
+    )))
 }
 
 pub(crate) fn transaction(
@@ -223,18 +209,16 @@ pub(crate) fn transaction(
     headers: &HeaderMap,
     tid: &str,
     query: &HashMap<String, String>,
-) -> Reply {
-    if let Err(r) = check_headers(config, headers) {
-        return r;
-    }
+) -> Answer {
+    check_headers(config, headers)?;
     if query.get("initiator_id").map(String::as_str) != Some(seed::EKO_INITIATOR_ID) {
-        return failure(319, "Invalid initiator");
+        return Err(failure(319, "Invalid initiator"));
     }
     if query.get("user_code").map(String::as_str) != Some(seed::EKO_USER_CODE) {
-        return failure(463, "User not found");
+        return Err(failure(463, "User not found"));
     }
     let Some(t) = state.eko.get(tid) else {
-        return failure(168, "TID does not exist");
+        return Err(failure(168, "TID does not exist"));
     };
     let desc = match t.tx_status {
         0 => "Success",
@@ -245,7 +229,7 @@ pub(crate) fn transaction(
         _ => "Hold",
     };
     // Numbers arrive as strings here, as they do from Eko.
-    Reply::ok(&envelope(
+    Ok(Reply::ok(&envelope(
         0,
         0,
         69,
@@ -258,7 +242,7 @@ pub(crate) fn transaction(
             "currency": "INR",
             "refund_tid": t.refund_tid.clone().unwrap_or_default(),
         }),
-    ))
+    )))
 }
 
 #[cfg(test)]

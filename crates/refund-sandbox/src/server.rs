@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::fault::{Fault, Provider, Route, Trigger};
 use crate::original::{self, OriginalTransaction, TransactionError};
-use crate::state::{Config, Reply, State};
+use crate::state::{Answer, Config, Reply, State};
 use crate::{aoc, bos, digipay, eko};
 
 /// State shared by every request.
@@ -104,7 +104,7 @@ fn plain(status: StatusCode, content_type: &'static str, body: String) -> Respon
 }
 
 /// Runs one provider operation under the route's fault, if one fires.
-async fn run(app: App, route: Route, op: impl FnOnce(&mut State, &Config) -> Reply) -> Response {
+async fn run(app: App, route: Route, op: impl FnOnce(&mut State, &Config) -> Answer) -> Response {
     let fault = app.lock().on_request(route);
     if let Some(f) = &fault {
         tracing::info!(route = %route, fault = ?f, "sandbox fault fires");
@@ -155,7 +155,7 @@ async fn run(app: App, route: Route, op: impl FnOnce(&mut State, &Config) -> Rep
     }
     let reply = {
         let mut st = app.lock();
-        op(&mut st, &app.config)
+        op(&mut st, &app.config).unwrap_or_else(|refusal| refusal)
     };
     match fault {
         Some(Fault::CommitThenTimeout { ms }) => {
@@ -235,6 +235,17 @@ macro_rules! handler {
             .await
         }
     };
+    // A route with the transfer id in its path.
+    ($name:ident, $route:expr, |$st:ident, $cfg:ident, $h:ident, $id:ident, $b:ident| $call:expr) => {
+        async fn $name(
+            AxState(app): AxState<App>,
+            Path($id): Path<String>,
+            $h: HeaderMap,
+            $b: Bytes,
+        ) -> Response {
+            run(app, $route, move |$st, $cfg| $call).await
+        }
+    };
 }
 
 handler!(aoc_refund, Route::AocRefund, |st, cfg, h, b| aoc::refund(st, &h, &b));
@@ -249,23 +260,10 @@ handler!(digipay_auth, Route::DigipayAuthenticate, |st, cfg, h, b| {
     digipay::authenticate(st, &h)
 });
 
-async fn eko_send_otp(
-    AxState(app): AxState<App>,
-    Path(tid): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    run(app, Route::EkoSendOtp, move |st, cfg| eko::send_otp(st, cfg, &h, &tid, &b)).await
-}
-
-async fn eko_refund(
-    AxState(app): AxState<App>,
-    Path(tid): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    run(app, Route::EkoRefund, move |st, cfg| eko::refund(st, cfg, &h, &tid, &b)).await
-}
+handler!(eko_send_otp, Route::EkoSendOtp, |st, cfg, h, tid, b| eko::send_otp(
+    st, cfg, &h, &tid, &b
+));
+handler!(eko_refund, Route::EkoRefund, |st, cfg, h, tid, b| eko::refund(st, cfg, &h, &tid, &b));
 
 async fn eko_transaction(
     AxState(app): AxState<App>,

@@ -441,3 +441,7 @@ impl Reply {
         Reply::json(StatusCode::OK, v)
     }
 }
+
+/// What a provider route answers: `Err` is a refusal met on the way (bad credentials, a malformed
+/// body, an unknown id), sent just as `Ok` is; the split only lets a handler stop early with `?`.
+pub(crate) type Answer = Result<Reply, Reply>;

@@ -9,7 +9,7 @@ use refund_bos::BosClient;
 use refund_digipay::DigiPayClient;
 use refund_ledger::{Ledger, LedgerBuilder};
 use refund_otp::OtpRefundClient;
-use refund_sandbox::{RunningSandbox, Sandbox};
+use refund_sandbox::{Fault, FaultSpec, Route, RunningSandbox, Sandbox};
 pub(crate) use refund_testkit::sandbox::{inr, myr};
 use refund_testkit::{retries, sandbox};
 
@@ -135,6 +135,12 @@ async fn admin_execute(admin: &str, sql: &str) {
 /// Short timeouts: sandbox delays are set just past them.
 pub(crate) const TIMEOUT: Duration = Duration::from_millis(400);
 
+/// The provider acts on the request, but its answer comes only long after [`TIMEOUT`].
+pub(crate) const ANSWER_LOST: Fault = Fault::CommitThenTimeout { ms: Some(1500) };
+
+/// The request times out (long after [`TIMEOUT`]) before the provider acts on it.
+pub(crate) const NEVER_ARRIVES: Fault = Fault::TimeoutBeforeActing { ms: Some(1500) };
+
 /// The sandbox and one client per provider, pointed at it (`env.aoc` and so on, through
 /// [`Clients`]).
 pub(crate) struct Env {
@@ -198,6 +204,18 @@ impl Env {
     ) -> Env {
         let sandbox = builder.build().start().await.unwrap();
         Env { clients: Clients::new(&sandbox.base_url(), timeout), sandbox }
+    }
+
+    /// The next request on `route` meets `fault`.
+    pub(crate) fn fail_next(&self, route: Route, fault: Fault) {
+        self.sandbox.set_fault(route, FaultSpec::next(1, fault));
+    }
+
+    /// The sandbox executed exactly one refund, under `reference` (the intent's).
+    pub(crate) fn assert_executed_once(&self, reference: &str) {
+        let executed = self.sandbox.executed_refunds();
+        assert_eq!(executed.len(), 1, "{executed:?}");
+        assert_eq!(executed[0].key, reference, "sent under the intent's reference");
     }
 
     /// How many refunds the sandbox executed under each key, for keys seen more than once.

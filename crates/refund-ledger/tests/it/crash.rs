@@ -58,9 +58,7 @@ const RECOVER: &str = "CRASH_RECOVER";
 /// The child's entry point: does nothing unless the crash test started this process.
 #[test]
 fn child() {
-    if process::is_child("crash") {
-        process::block_on(run_child());
-    }
+    process::run_as("crash", run_child);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use refund_core::{Fate, TransactionId};
 use refund_ledger::{IntentState, LedgerError, ListFilter, RefundIntent, Resolution};
 use refund_sandbox::{Fault, FaultSpec, Route, seed};
 
-use crate::common::{Env, TestDb, inr, myr, on_both_backends};
+use crate::common::{ANSWER_LOST, Env, NEVER_ARRIVES, TestDb, inr, myr, on_both_backends};
 
 on_both_backends!(
     a_refund_goes_out_once_and_is_replayed_from_the_ledger,
@@ -47,9 +47,7 @@ async fn a_refund_goes_out_once_and_is_replayed_from_the_ledger(db: TestDb) {
     assert!(other.refund(&env.aoc, &intent).await.unwrap().replayed);
 
     assert_eq!(env.sandbox.requests_seen(Route::AocRefund), 1);
-    let executed = env.sandbox.executed_refunds();
-    assert_eq!(executed.len(), 1);
-    assert_eq!(executed[0].key, first.reference, "sent under the intent's reference");
+    env.assert_executed_once(&first.reference);
     assert_eq!(env.sandbox.books().entry(seed::AOC_CHARGE_1001).unwrap().refunded_minor, 100);
 }
 
@@ -77,7 +75,7 @@ async fn the_same_key_with_other_parameters_is_a_conflict(db: TestDb) {
 async fn not_processed_is_sent_again_under_the_same_reference(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    env.sandbox.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::ServiceUnavailable));
+    env.fail_next(Route::AocRefund, Fault::ServiceUnavailable);
     let intent = aoc_intent("retry-me", seed::AOC_CHARGE_1002, "2.50");
 
     let err = ledger.refund(&env.aoc, &intent).await.unwrap_err();
@@ -90,18 +88,13 @@ async fn not_processed_is_sent_again_under_the_same_reference(db: TestDb) {
     assert_eq!((done.state, done.attempts, done.replayed), (IntentState::Succeeded, 2, false));
     assert_eq!(done.reference, record.reference);
     assert_eq!(env.sandbox.requests_seen(Route::AocRefund), 2);
-    let executed = env.sandbox.executed_refunds();
-    assert_eq!(executed.len(), 1);
-    assert_eq!(executed[0].key, record.reference);
+    env.assert_executed_once(&record.reference);
 }
 
 async fn an_unknown_aoc_refund_is_settled_by_its_status_not_sent_again(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    env.sandbox.set_fault(
-        Route::AocRefund,
-        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1500) }),
-    );
+    env.fail_next(Route::AocRefund, ANSWER_LOST);
     let intent = aoc_intent("lost-answer", seed::AOC_CHARGE_1002, "3.00");
 
     let err = ledger.refund(&env.aoc, &intent).await.unwrap_err();
@@ -122,10 +115,7 @@ async fn an_unknown_aoc_refund_is_settled_by_its_status_not_sent_again(db: TestD
 async fn an_aoc_refund_that_never_arrived_is_sent_again_under_the_same_reference(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    env.sandbox.set_fault(
-        Route::AocRefund,
-        FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: Some(1500) }),
-    );
+    env.fail_next(Route::AocRefund, NEVER_ARRIVES);
     let intent = aoc_intent("never-arrived", seed::AOC_CHARGE_1002, "4.00");
 
     let err = ledger.refund(&env.aoc, &intent).await.unwrap_err();
@@ -142,18 +132,13 @@ async fn an_aoc_refund_that_never_arrived_is_sent_again_under_the_same_reference
 
     let done = ledger.refund(&env.aoc, &intent).await.unwrap();
     assert_eq!((done.state, done.attempts), (IntentState::Succeeded, 2));
-    let executed = env.sandbox.executed_refunds();
-    assert_eq!(executed.len(), 1);
-    assert_eq!(executed[0].key, done.reference);
+    env.assert_executed_once(&done.reference);
 }
 
 async fn an_unknown_digipay_refund_waits_for_a_person(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    env.sandbox.set_fault(
-        Route::DigipayRefund,
-        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1500) }),
-    );
+    env.fail_next(Route::DigipayRefund, ANSWER_LOST);
     let intent = RefundIntent::new("dp-1", TransactionId::new(seed::DIGIPAY_TXN_2002).unwrap())
         .amount(inr("79.10"));
 
@@ -307,7 +292,7 @@ async fn reserved_rows_are_sent_by_a_later_refund(db: TestDb) {
 async fn events_are_the_audit_trail(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    env.sandbox.set_fault(Route::AocRefund, FaultSpec::next(1, Fault::ServiceUnavailable));
+    env.fail_next(Route::AocRefund, Fault::ServiceUnavailable);
     let intent = aoc_intent("audited", seed::AOC_CHARGE_1001, "1.00");
     let _ = ledger.refund(&env.aoc, &intent).await.unwrap_err();
     let record = ledger.refund(&env.aoc, &intent).await.unwrap();

@@ -36,9 +36,7 @@ const SEED: &str = "INSTANCE_SEED";
 /// The child's entry point: does nothing unless an instance test started this process.
 #[test]
 fn child() {
-    if process::is_child("instance") {
-        process::block_on(run_child());
-    }
+    process::run_as("instance", run_child);
 }
 
 /// What a child submits: intents `range` of the kind `job` names.

@@ -3,9 +3,9 @@
 
 use refund_core::{Fate, Otp, OtpRefundTarget, TransactionId};
 use refund_ledger::{IntentState, LedgerError, OtpRefundIntent};
-use refund_sandbox::{Fault, FaultSpec, Provider, Route, seed};
+use refund_sandbox::{Provider, Route, seed};
 
-use crate::common::{Env, TestDb, on_both_backends};
+use crate::common::{ANSWER_LOST, Env, NEVER_ARRIVES, TestDb, on_both_backends};
 
 on_both_backends!(
     an_eko_refund_whose_answer_is_lost_is_settled_not_confirmed_again,
@@ -16,6 +16,12 @@ on_both_backends!(
 
 fn eko_intent(key: &str, tid: &str) -> OtpRefundIntent {
     OtpRefundIntent::new(key, OtpRefundTarget::new(TransactionId::new(tid).unwrap()))
+}
+
+/// The intent of a refund of the seeded BOS transfer `reference`, `ackno`.
+fn bos_intent(key: &str, reference: u64, ackno: u64) -> OtpRefundIntent {
+    let id = TransactionId::new(reference.to_string()).unwrap();
+    OtpRefundIntent::new(key, OtpRefundTarget::new(id).with_acknowledgement(ackno.to_string()))
 }
 
 fn otp_of(env: &Env, provider: Provider, id: &str) -> Otp {
@@ -31,10 +37,7 @@ async fn an_eko_refund_whose_answer_is_lost_is_settled_not_confirmed_again(db: T
     assert!(reserved.otp_ref_id.is_some(), "Eko's otp_ref_id is recorded");
     let otp = otp_of(&env, Provider::Eko, seed::EKO_TID_REFUNDABLE_1);
 
-    env.sandbox.set_fault(
-        Route::EkoRefund,
-        FaultSpec::next(1, Fault::CommitThenTimeout { ms: Some(1500) }),
-    );
+    env.fail_next(Route::EkoRefund, ANSWER_LOST);
     let err = ledger.confirm_otp(&env.eko, "eko-1", &otp).await.unwrap_err();
     assert_eq!((err.fate(), err.record().unwrap().state), (Fate::Unknown, IntentState::Unknown));
 
@@ -77,12 +80,9 @@ async fn a_wrong_otp_leaves_the_intent_open_for_the_right_one(db: TestDb) {
 async fn a_bos_refund_runs_through_the_ledger(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    let reference = seed::BOS_REFERENCE_1.to_string();
-    let target = OtpRefundTarget::new(TransactionId::new(reference.clone()).unwrap())
-        .with_acknowledgement(seed::BOS_ACKNO_1.to_string());
-    let intent = OtpRefundIntent::new("bos-1", target);
+    let intent = bos_intent("bos-1", seed::BOS_REFERENCE_1, seed::BOS_ACKNO_1);
     assert_eq!(ledger.send_otp(&env.bos, &intent).await.unwrap().state, IntentState::Reserved);
-    let otp = otp_of(&env, Provider::Bos, &reference);
+    let otp = otp_of(&env, Provider::Bos, &seed::BOS_REFERENCE_1.to_string());
     let done = ledger.confirm_otp(&env.bos, "bos-1", &otp).await.unwrap();
     assert_eq!(done.state, IntentState::Succeeded);
     assert_eq!(done.acknowledgement.as_deref(), Some("133"));
@@ -96,15 +96,10 @@ async fn a_bos_refund_runs_through_the_ledger(db: TestDb) {
 async fn a_bos_claim_that_never_took_effect_is_declined_by_its_status(db: TestDb) {
     let env = Env::start().await;
     let ledger = db.open().await;
-    let reference = seed::BOS_REFERENCE_2.to_string();
-    let target = OtpRefundTarget::new(TransactionId::new(reference.clone()).unwrap())
-        .with_acknowledgement(seed::BOS_ACKNO_2.to_string());
-    ledger.send_otp(&env.bos, &OtpRefundIntent::new("bos-2", target)).await.unwrap();
-    let otp = otp_of(&env, Provider::Bos, &reference);
-    env.sandbox.set_fault(
-        Route::BosClaimRefund,
-        FaultSpec::next(1, Fault::TimeoutBeforeActing { ms: Some(1500) }),
-    );
+    let intent = bos_intent("bos-2", seed::BOS_REFERENCE_2, seed::BOS_ACKNO_2);
+    ledger.send_otp(&env.bos, &intent).await.unwrap();
+    let otp = otp_of(&env, Provider::Bos, &seed::BOS_REFERENCE_2.to_string());
+    env.fail_next(Route::BosClaimRefund, NEVER_ARRIVES);
     assert_eq!(
         ledger.confirm_otp(&env.bos, "bos-2", &otp).await.unwrap_err().fate(),
         Fate::Unknown

@@ -79,9 +79,12 @@ impl ChildProcess {
     }
 }
 
-/// In a child test: whether this process is the child of role `role`.
-pub(crate) fn is_child(role: &str) -> bool {
-    std::env::var(ROLE).is_ok_and(|r| r == role)
+/// A child test's body: when this process is the child of role `role`, runs `work` with
+/// [`block_on`]; in a normal test run, nothing.
+pub(crate) fn run_as<F: Future<Output = ()>>(role: &str, work: impl FnOnce() -> F) {
+    if std::env::var(ROLE).is_ok_and(|r| r == role) {
+        block_on(work());
+    }
 }
 
 /// In a child: the setting `name` its parent gave it.
@@ -99,7 +102,7 @@ pub(crate) fn say(line: &str) {
 
 /// In a child: runs its work on a runtime of its own (the child test is a plain `#[test]`), and
 /// exits as soon as its parent is gone (stdin closes), whatever the work is doing.
-pub(crate) fn block_on<F: Future>(work: F) -> F::Output {
+fn block_on<F: Future>(work: F) -> F::Output {
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(3);
