@@ -78,35 +78,29 @@ impl<T> Intent<T> {
             batch: None,
         }
     }
-    /// The amount to refund (for an OTP refund, what it returns, when known: for the guard and
-    /// the books; BOS and Eko refund the whole transfer).
-    ///
-    /// ```
-    /// # use refund_core::{Currency, Money, TransactionId};
-    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
-    ///     .amount(Money::parse("1.00", Currency::Myr)?);
-    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn amount(mut self, amount: Money) -> Self {
-        self.amount = Some(amount);
-        self
-    }
-    /// The original charge's amount. With it, the ledger refuses (before anything is sent) a
-    /// refund that would take what is held against the charge past it, across threads, processes
-    /// and instances.
-    ///
-    /// ```
-    /// # use refund_core::{Currency, Money, TransactionId};
-    /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
-    ///     .amount(Money::parse("1.00", Currency::Myr)?)
-    ///     .charge_amount(Money::parse("10.00", Currency::Myr)?);
-    /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn charge_amount(mut self, charge: Money) -> Self {
-        self.charge_amount = Some(charge);
-        self
+    refund_core::with_setters! {
+        /// The amount to refund (for an OTP refund, what it returns, when known: for the guard and
+        /// the books; BOS and Eko refund the whole transfer).
+        ///
+        /// ```
+        /// # use refund_core::{Currency, Money, TransactionId};
+        /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+        ///     .amount(Money::parse("1.00", Currency::Myr)?);
+        /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        amount => amount: Money,
+        /// The original charge's amount. With it, the ledger refuses (before anything is sent) a
+        /// refund that would take what is held against the charge past it, across threads, processes
+        /// and instances.
+        ///
+        /// ```
+        /// # use refund_core::{Currency, Money, TransactionId};
+        /// let intent = refund_ledger::RefundIntent::new("k", TransactionId::new("T")?)
+        ///     .amount(Money::parse("1.00", Currency::Myr)?)
+        ///     .charge_amount(Money::parse("10.00", Currency::Myr)?);
+        /// # let _ = intent; Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        charge_amount => charge_amount: Money,
     }
     /// Marks it as row `row` of batch `batch_id` (for listing and resuming a batch).
     ///

@@ -305,71 +305,49 @@ impl ListFilter {
     pub fn new() -> Self {
         ListFilter::default()
     }
-    /// Only intents in this state.
-    ///
-    /// ```
-    /// let f = refund_ledger::ListFilter::new().state(refund_ledger::IntentState::Unknown);
-    /// # let _ = f;
-    /// ```
-    #[must_use]
-    pub fn state(mut self, state: IntentState) -> Self {
-        self.state = Some(state);
-        self
-    }
-    /// Only this provider's intents (`"aoc"`).
-    ///
-    /// ```
-    /// let f = refund_ledger::ListFilter::new().provider("aoc");
-    /// # let _ = f;
-    /// ```
-    #[must_use]
-    pub fn provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = Some(provider.into());
-        self
-    }
-    /// Only intents written down at or after `since`.
-    ///
-    /// ```
-    /// let f = refund_ledger::ListFilter::new().since(std::time::SystemTime::UNIX_EPOCH);
-    /// # let _ = f;
-    /// ```
-    #[must_use]
-    pub fn since(mut self, since: SystemTime) -> Self {
-        self.since = Some(since);
-        self
-    }
-    /// Only one batch's intents.
-    ///
-    /// ```
-    /// let f = refund_ledger::ListFilter::new().batch("refunds-2026-12-06.csv");
-    /// # let _ = f;
-    /// ```
-    #[must_use]
-    pub fn batch(mut self, batch_id: impl Into<String>) -> Self {
-        self.batch_id = Some(batch_id.into());
-        self
-    }
-    /// Only intents with an id above `id` (to page through a large ledger).
-    ///
-    /// ```
-    /// let next_page = refund_ledger::ListFilter::new().after(1000).limit(1000);
-    /// # let _ = next_page;
-    /// ```
-    #[must_use]
-    pub fn after(mut self, id: i64) -> Self {
-        self.after_id = Some(id);
-        self
-    }
-    /// At most `limit` intents (in id order).
-    ///
-    /// ```
-    /// let f = refund_ledger::ListFilter::new().limit(10);
-    /// # let _ = f;
-    /// ```
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
+    refund_core::with_setters! {
+        /// Only intents in this state.
+        ///
+        /// ```
+        /// let f = refund_ledger::ListFilter::new().state(refund_ledger::IntentState::Unknown);
+        /// # let _ = f;
+        /// ```
+        state => state: IntentState,
+        /// Only this provider's intents (`"aoc"`).
+        ///
+        /// ```
+        /// let f = refund_ledger::ListFilter::new().provider("aoc");
+        /// # let _ = f;
+        /// ```
+        provider => provider: String,
+        /// Only intents written down at or after `since`.
+        ///
+        /// ```
+        /// let f = refund_ledger::ListFilter::new().since(std::time::SystemTime::UNIX_EPOCH);
+        /// # let _ = f;
+        /// ```
+        since => since: SystemTime,
+        /// Only one batch's intents.
+        ///
+        /// ```
+        /// let f = refund_ledger::ListFilter::new().batch("refunds-2026-12-06.csv");
+        /// # let _ = f;
+        /// ```
+        batch => batch_id: String,
+        /// Only intents with an id above `id` (to page through a large ledger).
+        ///
+        /// ```
+        /// let next_page = refund_ledger::ListFilter::new().after(1000).limit(1000);
+        /// # let _ = next_page;
+        /// ```
+        after => after_id: i64,
+        /// At most `limit` intents (in id order).
+        ///
+        /// ```
+        /// let f = refund_ledger::ListFilter::new().limit(10);
+        /// # let _ = f;
+        /// ```
+        limit => limit: u32,
     }
 }
 
