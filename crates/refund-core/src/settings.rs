@@ -107,7 +107,7 @@ macro_rules! transport_setters {
 /// Builder-style setters of optional fields, one line each: `with_x => x: T` writes
 /// `pub fn with_x(self, value: T) -> Self` that sets `self.x = Some(value)` (for `String`,
 /// `value: impl Into<String>`); `with_x => x: String if non_empty` ignores an empty string (a
-/// provider's blank message).
+/// provider's blank message); `with_x => x: secret` keeps the text as a [`SecretString`](crate::SecretString).
 ///
 /// ```
 /// #[derive(Default)]
@@ -134,6 +134,15 @@ macro_rules! with_setters {
             if !value.is_empty() {
                 self.$field = Some(value);
             }
+            self
+        }
+        $($crate::with_setters!($($rest)*);)?
+    };
+    ($(#[$attr:meta])* $setter:ident => $field:ident: secret $(, $($rest:tt)*)?) => {
+        $(#[$attr])*
+        #[must_use]
+        pub fn $setter(mut self, value: impl Into<String>) -> Self {
+            self.$field = Some($crate::SecretString::from(value.into()));
             self
         }
         $($crate::with_setters!($($rest)*);)?

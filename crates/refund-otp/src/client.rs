@@ -129,42 +129,20 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 impl OtpRefundClientBuilder {
-    /// The base URL (default [`EKO_UAT_BASE_URL`]; production: [`EKO_PRODUCTION_BASE_URL`]).
-    #[must_use]
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-    /// The `developer_key` (secret).
-    #[must_use]
-    pub fn developer_key(mut self, key: impl Into<String>) -> Self {
-        self.developer_key = Some(SecretString::from(key.into()));
-        self
-    }
-    /// The access key behind the `secret-key` signature (secret). Only the keyed HMAC state is
-    /// kept once the client is built.
-    #[must_use]
-    pub fn access_key(mut self, key: impl Into<String>) -> Self {
-        self.access_key = Some(SecretString::from(key.into()));
-        self
-    }
-    /// The `initiator_id`: the API user's registered mobile number (digits).
-    #[must_use]
-    pub fn initiator_id(mut self, id: impl Into<String>) -> Self {
-        self.initiator_id = Some(id.into());
-        self
-    }
-    /// The `user_code` of the agent.
-    #[must_use]
-    pub fn user_code(mut self, code: impl Into<String>) -> Self {
-        self.user_code = Some(code.into());
-        self
-    }
-    /// The refund `service_code` (default [`DEFAULT_SERVICE_CODE`], 80).
-    #[must_use]
-    pub fn service_code(mut self, code: u32) -> Self {
-        self.service_code = Some(code);
-        self
+    refund_core::with_setters! {
+        /// The base URL (default [`EKO_UAT_BASE_URL`]; production: [`EKO_PRODUCTION_BASE_URL`]).
+        base_url => base_url: String,
+        /// The `developer_key` (secret).
+        developer_key => developer_key: secret,
+        /// The access key behind the `secret-key` signature (secret). Only the keyed HMAC state
+        /// is kept once the client is built.
+        access_key => access_key: secret,
+        /// The `initiator_id`: the API user's registered mobile number (digits).
+        initiator_id => initiator_id: String,
+        /// The `user_code` of the agent.
+        user_code => user_code: String,
+        /// The refund `service_code` (default [`DEFAULT_SERVICE_CODE`], 80).
+        service_code => service_code: u32,
     }
     refund_core::transport_setters!(clock);
 
