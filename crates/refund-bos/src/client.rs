@@ -259,7 +259,7 @@ impl BosClient {
         let envelope = self.call(&SEND_OTP, &self.inner.otp_url, &body, read).await?;
         let target =
             OtpRefundTarget::new(TransactionId::new(referenceid)?).with_acknowledgement(ackno);
-        Ok(OtpChallenge::new("bos", target).with_message(envelope.message.unwrap_or_default()))
+        Ok(OtpChallenge::new("bos", target).with_message(envelope.message.0.unwrap_or_default()))
     }
 
     /// The `ClaimRefund` request, for a dry run (the OTP and token show as `***`).
@@ -341,17 +341,12 @@ impl BosClient {
 
 fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuilder {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let mut builder = BosClient::builder();
-    if let Some(url) = get(ENV_BASE_URL) {
-        builder = builder.base_url(url);
+    BosClientBuilder {
+        base_url: get(ENV_BASE_URL),
+        registration_id: get(ENV_REGISTRATION_ID).map(SecretString::from),
+        token: get(ENV_TOKEN).map_or(TokenSource::None, |t| TokenSource::Static(t.into())),
+        ..BosClientBuilder::default()
     }
-    if let Some(token) = get(ENV_TOKEN) {
-        builder = builder.token(token);
-    }
-    if let Some(id) = get(ENV_REGISTRATION_ID) {
-        builder = builder.registration_id(id);
-    }
-    builder
 }
 
 impl Provider for BosClient {
