@@ -415,31 +415,22 @@ mod tests {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
         };
-        let err = DigiPayClient::builder_from_vars(vars(&[])).build().unwrap_err();
-        assert!(err.to_string().contains(ENV_BASE_URL), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[(ENV_BASE_URL, "https://d.example")]))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains(ENV_COMPANY_ID), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
-        ]))
-        .build()
-        .unwrap_err();
-        assert!(err.to_string().contains(ENV_TOKEN), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
-            (ENV_TOKEN, "t"),
-            (ENV_CLIENT_ID, "i"),
-        ]))
-        .build()
-        .unwrap_err();
-        assert_eq!(err.kind(), "config");
+        const URL: (&str, &str) = (ENV_BASE_URL, "https://d.example");
+        const COMPANY: (&str, &str) = (ENV_COMPANY_ID, "c");
+        for (pairs, named) in [
+            (&[][..], ENV_BASE_URL),
+            (&[URL], ENV_COMPANY_ID),
+            (&[URL, COMPANY], ENV_TOKEN),
+            (&[URL, COMPANY, (ENV_TOKEN, "t"), (ENV_CLIENT_ID, "i")], ENV_CLIENT_ID),
+            (&[(ENV_PAYMENT_MODE, "two")], ENV_PAYMENT_MODE),
+        ] {
+            let err = DigiPayClient::builder_from_vars(vars(pairs)).build().unwrap_err();
+            assert_eq!(err.kind(), "config", "{err}");
+            assert!(err.to_string().contains(named), "{err}");
+        }
         let client = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
+            URL,
+            COMPANY,
             (ENV_CLIENT_ID, "i"),
             (ENV_CLIENT_SECRET, "s3cr3t-value"),
             (ENV_AUTH_SCHEME, "bearer"),
@@ -450,10 +441,6 @@ mod tests {
         .unwrap();
         assert_eq!(client.inner.auth_scheme, AuthScheme::Bearer);
         assert_eq!(client.inner.payment_mode, Some(2));
-        let err = DigiPayClient::builder_from_vars(vars(&[(ENV_PAYMENT_MODE, "two")]))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains(ENV_PAYMENT_MODE), "{err}");
     }
 
     #[test]
