@@ -4,10 +4,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use refund_core::{AmountText, Money};
+use refund_core::AmountText;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -18,8 +18,8 @@ use crate::model::{ChargesInfo, DeviceInfo, Resolved, UserInfo, WalletRefundRequ
 #[derive(Debug, Serialize)]
 pub(crate) struct RefundBody<'a> {
     pub(crate) initial_txn_id: &'a str,
-    #[serde(serialize_with = "json_number")]
-    pub(crate) txn_amount: Money,
+    /// Written from exact minor units (`79.1`, `100`), never through `f64`.
+    pub(crate) txn_amount: Box<RawValue>,
     pub(crate) txn_code: &'a str,
     pub(crate) payment_mode: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ impl<'a> RefundBody<'a> {
         let fields = &request.fields;
         RefundBody {
             initial_txn_id: request.initial_txn_id.as_str(),
-            txn_amount: request.amount,
+            txn_amount: request.amount.to_json_number(),
             txn_code: resolved.0,
             payment_mode: resolved.1,
             note: fields.note.as_deref(),
@@ -62,14 +62,6 @@ impl<'a> RefundBody<'a> {
             meta_data: fields.meta_data.as_ref(),
         }
     }
-}
-
-/// An amount as a JSON number written from exact minor units (`79.1`, `100`), never through
-/// `f64`: a `serde_json::Number` would be one, and 16 significant digits do not survive it.
-fn json_number<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
-    let number =
-        RawValue::from_string(money.to_shortest_string()).map_err(serde::ser::Error::custom)?;
-    number.serialize(serializer)
 }
 
 /// `debit_user_info`, `credit_user_info`, `company_admin_user_info`.
@@ -123,25 +115,18 @@ impl<'a> From<&'a DeviceInfo> for DeviceBlock<'a> {
 /// `charges_info`: the page does not name the list's key; this SDK sends `charges`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ChargesBlock<'a> {
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "json_number_or_none")]
-    total_charges: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_charges: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "<[Value]>::is_empty")]
     charges: &'a [Value],
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
 }
 
-fn json_number_or_none<S: Serializer>(money: &Option<Money>, s: S) -> Result<S::Ok, S::Error> {
-    match money {
-        Some(money) => json_number(money, s),
-        None => s.serialize_none(),
-    }
-}
-
 impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
     fn from(charges: &'a ChargesInfo) -> Self {
         ChargesBlock {
-            total_charges: charges.total_charges,
+            total_charges: charges.total_charges.map(|total| total.to_json_number()),
             charges: &charges.charges,
             extra: &charges.extra,
         }
@@ -476,7 +461,7 @@ mod tests {
                 let money = Money::parse(amount, Currency::Inr).unwrap();
                 let body = RefundBody {
                     initial_txn_id: text,
-                    txn_amount: money,
+                    txn_amount: money.to_json_number(),
                     txn_code: texts[(i + 3) % texts.len()],
                     payment_mode: [0, 2, u32::MAX][i % 3],
                     note: (i % 3 != 1).then_some(texts[(i + 5) % texts.len()]),
