@@ -280,11 +280,10 @@ where
     Ok(serde_json::from_str(raw.get()).ok())
 }
 
-/// An object read as `T` where it stands, or `None` for any other JSON value (DigiPay sends `[]`
-/// for empty objects on some paths), in the one pass over the body: the refund answer's `data`
-/// and `transaction` were each captured as text and parsed again, three passes over the
-/// transaction on every refund. Only for types whose every field reads any JSON value (`Value`,
-/// or lenient itself), so that reading one never fails half-way through the answer.
+/// An object read as `T` where it stands, in the one pass over the body, or `None` for any other
+/// JSON value (DigiPay sends `[]` for empty objects on some paths). Only for types whose every
+/// field reads any JSON value (`Value`, or lenient itself), so that reading one never fails
+/// half-way through the answer.
 fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
