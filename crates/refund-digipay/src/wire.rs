@@ -194,16 +194,10 @@ impl RefundReply {
         match &self.success {
             Some(Value::Bool(true)) => Success::Yes,
             Some(Value::Bool(false)) => Success::No,
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(1) => Success::Yes,
-                Some(0) => Success::No,
-                _ => Success::Unreadable,
-            },
-            Some(Value::String(s)) => match s.trim() {
-                "1" => Success::Yes,
-                "0" => Success::No,
-                _ => Success::Unreadable,
-            },
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => Success::Yes,
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => Success::No,
+            Some(Value::String(s)) if s.trim() == "1" => Success::Yes,
+            Some(Value::String(s)) if s.trim() == "0" => Success::No,
             _ => Success::Unreadable,
         }
     }
@@ -256,10 +250,7 @@ fn scan_message(body: &[u8]) -> Option<String> {
 /// `None`, except that objects and arrays with content render as JSON text.
 pub(crate) fn text_of(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
         Value::Null => None,
         Value::Array(a) if a.is_empty() => None,
         Value::Object(o) if o.is_empty() => None,
