@@ -434,29 +434,23 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_settings_name_their_env_vars() {
-        let err = AocClient::builder().username("u").api_key("k").build().unwrap_err();
-        assert_eq!(err.kind(), "config");
-        assert!(err.to_string().contains("AOC_BASE_URL"), "{err}");
-        let err = AocClient::builder().base_url("https://a.example").api_key("k").build();
-        assert!(err.unwrap_err().to_string().contains("AOC_USERNAME"));
-        let err = AocClient::builder().base_url("https://a.example").username("u").build();
-        assert!(err.unwrap_err().to_string().contains("AOC_API_KEY"));
-        let err =
-            AocClient::builder().base_url("http://10.0.0.1").username("u").api_key("k").build();
-        assert_eq!(err.unwrap_err().field(), Some("base_url"));
-        let ok = AocClient::builder()
-            .base_url("http://10.0.0.1")
-            .insecure_http(InsecureHttp::Allow)
-            .username("u")
-            .api_key("k")
-            .build();
-        assert!(ok.is_ok());
-        let zero = AocClient::builder()
-            .base_url("https://a.example")
-            .username("u")
-            .api_key("k")
-            .timeout(Duration::ZERO)
-            .build();
+        let full = |name: &str| match name {
+            ENV_BASE_URL => Some("https://a.example".to_owned()),
+            ENV_USERNAME => Some("u".to_owned()),
+            ENV_API_KEY => Some("k".to_owned()),
+            _ => None,
+        };
+        for missing in [ENV_BASE_URL, ENV_USERNAME, ENV_API_KEY] {
+            let lookup = |name: &str| full(name).filter(|_| name != missing);
+            let err = builder_from_lookup(lookup).build().unwrap_err();
+            assert_eq!(err.kind(), "config", "{err}");
+            assert!(err.to_string().contains(missing), "{err}");
+        }
+        let base = || AocClient::builder().username("u").api_key("k");
+        let lan = || base().base_url("http://10.0.0.1");
+        assert_eq!(lan().build().unwrap_err().field(), Some("base_url"));
+        assert!(lan().insecure_http(InsecureHttp::Allow).build().is_ok());
+        let zero = base().base_url("https://a.example").timeout(Duration::ZERO).build();
         assert_eq!(zero.unwrap_err().field(), Some("timeout"));
     }
 

@@ -259,7 +259,7 @@ impl BosClient {
         let envelope = self.call(&SEND_OTP, &self.inner.otp_url, &body, read).await?;
         let target =
             OtpRefundTarget::new(TransactionId::new(referenceid)?).with_acknowledgement(ackno);
-        Ok(OtpChallenge::new("bos", target).with_message(envelope.message.unwrap_or_default()))
+        Ok(OtpChallenge::new("bos", target).with_message(envelope.message.0.unwrap_or_default()))
     }
 
     /// The `ClaimRefund` request, for a dry run (the OTP and token show as `***`).
@@ -341,17 +341,12 @@ impl BosClient {
 
 fn builder_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BosClientBuilder {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let mut builder = BosClient::builder();
-    if let Some(url) = get(ENV_BASE_URL) {
-        builder = builder.base_url(url);
+    BosClientBuilder {
+        base_url: get(ENV_BASE_URL),
+        registration_id: get(ENV_REGISTRATION_ID).map(SecretString::from),
+        token: get(ENV_TOKEN).map_or(TokenSource::None, |t| TokenSource::Static(t.into())),
+        ..BosClientBuilder::default()
     }
-    if let Some(token) = get(ENV_TOKEN) {
-        builder = builder.token(token);
-    }
-    if let Some(id) = get(ENV_REGISTRATION_ID) {
-        builder = builder.registration_id(id);
-    }
-    builder
 }
 
 impl Provider for BosClient {
@@ -401,18 +396,17 @@ impl RefundStatusRead for BosClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use refund_core::FetchedToken;
+    use refund_core::{Currency, FetchedToken, MAX_MINOR_UNITS};
 
     #[test]
     fn qr_amounts_past_the_exact_limit_are_refused() {
         // Issue 9 (bad input): `Money::from_minor_units` skips the limit; such a QR was requested.
         let client = BosClient::builder().registration_id("BOS-554").build().unwrap();
-        for minor in [refund_core::MAX_MINOR_UNITS + 1, u64::MAX] {
-            let amount = Money::from_minor_units(minor, refund_core::Currency::Inr);
+        for minor in [MAX_MINOR_UNITS + 1, u64::MAX] {
+            let amount = Money::from_minor_units(minor, Currency::Inr);
             assert_eq!(client.prepare_dynamic_qr(amount).unwrap_err().field(), Some("amount"));
         }
-        let most =
-            Money::from_minor_units(refund_core::MAX_MINOR_UNITS, refund_core::Currency::Inr);
+        let most = Money::from_minor_units(MAX_MINOR_UNITS, Currency::Inr);
         assert!(client.prepare_dynamic_qr(most).is_ok());
     }
 
@@ -462,9 +456,8 @@ mod tests {
     #[test]
     fn missing_registration_id_is_a_config_error_naming_the_env_var() {
         let client = BosClient::builder().build().unwrap();
-        let err = client
-            .prepare_dynamic_qr(Money::from_minor_units(1000, refund_core::Currency::Inr))
-            .unwrap_err();
+        let err =
+            client.prepare_dynamic_qr(Money::from_minor_units(1000, Currency::Inr)).unwrap_err();
         assert!(matches!(err, Error::Config { .. }));
         assert!(err.to_string().contains(ENV_REGISTRATION_ID));
     }
@@ -485,9 +478,7 @@ mod tests {
              --header 'authorization: ***' \\\n  --header 'content-type: application/json' \\\n  \
              --data '{\"ackno\":133,\"otp\":\"***\",\"referenceid\":12345678931}'"
         );
-        let qr = client
-            .prepare_dynamic_qr(Money::from_minor_units(1050, refund_core::Currency::Inr))
-            .unwrap();
+        let qr = client.prepare_dynamic_qr(Money::from_minor_units(1050, Currency::Inr)).unwrap();
         let shown = qr.to_redacted_json().to_string();
         assert!(!shown.contains("BOS-554") && shown.contains("\"amount\":\"10.5\""), "{shown}");
         assert_eq!(client.token_fetch_count(), 0);

@@ -43,7 +43,7 @@ pub(crate) fn claim(raw: &RawResponse, referenceid: &str) -> Result<RefundRecord
         .with_original_transaction_id(referenceid)
         .with_provider_code(envelope.code_text().unwrap_or("1"))
         .with_raw(raw_json(raw));
-    record.message = envelope.message;
+    record.message = envelope.message.0;
     Ok(record)
 }
 
@@ -57,7 +57,7 @@ fn check(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> Result<()> {
         return Ok(());
     }
     let reply = envelope_reply(raw, op, envelope);
-    let message = envelope.message.as_deref().unwrap_or("").to_ascii_lowercase();
+    let message = envelope.message.0.as_deref().unwrap_or("").to_ascii_lowercase();
     let claim = *op == CLAIM;
     Err(match envelope.code() {
         Some(1) => op.unreadable_answer(
@@ -93,22 +93,21 @@ fn check(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> Result<()> {
 }
 
 fn envelope_reply(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> ProviderReply {
-    with_code_and_message(raw.reply(op), envelope.code_text(), envelope.message.as_deref())
+    with_code_and_message(raw.reply(op), envelope.code_text(), envelope.message.0.as_deref())
 }
 
 fn with_code_and_message(
-    reply: ProviderReply,
+    mut reply: ProviderReply,
     code: Option<&str>,
     message: Option<&str>,
 ) -> ProviderReply {
-    let reply = match code {
-        Some(code) => reply.with_code(code),
-        None => reply,
-    };
-    match message {
-        Some(message) => reply.with_message(message),
-        None => reply,
+    if let Some(code) = code {
+        reply = reply.with_code(code);
     }
+    if let Some(message) = message {
+        reply = reply.with_message(message);
+    }
+    reply
 }
 
 /// BOS refused the token: HTTP 401, or an authentication code (6, 7, 9). Either way it did not
@@ -142,17 +141,17 @@ pub(crate) fn status(raw: &RawResponse, referenceid: &str) -> Result<BosTransact
         _ => None,
     };
     Ok(BosTransaction {
-        referenceid: wire.referenceid.unwrap_or_else(|| referenceid.to_owned()),
-        ackno: wire.ackno,
-        utr: wire.utr,
+        referenceid: wire.referenceid.0.unwrap_or_else(|| referenceid.to_owned()),
+        ackno: wire.ackno.0,
+        utr: wire.utr.0,
         amount,
-        account: wire.account,
-        txn_status: wire.txn_status,
-        refund_txn_id: wire.refundtxnid,
-        date_refunded: wire.daterefunded,
-        charges: wire.charges,
+        account: wire.account.0,
+        txn_status: wire.txn_status.0,
+        refund_txn_id: wire.refundtxnid.0,
+        date_refunded: wire.daterefunded.0,
+        charges: wire.charges.0,
         response_code: wire.envelope.code_text().unwrap_or("1").to_owned(),
-        message: wire.envelope.message,
+        message: wire.envelope.message.0,
         raw: raw_json(raw),
     })
 }
@@ -161,18 +160,18 @@ pub(crate) fn status(raw: &RawResponse, referenceid: &str) -> Result<BosTransact
 pub(crate) fn qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
     let op = &DYNAMIC_QR;
     let reply = |w: &QrWire| {
-        with_code_and_message(raw.reply(op), w.sub_code.as_deref(), w.message.as_deref())
+        with_code_and_message(raw.reply(op), w.sub_code.0.as_deref(), w.message.0.as_deref())
     };
     let wire = preamble(raw, op, serde_json::from_slice::<QrWire>(raw.body()), reply)?;
     // HTTP 400 `{"status": "ERROR", "subCode": "400", "message": "..."}`: nothing was created.
     if !raw.is_success()
-        || status_flag(wire.outcome.as_deref()) == Some(false)
-        || status_flag(wire.status.as_deref()) == Some(false)
+        || status_flag(wire.outcome.0.as_deref()) == Some(false)
+        || status_flag(wire.status.0.as_deref()) == Some(false)
     {
         return Err(Error::declined(DeclineReason::InvalidRequest, reply(&wire)));
     }
     let unusable = |detail: String| Error::outcome_unknown(reply(&wire), detail, None);
-    let Some(intent_text) = wire.upi_intend.as_deref().or(wire.qr_code.as_deref()) else {
+    let Some(intent_text) = wire.upi_intend.0.as_deref().or(wire.qr_code.0.as_deref()) else {
         return Err(unusable(
             "the QR answer has no UPI intent; a QR may have been created but cannot be checked: do not show it"
                 .to_owned(),
@@ -200,15 +199,15 @@ pub(crate) fn qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
         )));
     }
     Ok(DynamicQr {
-        id: wire.id,
-        reference: wire.txn_reference,
+        id: wire.id.0,
+        reference: wire.txn_reference.0,
         upi_intent,
         amount,
-        created_at: wire.created,
-        expires_at: wire.expires,
-        status: wire.status.or(wire.outcome),
-        virtual_vpa: wire.virtual_vpa,
-        message: wire.message,
+        created_at: wire.created.0,
+        expires_at: wire.expires.0,
+        status: wire.status.0.or(wire.outcome.0),
+        virtual_vpa: wire.virtual_vpa.0,
+        message: wire.message.0,
         raw: raw_json(raw),
     })
 }

@@ -25,10 +25,7 @@ pub fn client_secret(registration_id: &str) -> SecretString {
         mac.update(registration_id.as_bytes());
         mac.finalize().into_bytes()
     });
-    match mac {
-        Ok(bytes) => SecretString::from(STANDARD.encode(bytes)),
-        Err(_) => SecretString::from(String::new()),
-    }
+    SecretString::from(mac.map_or_else(|_| String::new(), |bytes| STANDARD.encode(bytes)))
 }
 
 #[cfg(test)]

@@ -103,22 +103,19 @@ fn parse_otp(otp: &Otp) -> Result<u64> {
 /// The refund envelope. The 200 answer spells the code `response_code`, the 401 answer
 /// `responsecode` (PROVIDERS.md): both are read, as two fields so a body with both still parses.
 /// `status` is a bool or a string (`"True"`, `"ERROR"`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct Envelope {
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) status: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) response_code: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) responsecode: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) message: Option<String>,
+    pub(crate) status: Text,
+    pub(crate) response_code: Text,
+    pub(crate) responsecode: Text,
+    pub(crate) message: Text,
 }
 
 impl Envelope {
     /// The code under either spelling, as text.
     pub(crate) fn code_text(&self) -> Option<&str> {
-        self.response_code.as_deref().or(self.responsecode.as_deref())
+        self.response_code.0.as_deref().or(self.responsecode.0.as_deref())
     }
     /// The code as a number, if it is one.
     pub(crate) fn code(&self) -> Option<i64> {
@@ -127,7 +124,7 @@ impl Envelope {
     /// `status` read as a flag: `Some(true)` for `true`/`"True"`/`"success"`, `Some(false)` for
     /// `false`/`"False"`/`"ERROR"`/`"FAILED"`, `None` when absent or unrecognised.
     pub(crate) fn status_flag(&self) -> Option<bool> {
-        status_flag(self.status.as_deref())
+        status_flag(self.status.0.as_deref())
     }
 }
 
@@ -147,115 +144,109 @@ pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
 
 /// The status read: the envelope and the transfer's fields, in one parse. Values may arrive as
 /// strings or numbers (PROVIDERS.md): every field is lenient.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct StatusWire {
     #[serde(flatten)]
     pub(crate) envelope: Envelope,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) utr: Option<String>,
-    #[serde(default)]
+    pub(crate) utr: Text,
     pub(crate) amount: Option<AmountText>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) ackno: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) referenceid: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) account: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) txn_status: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) daterefunded: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) refundtxnid: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) charges: Option<String>,
+    pub(crate) ackno: Text,
+    pub(crate) referenceid: Text,
+    pub(crate) account: Text,
+    pub(crate) txn_status: Text,
+    pub(crate) daterefunded: Text,
+    pub(crate) refundtxnid: Text,
+    pub(crate) charges: Text,
 }
 
 /// The QR answer. The page documents `status`/`subCode`/`message`/`qrCode`/`virtualVPA`, its example
 /// returns `id`/`txnRefranceID`/`UPIIntend`/`PaymentAmount`/`status`/`Status`/... : both are read
 /// (PROVIDERS.md). `status` (QR state or outcome) and `Status` (outcome) are distinct keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct QrWire {
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) id: Option<String>,
-    #[serde(default, rename = "txnRefranceID", deserialize_with = "opt_text")]
-    pub(crate) txn_reference: Option<String>,
-    #[serde(default, rename = "CreatedDateTime", deserialize_with = "opt_text")]
-    pub(crate) created: Option<String>,
-    #[serde(default, rename = "ExpireDateTime", deserialize_with = "opt_text")]
-    pub(crate) expires: Option<String>,
-    #[serde(default, rename = "UPIIntend", deserialize_with = "opt_text")]
-    pub(crate) upi_intend: Option<String>,
-    #[serde(default, rename = "qrCode", deserialize_with = "opt_text")]
-    pub(crate) qr_code: Option<String>,
-    #[serde(default, rename = "virtualVPA", deserialize_with = "opt_text")]
-    pub(crate) virtual_vpa: Option<String>,
-    #[serde(default, rename = "PaymentAmount")]
+    pub(crate) id: Text,
+    #[serde(rename = "txnRefranceID")]
+    pub(crate) txn_reference: Text,
+    #[serde(rename = "CreatedDateTime")]
+    pub(crate) created: Text,
+    #[serde(rename = "ExpireDateTime")]
+    pub(crate) expires: Text,
+    #[serde(rename = "UPIIntend")]
+    pub(crate) upi_intend: Text,
+    #[serde(rename = "qrCode")]
+    pub(crate) qr_code: Text,
+    #[serde(rename = "virtualVPA")]
+    pub(crate) virtual_vpa: Text,
+    #[serde(rename = "PaymentAmount")]
     pub(crate) payment_amount: Option<AmountText>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) status: Option<String>,
-    #[serde(default, rename = "Status", deserialize_with = "opt_text")]
-    pub(crate) outcome: Option<String>,
-    #[serde(default, rename = "subCode", deserialize_with = "opt_text")]
-    pub(crate) sub_code: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    pub(crate) message: Option<String>,
+    pub(crate) status: Text,
+    #[serde(rename = "Status")]
+    pub(crate) outcome: Text,
+    #[serde(rename = "subCode")]
+    pub(crate) sub_code: Text,
+    pub(crate) message: Text,
 }
 
-/// Reads a JSON string, number or bool as text; `null` and `""` (after trimming) as `None`.
+/// A JSON string, number or bool as text; `null` and `""` (after trimming) as `None`, as is a
+/// field left out (every struct reading it is `#[serde(default)]`).
 ///
 /// A visitor, not a `serde_json::Value` first: every field of every answer comes through here,
 /// and the `Value` cost two allocations per field (the value, then its trimmed copy).
-pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    struct Text;
-    impl<'de> de::Visitor<'de> for Text {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string, number or bool")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let trimmed = v.trim();
-            Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            // As `serde_json::Value` renders a float (`2.5`, `1.0`, `1e300`).
-            Ok(Some(
-                serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
-            ))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(de::Error::custom("expected a string, number or bool, found an array"))
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(de::Error::custom("expected a string, number or bool, found an object"))
-        }
+#[derive(Debug, Default)]
+pub(crate) struct Text(pub(crate) Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor).map(Text)
     }
-    deserializer.deserialize_any(Text)
+}
+
+struct TextVisitor;
+
+impl<'de> de::Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number or bool")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let trimmed = v.trim();
+        Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // As `serde_json::Value` renders a float (`2.5`, `1.0`, `1e300`).
+        Ok(Some(serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom("expected a string, number or bool, found an array"))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom("expected a string, number or bool, found an object"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The reading `opt_text` replaced: through a `serde_json::Value`.
-    fn opt_text_by_value(json: &str) -> Result<Option<String>, String> {
+    /// The reading `Text` replaced: through a `serde_json::Value`.
+    fn text_by_value(json: &str) -> Result<Option<String>, String> {
         match serde_json::from_str::<serde_json::Value>(json).map_err(|e| e.to_string())? {
             serde_json::Value::Null => Ok(None),
             serde_json::Value::Array(_) => Err("an array".into()),
@@ -272,11 +263,10 @@ mod tests {
     }
 
     #[test]
-    fn opt_text_reads_as_the_value_reading_did() {
+    fn text_reads_as_the_value_reading_did() {
         #[derive(Deserialize)]
         struct One {
-            #[serde(default, deserialize_with = "opt_text")]
-            v: Option<String>,
+            v: Text,
         }
         for json in [
             r#""a""#,
@@ -301,9 +291,9 @@ mod tests {
             r#"{"a":1}"#,
         ] {
             let new = serde_json::from_str::<One>(&format!(r#"{{"v":{json}}}"#))
-                .map(|o| o.v)
+                .map(|o| o.v.0)
                 .map_err(|e| e.to_string());
-            match opt_text_by_value(json) {
+            match text_by_value(json) {
                 Ok(old) => assert_eq!(new, Ok(old), "{json}"),
                 Err(kind) => assert!(new.unwrap_err().contains(&format!("found {kind}")), "{json}"),
             }
@@ -330,34 +320,28 @@ mod tests {
 
     #[test]
     fn envelope_reads_both_spellings_and_status_kinds() {
-        let ok: Envelope = serde_json::from_str(
-            r#"{"status": true, "response_code": 1, "message": "Transaction Successfully Refunded"}"#,
-        )
-        .unwrap();
-        assert_eq!((ok.code(), ok.status_flag()), (Some(1), Some(true)));
-        let auth: Envelope = serde_json::from_str(
-            r#"{"status": false, "responsecode": 9, "message": "Authentication failed."}"#,
-        )
-        .unwrap();
-        assert_eq!((auth.code(), auth.status_flag()), (Some(9), Some(false)));
-        let strings: Envelope =
-            serde_json::from_str(r#"{"status": "True", "response_code": "1"}"#).unwrap();
-        assert_eq!((strings.code(), strings.status_flag()), (Some(1), Some(true)));
-        let both: Envelope =
-            serde_json::from_str(r#"{"status": "ERROR", "response_code": 4, "responsecode": 4}"#)
-                .unwrap();
-        assert_eq!((both.code(), both.status_flag()), (Some(4), Some(false)));
-        let none: Envelope = serde_json::from_str("{}").unwrap();
-        assert_eq!((none.code(), none.status_flag()), (None, None));
+        for (json, code, flag) in [
+            (
+                r#"{"status": true, "response_code": 1, "message": "Transaction Successfully Refunded"}"#,
+                Some(1),
+                Some(true),
+            ),
+            (
+                r#"{"status": false, "responsecode": 9, "message": "Authentication failed."}"#,
+                Some(9),
+                Some(false),
+            ),
+            (r#"{"status": "True", "response_code": "1"}"#, Some(1), Some(true)),
+            (r#"{"status": "ERROR", "response_code": 4, "responsecode": 4}"#, Some(4), Some(false)),
+            ("{}", None, None),
+        ] {
+            let envelope: Envelope = serde_json::from_str(json).unwrap();
+            assert_eq!((envelope.code(), envelope.status_flag()), (code, flag), "{json}");
+        }
     }
 
     #[test]
     fn request_bodies_use_json_numbers() {
-        let body = RefundBody { referenceid: 12_345_678_931, ackno: Some(133), otp: Some(576_719) };
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
-        );
         for (referenceid, ackno, otp) in
             [(12_345_678_931, 133, 576_719), (0, 1, 1000), (u64::MAX, 10, 99_999_999)]
         {
@@ -399,12 +383,12 @@ mod tests {
                 "txn_status": 4, "refundtxnid": "", "charges": 0, "daterefunded": null}"#,
         )
         .unwrap();
-        assert_eq!(w.utr.as_deref(), Some("123"));
-        assert_eq!(w.ackno.as_deref(), Some("133"));
-        assert_eq!(w.referenceid.as_deref(), Some("12345678931"));
-        assert_eq!(w.txn_status.as_deref(), Some("4"));
-        assert_eq!(w.refundtxnid, None);
-        assert_eq!(w.daterefunded, None);
+        assert_eq!(w.utr.0.as_deref(), Some("123"));
+        assert_eq!(w.ackno.0.as_deref(), Some("133"));
+        assert_eq!(w.referenceid.0.as_deref(), Some("12345678931"));
+        assert_eq!(w.txn_status.0.as_deref(), Some("4"));
+        assert_eq!(w.refundtxnid.0, None);
+        assert_eq!(w.daterefunded.0, None);
         assert_eq!(w.amount.map(|a| a.as_str().to_owned()).as_deref(), Some("500.00"));
         let w: StatusWire = serde_json::from_str(r#"{"amount": 500}"#).unwrap();
         assert_eq!(w.amount.map(|a| a.as_str().to_owned()).as_deref(), Some("500"));
@@ -415,9 +399,9 @@ mod tests {
     fn qr_example_parses_with_both_status_keys() {
         let w: QrWire =
             serde_json::from_str(include_str!("../tests/fixtures/qr_example.json")).unwrap();
-        assert_eq!(w.status.as_deref(), Some("active"));
-        assert_eq!(w.outcome.as_deref(), Some("True"));
-        assert_eq!(w.txn_reference.as_deref(), Some("BOS554V221201"));
+        assert_eq!(w.status.0.as_deref(), Some("active"));
+        assert_eq!(w.outcome.0.as_deref(), Some("True"));
+        assert_eq!(w.txn_reference.0.as_deref(), Some("BOS554V221201"));
         assert_eq!(w.payment_amount.map(|a| a.as_str().to_owned()).as_deref(), Some("10"));
     }
 }

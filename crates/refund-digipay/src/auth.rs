@@ -9,9 +9,9 @@ use base64::Engine as _;
 use refund_core::http::HeaderValue;
 use refund_core::url::Url;
 use refund_core::{
-    Clock, DEFAULT_TOKEN_LIFETIME, Error, ExposeSecret, FetchedToken, Idempotency, MASK, Operation,
-    PreparedRequest, Result, SecretString, TokenCache, TokenFetcher, Transport, async_trait,
-    join_path, require_secret, require_setting,
+    Clock, Error, ExposeSecret, FetchedToken, Idempotency, MASK, Operation, PreparedRequest,
+    Result, SecretString, TokenCache, TokenFetcher, Transport, async_trait, join_path,
+    require_secret, require_setting,
 };
 
 use crate::client::{DigiPayClientBuilder, PROVIDER};
@@ -212,9 +212,7 @@ impl Credentials {
                     transport: transport.clone(),
                     clock: clock.clone(),
                 };
-                let cache = TokenCache::new(Arc::new(exchange))
-                    .with_clock(clock)
-                    .with_default_lifetime(DEFAULT_TOKEN_LIFETIME);
+                let cache = TokenCache::new(Arc::new(exchange)).with_clock(clock);
                 Ok(Auth::Fetched { client_id, cache })
             }
         }

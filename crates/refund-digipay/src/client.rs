@@ -415,31 +415,22 @@ mod tests {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
         };
-        let err = DigiPayClient::builder_from_vars(vars(&[])).build().unwrap_err();
-        assert!(err.to_string().contains(ENV_BASE_URL), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[(ENV_BASE_URL, "https://d.example")]))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains(ENV_COMPANY_ID), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
-        ]))
-        .build()
-        .unwrap_err();
-        assert!(err.to_string().contains(ENV_TOKEN), "{err}");
-        let err = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
-            (ENV_TOKEN, "t"),
-            (ENV_CLIENT_ID, "i"),
-        ]))
-        .build()
-        .unwrap_err();
-        assert_eq!(err.kind(), "config");
+        const URL: (&str, &str) = (ENV_BASE_URL, "https://d.example");
+        const COMPANY: (&str, &str) = (ENV_COMPANY_ID, "c");
+        for (pairs, named) in [
+            (&[][..], ENV_BASE_URL),
+            (&[URL], ENV_COMPANY_ID),
+            (&[URL, COMPANY], ENV_TOKEN),
+            (&[URL, COMPANY, (ENV_TOKEN, "t"), (ENV_CLIENT_ID, "i")], ENV_CLIENT_ID),
+            (&[(ENV_PAYMENT_MODE, "two")], ENV_PAYMENT_MODE),
+        ] {
+            let err = DigiPayClient::builder_from_vars(vars(pairs)).build().unwrap_err();
+            assert_eq!(err.kind(), "config", "{err}");
+            assert!(err.to_string().contains(named), "{err}");
+        }
         let client = DigiPayClient::builder_from_vars(vars(&[
-            (ENV_BASE_URL, "https://d.example"),
-            (ENV_COMPANY_ID, "c"),
+            URL,
+            COMPANY,
             (ENV_CLIENT_ID, "i"),
             (ENV_CLIENT_SECRET, "s3cr3t-value"),
             (ENV_AUTH_SCHEME, "bearer"),
@@ -450,37 +441,22 @@ mod tests {
         .unwrap();
         assert_eq!(client.inner.auth_scheme, AuthScheme::Bearer);
         assert_eq!(client.inner.payment_mode, Some(2));
-        let err = DigiPayClient::builder_from_vars(vars(&[(ENV_PAYMENT_MODE, "two")]))
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains(ENV_PAYMENT_MODE), "{err}");
     }
 
     #[test]
     fn bad_settings_are_rejected() {
         let base = || DigiPayClient::builder().base_url("https://d.example").company_id("c");
-        assert_eq!(
-            base().base_url("http://10.0.0.1").token("t").build().unwrap_err().field(),
-            Some("base_url")
-        );
-        assert!(
-            base()
-                .base_url("http://10.0.0.1")
-                .token("t")
-                .insecure_http(InsecureHttp::Allow)
-                .build()
-                .is_ok()
-        );
-        assert_eq!(base().token("a\nb").build().unwrap_err().field(), Some("token"));
-        assert_eq!(
-            base().company_id("a\nb").token("t").build().unwrap_err().field(),
-            Some("company_id")
-        );
-        assert_eq!(
-            base().client_credentials("a:b", "s").build().unwrap_err().field(),
-            Some("client_id")
-        );
-        assert_eq!(base().token("t").txn_code("").build().unwrap_err().field(), Some("txn_code"));
+        let lan = || base().base_url("http://10.0.0.1").token("t");
+        for (builder, field) in [
+            (lan(), "base_url"),
+            (base().token("a\nb"), "token"),
+            (base().company_id("a\nb").token("t"), "company_id"),
+            (base().client_credentials("a:b", "s"), "client_id"),
+            (base().token("t").txn_code(""), "txn_code"),
+        ] {
+            assert_eq!(builder.build().unwrap_err().field(), Some(field));
+        }
+        assert!(lan().insecure_http(InsecureHttp::Allow).build().is_ok());
         assert_eq!(base().token("").build().unwrap_err().kind(), "config");
     }
 

@@ -203,22 +203,18 @@ mod tests {
 
     #[test]
     fn decline_reasons() {
-        assert_eq!(decline_reason(400, Some("BAD_REQUEST")), DeclineReason::InvalidRequest);
-        assert_eq!(decline_reason(400, None), DeclineReason::InvalidRequest);
-        assert_eq!(decline_reason(404, None), DeclineReason::TransactionNotFound);
-        assert_eq!(
-            decline_reason(404, Some("TRANSACTION_NOT_FOUND")),
-            DeclineReason::TransactionNotFound
-        );
-        assert_eq!(
-            decline_reason(400, Some("REFUND_AMOUNT_EXCEEDS_TRANSACTION_AMOUNT")),
-            DeclineReason::LimitExceeded
-        );
-        assert_eq!(
-            decline_reason(200, Some("Insufficient balance")),
-            DeclineReason::InsufficientBalance
-        );
-        assert_eq!(decline_reason(200, Some("nope")), DeclineReason::Refused);
-        assert_eq!(decline_reason(409, Some("Already refunded")), DeclineReason::AlreadyRefunded);
+        use DeclineReason::*;
+        for (status, message, reason) in [
+            (400, Some("BAD_REQUEST"), InvalidRequest),
+            (400, None, InvalidRequest),
+            (404, None, TransactionNotFound),
+            (404, Some("TRANSACTION_NOT_FOUND"), TransactionNotFound),
+            (400, Some("REFUND_AMOUNT_EXCEEDS_TRANSACTION_AMOUNT"), LimitExceeded),
+            (200, Some("Insufficient balance"), InsufficientBalance),
+            (200, Some("nope"), Refused),
+            (409, Some("Already refunded"), AlreadyRefunded),
+        ] {
+            assert_eq!(decline_reason(status, message), reason, "{status} {message:?}");
+        }
     }
 }

@@ -63,12 +63,7 @@ impl UserInfo {
         /// Sets `username`.
         username: Value;
     }
-    /// Adds a field the page does not name.
-    #[must_use]
-    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
+    setters!(extra);
 }
 
 /// `txn_device_info`: the page says it "combines device_id".
@@ -96,12 +91,7 @@ impl DeviceInfo {
         /// Sets `device_id`.
         device_id: Value;
     }
-    /// Adds a field the page does not name.
-    #[must_use]
-    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
+    setters!(extra);
 }
 
 /// `charges_info`: "the total_charges amount with the arrayList of charges". `total_charges` goes
@@ -146,12 +136,7 @@ impl ChargesInfo {
         self.charges.push(charge.into());
         self
     }
-    /// Adds a field the page does not name.
-    #[must_use]
-    pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
+    setters!(extra);
 }
 
 /// A DigiPay wallet refund (`POST /digipay/v3/transaction/wallet_refund_money`).

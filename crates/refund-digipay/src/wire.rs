@@ -4,10 +4,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use refund_core::{AmountText, Money};
+use refund_core::AmountText;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -18,8 +18,8 @@ use crate::model::{ChargesInfo, DeviceInfo, Resolved, UserInfo, WalletRefundRequ
 #[derive(Debug, Serialize)]
 pub(crate) struct RefundBody<'a> {
     pub(crate) initial_txn_id: &'a str,
-    #[serde(serialize_with = "json_number")]
-    pub(crate) txn_amount: Money,
+    /// Written from exact minor units (`79.1`, `100`), never through `f64`.
+    pub(crate) txn_amount: Box<RawValue>,
     pub(crate) txn_code: &'a str,
     pub(crate) payment_mode: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ impl<'a> RefundBody<'a> {
         let fields = &request.fields;
         RefundBody {
             initial_txn_id: request.initial_txn_id.as_str(),
-            txn_amount: request.amount,
+            txn_amount: request.amount.to_json_number(),
             txn_code: resolved.0,
             payment_mode: resolved.1,
             note: fields.note.as_deref(),
@@ -62,14 +62,6 @@ impl<'a> RefundBody<'a> {
             meta_data: fields.meta_data.as_ref(),
         }
     }
-}
-
-/// An amount as a JSON number written from exact minor units (`79.1`, `100`), never through
-/// `f64`: a `serde_json::Number` would be one, and 16 significant digits do not survive it.
-fn json_number<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
-    let number =
-        RawValue::from_string(money.to_shortest_string()).map_err(serde::ser::Error::custom)?;
-    number.serialize(serializer)
 }
 
 /// `debit_user_info`, `credit_user_info`, `company_admin_user_info`.
@@ -123,25 +115,18 @@ impl<'a> From<&'a DeviceInfo> for DeviceBlock<'a> {
 /// `charges_info`: the page does not name the list's key; this SDK sends `charges`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ChargesBlock<'a> {
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "json_number_or_none")]
-    total_charges: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_charges: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "<[Value]>::is_empty")]
     charges: &'a [Value],
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
 }
 
-fn json_number_or_none<S: Serializer>(money: &Option<Money>, s: S) -> Result<S::Ok, S::Error> {
-    match money {
-        Some(money) => json_number(money, s),
-        None => s.serialize_none(),
-    }
-}
-
 impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
     fn from(charges: &'a ChargesInfo) -> Self {
         ChargesBlock {
-            total_charges: charges.total_charges,
+            total_charges: charges.total_charges.map(|total| total.to_json_number()),
             charges: &charges.charges,
             extra: &charges.extra,
         }
@@ -168,7 +153,7 @@ pub(crate) struct ReplyData {
     pub(crate) transaction: Option<ReplyTransaction>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ReplyTransaction {
     #[serde(default)]
     pub(crate) txn_id: Option<Value>,
@@ -209,16 +194,10 @@ impl RefundReply {
         match &self.success {
             Some(Value::Bool(true)) => Success::Yes,
             Some(Value::Bool(false)) => Success::No,
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(1) => Success::Yes,
-                Some(0) => Success::No,
-                _ => Success::Unreadable,
-            },
-            Some(Value::String(s)) => match s.trim() {
-                "1" => Success::Yes,
-                "0" => Success::No,
-                _ => Success::Unreadable,
-            },
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => Success::Yes,
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => Success::No,
+            Some(Value::String(s)) if s.trim() == "1" => Success::Yes,
+            Some(Value::String(s)) if s.trim() == "0" => Success::No,
             _ => Success::Unreadable,
         }
     }
@@ -271,10 +250,7 @@ fn scan_message(body: &[u8]) -> Option<String> {
 /// `None`, except that objects and arrays with content render as JSON text.
 pub(crate) fn text_of(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
         Value::Null => None,
         Value::Array(a) if a.is_empty() => None,
         Value::Object(o) if o.is_empty() => None,
@@ -295,17 +271,24 @@ where
     Ok(serde_json::from_str(raw.get()).ok())
 }
 
-/// An object read as `T` where it stands, or `None` for any other JSON value (DigiPay sends `[]`
-/// for empty objects on some paths), in the one pass over the body: the refund answer's `data`
-/// and `transaction` were each captured as text and parsed again, three passes over the
-/// transaction on every refund. Only for types whose every field reads any JSON value (`Value`,
-/// or lenient itself), so that reading one never fails half-way through the answer.
+/// An object read as `T` where it stands, in the one pass over the body, or `None` for any other
+/// JSON value (DigiPay sends `[]` for empty objects on some paths). Only for types whose every
+/// field reads any JSON value (`Value`, or lenient itself), so that reading one never fails
+/// half-way through the answer.
 fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
     struct ObjectOrNothing<T>(PhantomData<T>);
+    // Any value but an object or array: nothing.
+    macro_rules! nothing {
+        ($($visit:ident($($arg:ty)?)),*) => {$(
+            fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+        )*};
+    }
     impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrNothing<T> {
         type Value = Option<T>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -321,27 +304,8 @@ where
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
             d.deserialize_any(self)
         }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+        nothing!(visit_none(), visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64));
+        nothing!(visit_f64(f64), visit_str(&str));
     }
     deserializer.deserialize_any(ObjectOrNothing(PhantomData))
 }
@@ -409,12 +373,7 @@ mod tests {
             };
             let reply = RefundReply { success: Some(value.clone()), error: None, data: None };
             assert_eq!(reply.success(), by_text, "{json}");
-            let txn = ReplyTransaction {
-                txn_id: None,
-                txn_number: None,
-                txn_status: Some(value.clone()),
-                txn_amount: None,
-            };
+            let txn = ReplyTransaction { txn_status: Some(value.clone()), ..Default::default() };
             let parsed = text_of(&value).and_then(|t| t.parse::<i64>().ok());
             assert_eq!(txn.txn_status_code(), parsed, "{json}");
         }
@@ -453,21 +412,10 @@ mod tests {
 
     #[test]
     fn body_writes_exact_numbers_in_page_order() {
-        let body = RefundBody {
-            initial_txn_id: "bcdc",
-            txn_amount: Money::parse("79.10", Currency::Inr).unwrap(),
-            txn_code: "MR / CR",
-            payment_mode: 2,
-            note: Some("Refund Money"),
-            charges_info: None,
-            debit_user_info: None,
-            credit_user_info: None,
-            company_admin_user_info: None,
-            txn_device_info: None,
-            payment_response: None,
-            card_info: None,
-            meta_data: None,
-        };
+        let amount = Money::parse("79.10", Currency::Inr).unwrap();
+        let request =
+            WalletRefundRequest::builder("bcdc", amount).note("Refund Money").build().unwrap();
+        let body = RefundBody::new(&request, &("MR / CR", 2));
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"initial_txn_id":"bcdc","txn_amount":79.1,"txn_code":"MR / CR","payment_mode":2,"note":"Refund Money"}"#
@@ -503,7 +451,7 @@ mod tests {
                 let money = Money::parse(amount, Currency::Inr).unwrap();
                 let body = RefundBody {
                     initial_txn_id: text,
-                    txn_amount: money,
+                    txn_amount: money.to_json_number(),
                     txn_code: texts[(i + 3) % texts.len()],
                     payment_mode: [0, 2, u32::MAX][i % 3],
                     note: (i % 3 != 1).then_some(texts[(i + 5) % texts.len()]),
@@ -548,6 +496,8 @@ mod tests {
         for none in [&b"<html>"[..], br#""message":"#, br#""message": "open"#] {
             assert_eq!(scan_message(none), None);
         }
+        // The documented malformed 400 is not JSON.
+        assert!(serde_json::from_str::<RefundReply>(page).is_err());
     }
 
     #[test]
@@ -588,7 +538,7 @@ mod tests {
         let reply = read(r#"{"success":1,"data":{"message":"m","transaction":"x"}}"#);
         assert_eq!(reply.message().as_deref(), Some("m"));
         assert!(reply.transaction().is_none());
-        for data in ["[1, {\"a\": 2}, [3]]", "null", "\"\"", "0", "true", "{}"] {
+        for data in ["[1, {\"a\": 2}, [3]]", "null", "\"\"", "0", "-1", "1.5", "true", "{}"] {
             let reply = read(&format!(r#"{{"success":1,"data":{data},"error":[]}}"#));
             assert!(reply.transaction().is_none(), "{data}");
             assert_eq!(reply.success(), Success::Yes, "{data}");
@@ -607,11 +557,5 @@ mod tests {
         assert!(
             serde_json::from_str::<RefundReply>(r#"{"success":1,"data":{"transaction":}"#).is_err()
         );
-    }
-
-    #[test]
-    fn documented_malformed_400_is_not_json() {
-        let text = include_str!("../tests/fixtures/refund_bad_request_page.txt");
-        assert!(serde_json::from_str::<RefundReply>(text).is_err());
     }
 }
