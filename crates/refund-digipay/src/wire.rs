@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use refund_core::AmountText;
+use refund_core::{AmountText, Money};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -48,7 +48,7 @@ impl<'a> RefundBody<'a> {
         let fields = &request.fields;
         RefundBody {
             initial_txn_id: request.initial_txn_id.as_str(),
-            txn_amount: request.amount.to_json_number(),
+            txn_amount: json_number(request.amount),
             txn_code: resolved.0,
             payment_mode: resolved.1,
             note: fields.note.as_deref(),
@@ -126,7 +126,7 @@ pub(crate) struct ChargesBlock<'a> {
 impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
     fn from(charges: &'a ChargesInfo) -> Self {
         ChargesBlock {
-            total_charges: charges.total_charges.map(|total| total.to_json_number()),
+            total_charges: charges.total_charges.map(json_number),
             charges: &charges.charges,
             extra: &charges.extra,
         }
@@ -332,6 +332,14 @@ pub(crate) fn parse_expiry_time(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text.trim()).ok()
 }
 
+/// An amount as a JSON number written from its exact minor units (`79.1`, `100`), never through
+/// `f64`: `serde_json::Number` would round past 15 digits.
+fn json_number(money: Money) -> Box<RawValue> {
+    // Digits with at most one interior point are always a JSON number; the default (`null`) is
+    // never reached.
+    RawValue::from_string(money.to_shortest_string()).unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
 mod tests {
@@ -451,7 +459,7 @@ mod tests {
                 let money = Money::parse(amount, Currency::Inr).unwrap();
                 let body = RefundBody {
                     initial_txn_id: text,
-                    txn_amount: money.to_json_number(),
+                    txn_amount: json_number(money),
                     txn_code: texts[(i + 3) % texts.len()],
                     payment_mode: [0, 2, u32::MAX][i % 3],
                     note: (i % 3 != 1).then_some(texts[(i + 5) % texts.len()]),
