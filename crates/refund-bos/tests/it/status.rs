@@ -10,15 +10,8 @@ use crate::{client_for, envelope};
 
 async fn status_with(body: &str) -> refund_core::Result<refund_bos::BosTransaction> {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/BOS/TransactStatus")
-                .header("content-type", "application/json")
-                .json_body(json!({"referenceid": 12_345_678_931_u64}));
-            then.status(200).body(body);
-        })
-        .await;
+    let sent = json!({"referenceid": 12_345_678_931_u64});
+    let m = mock::post_json(&server, "/api/BOS/TransactStatus", sent, reply(200, body)).await;
     let result = client_for(&server).status("12345678931").await;
     m.assert_calls_async(1).await;
     result
