@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use httpmock::Method::POST;
-use httpmock::{Mock, MockServer, When};
+use httpmock::{HttpMockRequest, Mock, MockServer, When};
 use serde_json::Value;
 
 /// What a mock answers: a status, a body and at most one header, at once or after a delay.
@@ -66,6 +66,17 @@ pub async fn any_post<'s>(server: &'s MockServer, reply: Reply<'_>) -> Mock<'s> 
 /// Answers `POST path` with `reply`.
 pub async fn post<'s>(server: &'s MockServer, path: &str, reply: Reply<'_>) -> Mock<'s> {
     answer(server, reply, |when| when.method(POST).path(path)).await
+}
+
+/// Answers `POST path` with `reply` when `predicate` holds for the request (an exact form, exact
+/// bytes, a signature).
+pub async fn post_if<'s>(
+    server: &'s MockServer,
+    path: &str,
+    predicate: impl Fn(&HttpMockRequest) -> bool + Send + Sync + 'static,
+    reply: Reply<'_>,
+) -> Mock<'s> {
+    post_where(server, path, |when| when.is_true(predicate), reply).await
 }
 
 /// Answers `POST path` with `reply` when the request also passes `also` (the test's own matchers:
