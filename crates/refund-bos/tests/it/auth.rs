@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use httpmock::Mock;
 use httpmock::prelude::*;
+use httpmock::{Mock, When};
 use refund_core::{FetchedToken, ManualClock, Otp, RefundStatus, TokenFetcher};
 use refund_testkit::mock::{self, Reply, reply};
 use serde_json::json;
@@ -37,12 +37,8 @@ impl TokenFetcher for CountingFetcher {
 #[tokio::test]
 async fn no_token_means_no_authorization_header() {
     let server = MockServer::start_async().await;
-    let m = mock::matching(
-        &server,
-        |when| when.path("/api/BOS/ClaimRefund").header_missing("authorization"),
-        reply(200, CLAIM_OK),
-    )
-    .await;
+    let no_token = |when: When| when.path("/api/BOS/ClaimRefund").header_missing("authorization");
+    let m = mock::matching(&server, no_token, reply(200, CLAIM_OK)).await;
     client_for(&server).claim_refund("1", "2", &Otp::new("576719").unwrap()).await.unwrap();
     m.assert_calls_async(1).await;
 }
@@ -105,16 +101,11 @@ async fn token_is_fetched_once_for_500_concurrent_calls_and_refreshed_after_expi
 async fn a_401_with_a_fetched_token_refetches_once_and_repeats_once() {
     let server = MockServer::start_async().await;
     let stale = bearer(&server, "/api/BOS/ClaimRefund", "tok-1", reply(401, AUTH_401)).await;
-    let fresh = mock::matching(
-        &server,
-        |when| {
-            when.path("/api/BOS/ClaimRefund")
-                .header("authorization", "Bearer tok-2")
-                .json_body(json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719}))
-        },
-        reply(200, CLAIM_OK),
-    )
-    .await;
+    let claim = json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719});
+    let fresh_token = |when: When| {
+        when.path("/api/BOS/ClaimRefund").header("authorization", "Bearer tok-2").json_body(claim)
+    };
+    let fresh = mock::matching(&server, fresh_token, reply(200, CLAIM_OK)).await;
     let fetcher = Arc::new(CountingFetcher::default());
     let client = builder_for(&server).token_fetcher(fetcher.clone()).build().unwrap();
     let record =

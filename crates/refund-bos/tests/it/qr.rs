@@ -104,12 +104,8 @@ async fn an_answer_without_intent_or_json_is_outcome_unknown() {
 #[tokio::test]
 async fn qr_is_not_repeated_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = mock::matching(
-        &server,
-        |when| when.path("/api/BOS/V4/DynamicQRCode"),
-        reply(200, include_str!("../fixtures/qr_example.json")).late(),
-    )
-    .await;
+    let late = reply(200, include_str!("../fixtures/qr_example.json")).late();
+    let m = mock::matching(&server, |when| when.path("/api/BOS/V4/DynamicQRCode"), late).await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.dynamic_qr(inr("10")).await.unwrap_err();
     assert_eq!(err.kind(), "outcome_unknown");

@@ -74,12 +74,8 @@ async fn not_found_and_malformed_answers() {
 #[tokio::test]
 async fn core_status_trait_reads_by_original_transaction_only() {
     let server = MockServer::start_async().await;
-    mock::post(
-        &server,
-        "/api/BOS/TransactStatus",
-        reply(200, include_str!("../fixtures/status_refunded.json")),
-    )
-    .await;
+    let refunded = reply(200, include_str!("../fixtures/status_refunded.json"));
+    mock::post(&server, "/api/BOS/TransactStatus", refunded).await;
     let client = client_for(&server);
     let provider: &dyn RefundStatusRead = &client;
     assert_eq!(provider.capabilities().status_key, Some(StatusKey::OriginalTransaction));

@@ -116,12 +116,8 @@ async fn a_second_401_is_auth_after_exactly_two_refund_calls() {
 #[tokio::test]
 async fn rejected_credentials_are_auth_and_send_no_refund() {
     let server = MockServer::start_async().await;
-    let auth = mock::post(
-        &server,
-        AUTH_PATH,
-        reply(401, r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#),
-    )
-    .await;
+    let unauthorized = r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#;
+    let auth = mock::post(&server, AUTH_PATH, reply(401, unauthorized)).await;
     let refund = mock::post(&server, REFUND_PATH, reply(200, SUCCESS)).await;
     let err = credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
     assert_eq!(err.kind(), "auth");
@@ -163,12 +159,9 @@ async fn token_without_expiry_gets_the_default_lifetime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refunds_share_one_token_fetch() {
     let server = MockServer::start_async().await;
-    let auth = mock::post(
-        &server,
-        AUTH_PATH,
-        reply(200, &token_body("tok")).after(Duration::from_millis(50)),
-    )
-    .await;
+    let token = token_body("tok");
+    let auth =
+        mock::post(&server, AUTH_PATH, reply(200, &token).after(Duration::from_millis(50))).await;
     let refund = with_token(&server, "tok", reply(200, SUCCESS)).await;
     let client = credentials_client(&server, &clock());
     let calls = (0..5).map(|_| {

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use httpmock::When;
 use httpmock::prelude::*;
 use refund_core::{
     DeclineReason, Otp, OtpRefund, OtpRefundTarget, RefundStatus, RefundStatusRead, StatusQuery,
@@ -61,17 +62,11 @@ async fn refund_sends_the_documented_json_types() {
         "service_code": 80,
         "state": "1",
     });
-    let m = mock::post_where(
-        &server,
-        &path("/customer/payment/refund/13192443"),
-        |when| {
-            when.header("content-type", "application/json")
-                .json_body(sent)
-                .is_true(signed_correctly)
-        },
-        reply(200, REFUND_DONE),
-    )
-    .await;
+    let signed = |when: When| {
+        when.header("content-type", "application/json").json_body(sent).is_true(signed_correctly)
+    };
+    let refund_path = path("/customer/payment/refund/13192443");
+    let m = mock::post_where(&server, &refund_path, signed, reply(200, REFUND_DONE)).await;
     let refund = client_for(&server)
         .refund("13192443", "ref-1", &Otp::new("576719").unwrap())
         .await
@@ -93,23 +88,15 @@ async fn refund_sends_the_documented_json_types() {
 #[tokio::test]
 async fn the_core_traits_run_the_two_step_flow() {
     let server = MockServer::start_async().await;
-    let send = mock::post(
-        &server,
-        &path("/customer/payment/refund/13192443/otp"),
-        reply(200, SEND_OTP_OK),
-    )
-    .await;
-    let refund = mock::post_where(
-        &server,
-        &path("/customer/payment/refund/13192443"),
-        |when| {
-            when.json_body_includes(
-                r#"{"otp_ref_id": "d3e0a8f4-5b6c-4e1f-9a2b-7c8d9e0f1a2b", "otp": 4321}"#,
-            )
-        },
-        reply(200, REFUND_DONE),
-    )
-    .await;
+    let send_path = path("/customer/payment/refund/13192443/otp");
+    let send = mock::post(&server, &send_path, reply(200, SEND_OTP_OK)).await;
+    let confirmed = |when: When| {
+        when.json_body_includes(
+            r#"{"otp_ref_id": "d3e0a8f4-5b6c-4e1f-9a2b-7c8d9e0f1a2b", "otp": 4321}"#,
+        )
+    };
+    let refund_path = path("/customer/payment/refund/13192443");
+    let refund = mock::post_where(&server, &refund_path, confirmed, reply(200, REFUND_DONE)).await;
     let provider: std::sync::Arc<dyn OtpRefund> = std::sync::Arc::new(client_for(&server));
     assert!(provider.capabilities().otp_refund);
     let target = OtpRefundTarget::new(TransactionId::new("13192443").unwrap());
@@ -124,18 +111,14 @@ async fn the_core_traits_run_the_two_step_flow() {
 #[tokio::test]
 async fn transaction_inquiry_is_a_get_with_query() {
     let server = MockServer::start_async().await;
-    let m = mock::matching(
-        &server,
-        |when| {
-            when.method(GET)
-                .path(path("/tools/reference/transaction/13192443"))
-                .query_param("initiator_id", INITIATOR)
-                .query_param("user_code", USER_CODE)
-                .is_true(signed_correctly)
-        },
-        reply(200, TRANSACTION),
-    )
-    .await;
+    let signed_get = |when: When| {
+        when.method(GET)
+            .path(path("/tools/reference/transaction/13192443"))
+            .query_param("initiator_id", INITIATOR)
+            .query_param("user_code", USER_CODE)
+            .is_true(signed_correctly)
+    };
+    let m = mock::matching(&server, signed_get, reply(200, TRANSACTION)).await;
     let client = client_for(&server);
     let tx = client.transaction("13192443").await.unwrap();
     assert_eq!(tx.tx_status, TxStatus::Refunded);
@@ -204,12 +187,8 @@ async fn ids_cannot_change_the_path_and_nothing_is_sent() {
 #[tokio::test]
 async fn refund_is_never_resent_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = mock::post(
-        &server,
-        &path("/customer/payment/refund/13192443"),
-        reply(200, REFUND_DONE).late(),
-    )
-    .await;
+    let refund_path = path("/customer/payment/refund/13192443");
+    let m = mock::post(&server, &refund_path, reply(200, REFUND_DONE).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(retries(5))
