@@ -1,8 +1,10 @@
 //! Building clients, and dry runs that never touch the network.
 
+use httpmock::When;
 use httpmock::prelude::*;
 use refund_aoc::AocClient;
 use refund_core::{Currency, Money, RefundReference, TransactionId};
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -36,12 +38,9 @@ fn dry_run_needs_no_network() {
 #[tokio::test]
 async fn currency_is_configurable() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund").form_urlencoded_tuple("amount", "100.00");
-            then.status(200).body(answer("refunded", "100", "CC-3", "00", ""));
-        })
-        .await;
+    let done = answer("refunded", "100", "CC-3", "00", "");
+    let amount = |when: When| when.form_urlencoded_tuple("amount", "100.00");
+    let m = mock::post_where(&server, "/api/refund", amount, reply(200, &done)).await;
     let client = builder_for(&server).currency(Currency::Bdt).build().unwrap();
     assert_eq!(client.currency(), Currency::Bdt);
     let bdt = refund_aoc::AocRefundRequest::new(

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use refund_core::{DeclineReason, Error, Fate};
+use refund_testkit::mock::{self, reply};
 use refund_testkit::net::closed_url;
 use refund_testkit::retries;
 
@@ -11,12 +12,7 @@ use crate::*;
 
 async fn refund_answered(status: u16, body: &str) -> (Error, usize) {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund");
-            then.status(status).body(body);
-        })
-        .await;
+    let m = mock::post(&server, "/api/refund", reply(status, body)).await;
     let err = client_for(&server).refund(&request("1")).await.expect_err("must fail");
     (err, m.calls_async().await)
 }
@@ -140,11 +136,7 @@ async fn server_errors_are_classified_per_core() {
 #[tokio::test]
 async fn timeout_is_outcome_unknown_after_keyed_retries() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund").is_true(refund_form("1.00"));
-            then.status(200).body(SUCCESS).delay(Duration::from_secs(1));
-        })
+    let m = mock::post_if(&server, "/api/refund", refund_form("1.00"), reply(200, SUCCESS).late())
         .await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))

@@ -79,12 +79,8 @@ async fn retry_answered_duplicate_reads_the_status() {
 async fn duplicate_then(status_code: u16, status_body: String, amount: &str) -> (Error, usize) {
     let server = MockServer::start_async().await;
     mock::post(&server, "/api/refund", reply(200, &denied("AOC1001", "Duplicate spTransID"))).await;
-    let status = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus").is_true(status_form(SP));
-            then.status(status_code).body(status_body);
-        })
-        .await;
+    let answer = reply(status_code, &status_body);
+    let status = mock::post_if(&server, "/api/refundStatus", status_form(SP), answer).await;
     let err = client_for(&server).refund(&request(amount)).await.expect_err("not a success");
     (err, status.calls_async().await)
 }

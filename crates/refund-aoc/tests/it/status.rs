@@ -16,12 +16,7 @@ async fn status_answered(
     body: &str,
 ) -> (refund_core::Result<refund_core::RefundRecord>, usize) {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus").is_true(status_form(SP));
-            then.status(status).body(body);
-        })
-        .await;
+    let m = mock::post_if(&server, "/api/refundStatus", status_form(SP), reply(status, body)).await;
     let result = client_for(&server).refund_status(&RefundReference::new(SP).unwrap()).await;
     (result, m.calls_async().await)
 }
@@ -117,12 +112,7 @@ async fn timeout_of_a_read_is_unavailable() {
 #[tokio::test]
 async fn trait_reads_by_reference_only() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refundStatus").is_true(status_form(SP));
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let m = mock::post_if(&server, "/api/refundStatus", status_form(SP), reply(200, SUCCESS)).await;
     let client = client_for(&server);
     let reader: &dyn RefundStatusRead = &client;
     let record = reader

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use httpmock::When;
 use httpmock::prelude::*;
 use refund_aoc::{AocRefundRequest, CAPABILITIES};
 use refund_core::{
@@ -14,15 +15,11 @@ use crate::*;
 #[tokio::test]
 async fn refund_sends_exactly_the_five_form_fields() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/refund")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .is_true(refund_form("1.00"));
-            then.status(200).header("content-type", "application/json").body(SUCCESS);
-        })
-        .await;
+    let form = |when: When| {
+        when.header("content-type", "application/x-www-form-urlencoded")
+            .is_true(refund_form("1.00"))
+    };
+    let m = mock::post_where(&server, "/api/refund", form, reply(200, SUCCESS).json()).await;
     let record = client_for(&server).refund(&request("1")).await.expect("refunded");
     m.assert_calls_async(1).await;
     assert_eq!(record.provider, "aoc");
@@ -41,12 +38,9 @@ async fn body_is_in_the_documented_order() {
     let server = MockServer::start_async().await;
     let expected =
         format!("apiKey={API_KEY}&username={USERNAME}&spTransID={SP}&aocTransID=12345&amount=6.50");
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund").body(expected);
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let m =
+        mock::post_where(&server, "/api/refund", |when| when.body(expected), reply(200, SUCCESS))
+            .await;
     // amountRefunded says 1.00 while 6.50 was asked: the record reports what AOC says.
     let record = client_for(&server).refund(&request("6.5")).await.expect("refunded");
     m.assert_calls_async(1).await;
@@ -63,12 +57,8 @@ async fn amounts_always_have_two_decimals() {
         ("10.00", "10.00"),
     ] {
         let server = MockServer::start_async().await;
-        let m = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api/refund").is_true(refund_form(sent));
-                then.status(200).body(answer("refunded", sent, "CC-1", "00", ""));
-            })
-            .await;
+        let done = answer("refunded", sent, "CC-1", "00", "");
+        let m = mock::post_if(&server, "/api/refund", refund_form(sent), reply(200, &done)).await;
         let record = client_for(&server).refund(&request(given)).await.expect("refunded");
         m.assert_calls_async(1).await;
         assert_eq!(record.amount.map(|a| a.to_fixed_string()).as_deref(), Some(sent));
@@ -101,18 +91,15 @@ async fn core_request_through_the_trait_uses_its_reference() {
         .with_amount(Money::parse("2.5", Currency::Myr).unwrap())
         .with_note("not sent");
     let sp = core.reference().as_str().to_owned();
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/refund").is_true(exact_form(&[
-                ("apiKey", API_KEY),
-                ("username", USERNAME),
-                ("spTransID", &sp),
-                ("aocTransID", "12345"),
-                ("amount", "2.50"),
-            ]));
-            then.status(200).body(answer("refunded", "2.50", "CC-2", "00", ""));
-        })
-        .await;
+    let form = exact_form(&[
+        ("apiKey", API_KEY),
+        ("username", USERNAME),
+        ("spTransID", &sp),
+        ("aocTransID", "12345"),
+        ("amount", "2.50"),
+    ]);
+    let done = answer("refunded", "2.50", "CC-2", "00", "");
+    let m = mock::post_if(&server, "/api/refund", form, reply(200, &done)).await;
     let provider: Arc<dyn DirectRefund> = Arc::new(client_for(&server));
     let record = provider.refund(&core).await.expect("refunded");
     m.assert_calls_async(1).await;

@@ -3,11 +3,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use httpmock::prelude::*;
+use httpmock::{Mock, When};
 use refund_core::{FetchedToken, ManualClock, Otp, RefundStatus, TokenFetcher};
-use refund_testkit::mock::{self, reply};
+use refund_testkit::mock::{self, Reply, reply};
 use serde_json::json;
 
 use crate::{AUTH_401, CLAIM_OK, builder_for, client_for};
+
+const STATUS: &str = include_str!("../fixtures/status_refunded.json");
+
+/// Answers requests to `path` that carry `authorization: Bearer {token}`, whatever the method.
+async fn bearer<'s>(server: &'s MockServer, path: &str, token: &str, reply: Reply<'_>) -> Mock<'s> {
+    let authorization = format!("Bearer {token}");
+    mock::matching(server, |when| when.path(path).header("authorization", authorization), reply)
+        .await
+}
 
 /// Hands out `tok-1`, `tok-2`, ... after a short pause, counting calls.
 #[derive(Debug, Default)]
@@ -27,12 +37,8 @@ impl TokenFetcher for CountingFetcher {
 #[tokio::test]
 async fn no_token_means_no_authorization_header() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund").header_missing("authorization");
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let no_token = |when: When| when.path("/api/BOS/ClaimRefund").header_missing("authorization");
+    let m = mock::matching(&server, no_token, reply(200, CLAIM_OK)).await;
     client_for(&server).claim_refund("1", "2", &Otp::new("576719").unwrap()).await.unwrap();
     m.assert_calls_async(1).await;
 }
@@ -40,12 +46,7 @@ async fn no_token_means_no_authorization_header() {
 #[tokio::test]
 async fn static_token_is_sent_as_bearer_and_a_401_is_auth_without_repeat() {
     let server = MockServer::start_async().await;
-    let ok = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP").header("authorization", "Bearer static-tok");
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let ok = bearer(&server, "/api/BOS/RefundOTP", "static-tok", reply(200, CLAIM_OK)).await;
     let client = builder_for(&server).token("static-tok").build().unwrap();
     client.send_refund_otp("1", "2").await.unwrap();
     ok.assert_calls_async(1).await;
@@ -61,12 +62,7 @@ async fn static_token_is_sent_as_bearer_and_a_401_is_auth_without_repeat() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_is_fetched_once_for_500_concurrent_calls_and_refreshed_after_expiry() {
     let server = MockServer::start_async().await;
-    let first = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/TransactStatus").header("authorization", "Bearer tok-1");
-            then.status(200).body(include_str!("../fixtures/status_refunded.json"));
-        })
-        .await;
+    let first = bearer(&server, "/api/BOS/TransactStatus", "tok-1", reply(200, STATUS)).await;
     let fetcher = Arc::new(CountingFetcher::default());
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let client = builder_for(&server)
@@ -93,12 +89,7 @@ async fn token_is_fetched_once_for_500_concurrent_calls_and_refreshed_after_expi
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
 
     // Past the 600 s lifetime: one new token.
-    let second = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/TransactStatus").header("authorization", "Bearer tok-2");
-            then.status(200).body(include_str!("../fixtures/status_refunded.json"));
-        })
-        .await;
+    let second = bearer(&server, "/api/BOS/TransactStatus", "tok-2", reply(200, STATUS)).await;
     clock.advance(Duration::from_secs(600));
     client.status("12345678931").await.unwrap();
     client.status("12345678931").await.unwrap();
@@ -109,20 +100,12 @@ async fn token_is_fetched_once_for_500_concurrent_calls_and_refreshed_after_expi
 #[tokio::test]
 async fn a_401_with_a_fetched_token_refetches_once_and_repeats_once() {
     let server = MockServer::start_async().await;
-    let stale = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund").header("authorization", "Bearer tok-1");
-            then.status(401).body(AUTH_401);
-        })
-        .await;
-    let fresh = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund").header("authorization", "Bearer tok-2").json_body(
-                json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719}),
-            );
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let stale = bearer(&server, "/api/BOS/ClaimRefund", "tok-1", reply(401, AUTH_401)).await;
+    let claim = json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719});
+    let fresh_token = |when: When| {
+        when.path("/api/BOS/ClaimRefund").header("authorization", "Bearer tok-2").json_body(claim)
+    };
+    let fresh = mock::matching(&server, fresh_token, reply(200, CLAIM_OK)).await;
     let fetcher = Arc::new(CountingFetcher::default());
     let client = builder_for(&server).token_fetcher(fetcher.clone()).build().unwrap();
     let record =
@@ -171,18 +154,10 @@ async fn a_failing_fetcher_sends_nothing() {
 #[tokio::test]
 async fn an_auth_code_in_a_200_with_a_fetched_token_also_refetches_once() {
     let server = MockServer::start_async().await;
-    let stale = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP").header("authorization", "Bearer tok-1");
-            then.status(200).body(crate::envelope(json!(false), 7, "Token expired"));
-        })
-        .await;
-    let fresh = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP").header("authorization", "Bearer tok-2");
-            then.status(200).body(crate::envelope(json!(true), 1, "OTP sent"));
-        })
-        .await;
+    let expired = crate::envelope(json!(false), 7, "Token expired");
+    let stale = bearer(&server, "/api/BOS/RefundOTP", "tok-1", reply(200, &expired)).await;
+    let sent = crate::envelope(json!(true), 1, "OTP sent");
+    let fresh = bearer(&server, "/api/BOS/RefundOTP", "tok-2", reply(200, &sent)).await;
     let fetcher = Arc::new(CountingFetcher::default());
     let client = builder_for(&server).token_fetcher(fetcher.clone()).build().unwrap();
     client.send_refund_otp("12345678931", "133").await.unwrap();

@@ -17,15 +17,8 @@ async fn qr_with(
     amount: &str,
 ) -> refund_core::Result<refund_bos::DynamicQr> {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/BOS/V4/DynamicQRCode")
-                .header("content-type", "application/json")
-                .json_body(json!({"RegistrationID": "BOS-554", "amount": amount}));
-            then.status(status).body(body);
-        })
-        .await;
+    let sent = json!({"RegistrationID": "BOS-554", "amount": amount});
+    let m = mock::post_json(&server, "/api/BOS/V4/DynamicQRCode", sent, reply(status, body)).await;
     let result = client_for(&server).dynamic_qr(inr(amount)).await;
     m.assert_calls_async(1).await;
     result
@@ -111,14 +104,8 @@ async fn an_answer_without_intent_or_json_is_outcome_unknown() {
 #[tokio::test]
 async fn qr_is_not_repeated_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/V4/DynamicQRCode");
-            then.status(200)
-                .body(include_str!("../fixtures/qr_example.json"))
-                .delay(Duration::from_secs(1));
-        })
-        .await;
+    let late = reply(200, include_str!("../fixtures/qr_example.json")).late();
+    let m = mock::matching(&server, |when| when.path("/api/BOS/V4/DynamicQRCode"), late).await;
     let client = builder_for(&server).timeout(Duration::from_millis(200)).build().unwrap();
     let err = client.dynamic_qr(inr("10")).await.unwrap_err();
     assert_eq!(err.kind(), "outcome_unknown");

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use httpmock::When;
 use httpmock::prelude::*;
 use refund_core::{
     DeclineReason, Error, Fate, Otp, OtpRefund, OtpRefundTarget, RefundStatus, TransactionId,
@@ -13,16 +14,13 @@ use crate::{CLAIM_OK, builder_at, builder_for, client_for, envelope};
 #[tokio::test]
 async fn send_refund_otp_sends_numbers_without_auth_header() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/BOS/RefundOTP")
-                .header("content-type", "application/json")
-                .header_missing("authorization")
-                .json_body(json!({"referenceid": 12_345_678_926_u64, "ackno": 127}));
-            then.status(200).body(envelope(json!(true), 1, "OTP sent"));
-        })
-        .await;
+    let sent = envelope(json!(true), 1, "OTP sent");
+    let numbers = |when: When| {
+        when.header("content-type", "application/json")
+            .header_missing("authorization")
+            .json_body(json!({"referenceid": 12_345_678_926_u64, "ackno": 127}))
+    };
+    let m = mock::post_where(&server, "/api/BOS/RefundOTP", numbers, reply(200, &sent)).await;
     let challenge = client_for(&server).send_refund_otp("12345678926", "127").await.unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(challenge.provider, "bos");
@@ -34,20 +32,16 @@ async fn send_refund_otp_sends_numbers_without_auth_header() {
 #[tokio::test]
 async fn claim_refund_sends_referenceid_ackno_and_otp_as_numbers() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/BOS/ClaimRefund")
-                .header("content-type", "application/json")
-                .json_body(json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719}))
-                .is_true(|req| {
-                    // Exact bytes: numbers, and never the code samples' RegistrationID.
-                    let body = String::from_utf8_lossy(req.body().as_ref()).into_owned();
-                    body == r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
-                });
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let numbers = |when: When| {
+        when.header("content-type", "application/json")
+            .json_body(json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719}))
+            .is_true(|req| {
+                // Exact bytes: numbers, and never the code samples' RegistrationID.
+                let body = String::from_utf8_lossy(req.body().as_ref()).into_owned();
+                body == r#"{"referenceid":12345678931,"ackno":133,"otp":576719}"#
+            })
+    };
+    let m = mock::post_where(&server, "/api/BOS/ClaimRefund", numbers, reply(200, CLAIM_OK)).await;
     let client = client_for(&server);
     let record =
         client.claim_refund("12345678931", "133", &Otp::new("576719").unwrap()).await.unwrap();
@@ -115,12 +109,7 @@ fn code_cases() -> Vec<(String, u16, &'static str, Option<DeclineReason>)> {
 async fn every_documented_code_of_claim_refund() {
     for (body, status, kind, reason) in code_cases() {
         let server = MockServer::start_async().await;
-        let m = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api/BOS/ClaimRefund");
-                then.status(status).body(body.clone());
-            })
-            .await;
+        let m = mock::post(&server, "/api/BOS/ClaimRefund", reply(status, &body)).await;
         let result = client_for(&server)
             .claim_refund("12345678931", "133", &Otp::new("576719").unwrap())
             .await;
@@ -225,21 +214,13 @@ async fn connection_refused_is_unavailable_even_for_the_claim() {
 #[tokio::test]
 async fn the_core_otp_trait_drives_both_steps() {
     let server = MockServer::start_async().await;
-    let otp_mock = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/RefundOTP")
-                .json_body(json!({"referenceid": 12_345_678_931_u64, "ackno": 133}));
-            then.status(200).body(envelope(json!(true), 1, "OTP sent"));
-        })
-        .await;
-    let claim_mock = server
-        .mock_async(|when, then| {
-            when.path("/api/BOS/ClaimRefund").json_body(
-                json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719}),
-            );
-            then.status(200).body(CLAIM_OK);
-        })
-        .await;
+    let sent = envelope(json!(true), 1, "OTP sent");
+    let send_body = json!({"referenceid": 12_345_678_931_u64, "ackno": 133});
+    let send = |when: When| when.path("/api/BOS/RefundOTP").json_body(send_body);
+    let otp_mock = mock::matching(&server, send, reply(200, &sent)).await;
+    let claim_body = json!({"referenceid": 12_345_678_931_u64, "ackno": 133, "otp": 576_719});
+    let claim = |when: When| when.path("/api/BOS/ClaimRefund").json_body(claim_body);
+    let claim_mock = mock::matching(&server, claim, reply(200, CLAIM_OK)).await;
     let provider: std::sync::Arc<dyn OtpRefund> = std::sync::Arc::new(client_for(&server));
     assert!(provider.capabilities().otp_refund);
     let target = OtpRefundTarget::new(TransactionId::new("12345678931").unwrap())

@@ -10,15 +10,8 @@ use crate::{client_for, envelope};
 
 async fn status_with(body: &str) -> refund_core::Result<refund_bos::BosTransaction> {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/BOS/TransactStatus")
-                .header("content-type", "application/json")
-                .json_body(json!({"referenceid": 12_345_678_931_u64}));
-            then.status(200).body(body);
-        })
-        .await;
+    let sent = json!({"referenceid": 12_345_678_931_u64});
+    let m = mock::post_json(&server, "/api/BOS/TransactStatus", sent, reply(200, body)).await;
     let result = client_for(&server).status("12345678931").await;
     m.assert_calls_async(1).await;
     result
@@ -81,12 +74,8 @@ async fn not_found_and_malformed_answers() {
 #[tokio::test]
 async fn core_status_trait_reads_by_original_transaction_only() {
     let server = MockServer::start_async().await;
-    mock::post(
-        &server,
-        "/api/BOS/TransactStatus",
-        reply(200, include_str!("../fixtures/status_refunded.json")),
-    )
-    .await;
+    let refunded = reply(200, include_str!("../fixtures/status_refunded.json"));
+    mock::post(&server, "/api/BOS/TransactStatus", refunded).await;
     let client = client_for(&server);
     let provider: &dyn RefundStatusRead = &client;
     assert_eq!(provider.capabilities().status_key, Some(StatusKey::OriginalTransaction));

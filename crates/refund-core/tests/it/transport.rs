@@ -82,12 +82,8 @@ async fn timeout_after_sending_depends_on_declared_safety() {
 #[tokio::test]
 async fn status_429_with_retry_after() {
     let server = MockServer::start_async().await;
-    let limited = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(429).header("Retry-After", "7").body("slow down");
-        })
-        .await;
+    let limited =
+        mock::post(&server, "/api", reply(429, "slow down").header("Retry-After", "7")).await;
     let t = transport();
     // Unsafe: returned at once, with the provider's Retry-After, and marked retryable.
     let err = send(&t, &UNSAFE, server.url("/api")).await.unwrap_err();
@@ -113,12 +109,7 @@ async fn status_429_with_retry_after() {
 #[tokio::test]
 async fn retry_after_zero_is_retried_for_safe_calls() {
     let server = MockServer::start_async().await;
-    let limited = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(429).header("Retry-After", "0");
-        })
-        .await;
+    let limited = mock::post(&server, "/api", reply(429, "").header("Retry-After", "0")).await;
     let err = send(&transport(), &SAFE, server.url("/api")).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }));
     limited.assert_calls_async(3).await;
@@ -141,14 +132,8 @@ async fn server_errors_per_safety() {
     let t = transport();
     for (status, op, kind, calls) in cases {
         let server = MockServer::start_async().await;
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api");
-                then.status(status)
-                    .header("content-type", "text/html")
-                    .body("<html><body>Bad Gateway</body></html>");
-            })
-            .await;
+        let page = reply(status, "<html><body>Bad Gateway</body></html>");
+        let mock = mock::post(&server, "/api", page.header("content-type", "text/html")).await;
         let err = send(&t, &op, server.url("/api")).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{status} {op:?}: {err}");
         assert_eq!(err.reply().and_then(|r| r.http_status()), Some(status));
@@ -187,12 +172,7 @@ async fn definite_answers_go_back_to_the_provider_crate() {
         (400, "{\"error\"\": 1,}"),
         (404, ""),
     ] {
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api");
-                then.status(status).body(body);
-            })
-            .await;
+        let mock = mock::post(&server, "/api", reply(status, body)).await;
         let raw = send(&transport(), &UNSAFE, server.url("/api")).await.unwrap();
         assert_eq!(raw.status(), status);
         assert_eq!(raw.body().as_ref(), body.as_bytes());
@@ -204,16 +184,17 @@ async fn definite_answers_go_back_to_the_provider_crate() {
 #[tokio::test]
 async fn every_request_carries_user_agent_and_content_type() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api")
-                .header("user-agent", refund_core::USER_AGENT)
+    let mock = mock::post_where(
+        &server,
+        "/api",
+        |when| {
+            when.header("user-agent", refund_core::USER_AGENT)
                 .header("content-type", "application/json")
-                .json_body(serde_json::json!({"ref": "R-1"}));
-            then.status(200).body("{}");
-        })
-        .await;
+                .json_body(serde_json::json!({"ref": "R-1"}))
+        },
+        reply(200, "{}"),
+    )
+    .await;
     send(&transport(), &UNSAFE, server.url("/api")).await.unwrap();
     mock.assert_calls_async(1).await;
     assert!(refund_core::USER_AGENT.starts_with("refund-rs/"));
@@ -222,12 +203,7 @@ async fn every_request_carries_user_agent_and_content_type() {
 #[tokio::test]
 async fn build_closure_sees_each_attempt() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api");
-            then.status(503);
-        })
-        .await;
+    let mock = mock::post(&server, "/api", reply(503, "")).await;
     let seen = std::sync::Mutex::new(Vec::new());
     let url: url::Url = server.url("/api").parse().unwrap();
     let _ = transport()
@@ -263,12 +239,7 @@ async fn not_processed_retry_after_an_ambiguous_attempt_stays_outcome_unknown() 
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         slow.delete_async().await;
-        let busy = server
-            .mock_async(|when, then| {
-                when.method(POST).path("/api");
-                then.status(503).header("retry-after", "0");
-            })
-            .await;
+        let busy = mock::post(&server, "/api", reply(503, "").header("retry-after", "0")).await;
         let err = call.await.unwrap().unwrap_err();
         assert_eq!(err.kind(), want, "{op:?}: {err}");
         busy.assert_calls_async(2).await;
@@ -284,18 +255,11 @@ async fn a_busy_answer_after_a_lost_attempt_is_not_reported_as_not_processed() {
     // response remembers that, so a provider's "busy, not processed" decoding of it (AOC1020) is
     // qualified into outcome-unknown instead of inviting a retry under a fresh reference.
     let server = MockServer::start_async().await;
-    let lost = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api").header("x-attempt", "1");
-            then.status(200).body("{}").delay(Duration::from_millis(1500));
-        })
-        .await;
-    let busy = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api").header("x-attempt", "2");
-            then.status(200).body(r#"{"errorCode":"AOC1020"}"#);
-        })
-        .await;
+    let lost =
+        mock::post_where(&server, "/api", |when| when.header("x-attempt", "1"), TOO_LATE).await;
+    let busy_answer = reply(200, r#"{"errorCode":"AOC1020"}"#);
+    let busy =
+        mock::post_where(&server, "/api", |when| when.header("x-attempt", "2"), busy_answer).await;
     let url: url::Url = server.url("/api").parse().unwrap();
     let raw = transport()
         .send(&KEYED, |attempt| {

@@ -12,18 +12,14 @@ use crate::*;
 #[tokio::test]
 async fn maps_the_core_request_with_client_defaults() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).json_body(json!({
-                "initial_txn_id": TXN,
-                "txn_amount": 79.1,
-                "txn_code": "MR / CR",
-                "payment_mode": 2,
-                "note": "damaged item"
-            }));
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let sent = json!({
+        "initial_txn_id": TXN,
+        "txn_amount": 79.1,
+        "txn_code": "MR / CR",
+        "payment_mode": 2,
+        "note": "damaged item"
+    });
+    let mock = refund_mock(&server, |when| when.json_body(sent), reply(200, SUCCESS)).await;
     let client =
         builder_for(&server).token(TOKEN).txn_code("MR / CR").payment_mode(2).build().unwrap();
     let provider: Arc<dyn DirectRefund> = Arc::new(client);

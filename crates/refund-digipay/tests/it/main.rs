@@ -10,9 +10,10 @@ mod transport;
 
 use std::time::Duration;
 
-use httpmock::MockServer;
+use httpmock::{Mock, MockServer, When};
 use refund_core::{Currency, Money};
 use refund_digipay::{DigiPayClient, DigiPayClientBuilder, WalletRefundRequest};
+use refund_testkit::mock::Reply;
 use refund_testkit::retries;
 
 pub const TOKEN: &str = "duik7309njdlkhdauhknksadhjkas986876sd873j";
@@ -38,6 +39,15 @@ pub fn builder_at(base_url: String) -> DigiPayClientBuilder {
         .company_id(COMPANY)
         .timeout(Duration::from_millis(300))
         .retry_policy(retries(3))
+}
+
+/// Answers `POST REFUND_PATH` with `reply` when the request also passes `also`.
+pub async fn refund_mock<'s>(
+    server: &'s MockServer,
+    also: impl FnOnce(When) -> When,
+    reply: Reply<'_>,
+) -> Mock<'s> {
+    refund_testkit::mock::post_where(server, REFUND_PATH, also, reply).await
 }
 
 pub fn client_for(server: &MockServer) -> DigiPayClient {

@@ -10,31 +10,27 @@ use refund_digipay::{ChargesInfo, DeviceInfo, UserInfo, WalletRefundRequest};
 #[tokio::test]
 async fn sends_documented_headers_and_body() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            // Header names match case-insensitively, as on the wire (sent lower case).
-            when.method(POST)
-                .path(REFUND_PATH)
-                .header("Authorization", format!("Token {TOKEN}"))
-                .header("companyid", COMPANY)
-                .header("COMPANYID", COMPANY)
-                .header("content-type", "application/json")
-                .header("accept", "application/json")
-                .json_body(json!({
-                    "initial_txn_id": TXN,
-                    "txn_amount": 79.1,
-                    "txn_code": "MR / CR",
-                    "payment_mode": 2,
-                    "note": "Refund Money"
-                }))
-                // The exact text: a JSON number written from minor units, never a string or 79.09999.
-                .body_includes(r#""txn_amount":79.1,"#)
-                .body_includes(r#""initial_txn_id":"bcdc063cf4844eea82e1c0e68a2360e8""#)
-                .body_includes(r#""payment_mode":2,"#)
-                .body_excludes("debit_user_info");
-            then.status(200).header("content-type", "application/json").body(SUCCESS);
-        })
-        .await;
+    let sent = |when: When| {
+        // Header names match case-insensitively, as on the wire (sent lower case).
+        when.header("Authorization", format!("Token {TOKEN}"))
+            .header("companyid", COMPANY)
+            .header("COMPANYID", COMPANY)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .json_body(json!({
+                "initial_txn_id": TXN,
+                "txn_amount": 79.1,
+                "txn_code": "MR / CR",
+                "payment_mode": 2,
+                "note": "Refund Money"
+            }))
+            // The exact text: a JSON number written from minor units, never a string or 79.09999.
+            .body_includes(r#""txn_amount":79.1,"#)
+            .body_includes(r#""initial_txn_id":"bcdc063cf4844eea82e1c0e68a2360e8""#)
+            .body_includes(r#""payment_mode":2,"#)
+            .body_excludes("debit_user_info")
+    };
+    let mock = refund_mock(&server, sent, reply(200, SUCCESS).json()).await;
     let refund = client_for(&server).refund_money(&request("79.10")).await.unwrap();
     mock.assert_calls_async(1).await;
     assert_eq!(refund.txn_id.as_deref(), Some(TXN));
@@ -43,12 +39,8 @@ async fn sends_documented_headers_and_body() {
 #[tokio::test]
 async fn whole_amounts_go_out_as_integers() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).body_includes(r#""txn_amount":100,"#);
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let whole = |when: When| when.body_includes(r#""txn_amount":100,"#);
+    let mock = refund_mock(&server, whole, reply(200, SUCCESS)).await;
     client_for(&server).refund_money(&request("100.00")).await.unwrap();
     mock.assert_calls_async(1).await;
 }
@@ -56,12 +48,8 @@ async fn whole_amounts_go_out_as_integers() {
 #[tokio::test]
 async fn bearer_scheme_for_white_label_twins() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).header("authorization", format!("Bearer {TOKEN}"));
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let bearer = |when: When| when.header("authorization", format!("Bearer {TOKEN}"));
+    let mock = refund_mock(&server, bearer, reply(200, SUCCESS)).await;
     let client = builder_for(&server)
         .token(TOKEN)
         .auth_scheme(refund_digipay::AuthScheme::Bearer)
@@ -74,26 +62,22 @@ async fn bearer_scheme_for_white_label_twins() {
 #[tokio::test]
 async fn optional_objects_are_sent_typed() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).json_body(json!({
-                "initial_txn_id": TXN,
-                "txn_amount": 10.5,
-                "txn_code": "CIB",
-                "payment_mode": 1,
-                "charges_info": {"total_charges": 1.25, "charges": [{"name": "fee", "amount": 1.25}]},
-                "debit_user_info": {"currency_id": 1, "wallet_id": "w-admin", "user_id": "u-admin", "user_type": 1, "payment_type": 2, "username": "admin"},
-                "credit_user_info": {"wallet_id": "w-cust", "username": "asha", "branch": "x"},
-                "company_admin_user_info": {"user_id": "u-admin"},
-                "txn_device_info": {"device_id": "pos-7"},
-                "payment_response": {"gateway": "ok"},
-                "card_info": [],
-                "meta_data": {"order": "o-1"}
-            }))
-            .body_includes(r#""total_charges":1.25"#);
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let sent = json!({
+        "initial_txn_id": TXN,
+        "txn_amount": 10.5,
+        "txn_code": "CIB",
+        "payment_mode": 1,
+        "charges_info": {"total_charges": 1.25, "charges": [{"name": "fee", "amount": 1.25}]},
+        "debit_user_info": {"currency_id": 1, "wallet_id": "w-admin", "user_id": "u-admin", "user_type": 1, "payment_type": 2, "username": "admin"},
+        "credit_user_info": {"wallet_id": "w-cust", "username": "asha", "branch": "x"},
+        "company_admin_user_info": {"user_id": "u-admin"},
+        "txn_device_info": {"device_id": "pos-7"},
+        "payment_response": {"gateway": "ok"},
+        "card_info": [],
+        "meta_data": {"order": "o-1"}
+    });
+    let typed = |when: When| when.json_body(sent).body_includes(r#""total_charges":1.25"#);
+    let mock = refund_mock(&server, typed, reply(200, SUCCESS)).await;
     let request = WalletRefundRequest::builder(TXN, inr("10.50"))
         .txn_code("CIB")
         .payment_mode(1)
@@ -126,14 +110,9 @@ async fn optional_objects_are_sent_typed() {
 #[tokio::test]
 async fn client_defaults_fill_txn_code_and_payment_mode() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(REFUND_PATH)
-                .json_body(json!({"initial_txn_id": TXN, "txn_amount": 5, "txn_code": "CIB", "payment_mode": 3}));
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let sent =
+        json!({"initial_txn_id": TXN, "txn_amount": 5, "txn_code": "CIB", "payment_mode": 3});
+    let mock = refund_mock(&server, |when| when.json_body(sent), reply(200, SUCCESS)).await;
     let client = builder_for(&server).token(TOKEN).txn_code("CIB").payment_mode(3).build().unwrap();
     let request = WalletRefundRequest::builder(TXN, inr("5")).build().unwrap();
     client.refund_money(&request).await.unwrap();

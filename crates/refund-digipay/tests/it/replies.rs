@@ -3,6 +3,7 @@
 use httpmock::prelude::*;
 use refund_core::{DeclineReason, Error, Fate, RefundRecord, RefundStatus};
 use refund_digipay::TxnStatus;
+use refund_testkit::mock::{self, reply};
 
 use crate::*;
 
@@ -12,12 +13,7 @@ async fn answer(
 ) -> (refund_core::Result<refund_digipay::WalletRefund>, usize) {
     let server = MockServer::start_async().await;
     let body = body.to_owned();
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH);
-            then.status(status).body(body);
-        })
-        .await;
+    let mock = mock::post(&server, REFUND_PATH, reply(status, &body)).await;
     let result = client_for(&server).refund_money(&request("79.10")).await;
     (result, mock.calls_async().await)
 }

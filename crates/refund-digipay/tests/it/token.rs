@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use httpmock::Mock;
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use refund_core::{Fate, ManualClock};
-use refund_testkit::mock::{self, reply};
+use refund_testkit::mock::{self, Reply, reply};
 
 use crate::*;
 
@@ -26,6 +27,12 @@ fn token_body(token: &str) -> String {
     format!(r#"{{"data":{{"access_token":"{token}","expiry_time":"2024-01-24 18:18:38"}}}}"#)
 }
 
+/// Answers refunds sent with `authorization: Token {token}`.
+async fn with_token<'s>(server: &'s MockServer, token: &str, reply: Reply<'_>) -> Mock<'s> {
+    let authorization = format!("Token {token}");
+    refund_mock(server, |when| when.header("authorization", authorization), reply).await
+}
+
 fn credentials_client(server: &MockServer, clock: &ManualClock) -> DigiPayClient {
     builder_for(server)
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
@@ -37,21 +44,13 @@ fn credentials_client(server: &MockServer, clock: &ManualClock) -> DigiPayClient
 #[tokio::test]
 async fn exchanges_credentials_and_reuses_the_token_until_expiry() {
     let server = MockServer::start_async().await;
-    let auth = server
-        .mock_async(|when, then| {
-            when.method(POST).path(AUTH_PATH).header("authorization", basic());
-            then.status(200).body(include_str!("../fixtures/token.json"));
-        })
-        .await;
-    let refund = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(REFUND_PATH)
-                .header("authorization", "Token fetched-access-token-1")
-                .header("companyid", COMPANY);
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let token = include_str!("../fixtures/token.json");
+    let basic_auth = |when: When| when.header("authorization", basic());
+    let auth = mock::post_where(&server, AUTH_PATH, basic_auth, reply(200, token)).await;
+    let fetched = |when: When| {
+        when.header("authorization", "Token fetched-access-token-1").header("companyid", COMPANY)
+    };
+    let refund = refund_mock(&server, fetched, reply(200, SUCCESS)).await;
     let clock = clock();
     let client = credentials_client(&server, &clock);
     client.refund_money(&request("1")).await.unwrap();
@@ -85,18 +84,9 @@ async fn a_401_drops_the_token_and_repeats_once() {
             });
         })
         .await;
-    let stale = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok-1");
-            then.status(401).body(r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#);
-        })
-        .await;
-    let fresh = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok-2");
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let unauthorized = r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#;
+    let stale = with_token(&server, "tok-1", reply(401, unauthorized)).await;
+    let fresh = with_token(&server, "tok-2", reply(200, SUCCESS)).await;
     let clock = clock();
     let refund = credentials_client(&server, &clock).refund_money(&request("1")).await.unwrap();
     assert_eq!(refund.txn_id.as_deref(), Some(TXN));
@@ -126,12 +116,8 @@ async fn a_second_401_is_auth_after_exactly_two_refund_calls() {
 #[tokio::test]
 async fn rejected_credentials_are_auth_and_send_no_refund() {
     let server = MockServer::start_async().await;
-    let auth = mock::post(
-        &server,
-        AUTH_PATH,
-        reply(401, r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#),
-    )
-    .await;
+    let unauthorized = r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#;
+    let auth = mock::post(&server, AUTH_PATH, reply(401, unauthorized)).await;
     let refund = mock::post(&server, REFUND_PATH, reply(200, SUCCESS)).await;
     let err = credentials_client(&server, &clock()).refund_money(&request("1")).await.unwrap_err();
     assert_eq!(err.kind(), "auth");
@@ -158,12 +144,7 @@ async fn token_without_expiry_gets_the_default_lifetime() {
     let server = MockServer::start_async().await;
     let auth =
         mock::post(&server, AUTH_PATH, reply(200, r#"{"data":{"access_token":"tok"}}"#)).await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    with_token(&server, "tok", reply(200, SUCCESS)).await;
     let clock = ManualClock::new(SystemTime::now());
     let client = credentials_client(&server, &clock);
     client.refund_money(&request("1")).await.unwrap();
@@ -178,18 +159,10 @@ async fn token_without_expiry_gets_the_default_lifetime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refunds_share_one_token_fetch() {
     let server = MockServer::start_async().await;
-    let auth = mock::post(
-        &server,
-        AUTH_PATH,
-        reply(200, &token_body("tok")).after(Duration::from_millis(50)),
-    )
-    .await;
-    let refund = server
-        .mock_async(|when, then| {
-            when.method(POST).path(REFUND_PATH).header("authorization", "Token tok");
-            then.status(200).body(SUCCESS);
-        })
-        .await;
+    let token = token_body("tok");
+    let auth =
+        mock::post(&server, AUTH_PATH, reply(200, &token).after(Duration::from_millis(50))).await;
+    let refund = with_token(&server, "tok", reply(200, SUCCESS)).await;
     let client = credentials_client(&server, &clock());
     let calls = (0..5).map(|_| {
         let client = client.clone();

@@ -29,12 +29,7 @@ async fn timeout_is_one_call_and_outcome_unknown() {
 async fn server_errors_are_not_repeated() {
     for status in [500, 502, 504] {
         let server = MockServer::start_async().await;
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(POST).path(REFUND_PATH);
-                then.status(status);
-            })
-            .await;
+        let mock = mock::post(&server, REFUND_PATH, reply(status, "")).await;
         let err = client_for(&server).refund_money(&request("1")).await.unwrap_err();
         mock.assert_calls_async(1).await;
         assert_eq!(err.fate(), Fate::Unknown, "{status}");
@@ -46,12 +41,8 @@ async fn server_errors_are_not_repeated() {
 async fn overload_is_not_processed_and_not_repeated() {
     for status in [429, 503] {
         let server = MockServer::start_async().await;
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(POST).path(REFUND_PATH);
-                then.status(status).header("retry-after", "3");
-            })
-            .await;
+        let mock =
+            mock::post(&server, REFUND_PATH, reply(status, "").header("retry-after", "3")).await;
         let err = client_for(&server).refund_money(&request("1")).await.unwrap_err();
         mock.assert_calls_async(1).await;
         assert_eq!(err.kind(), "unavailable");

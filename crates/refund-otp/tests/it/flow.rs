@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use httpmock::When;
 use httpmock::prelude::*;
 use refund_core::{
     DeclineReason, Otp, OtpRefund, OtpRefundTarget, RefundStatus, RefundStatusRead, StatusQuery,
@@ -16,15 +17,9 @@ use refund_testkit::retries;
 #[tokio::test]
 async fn send_otp_accepts_the_2133_quirk() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(path("/customer/payment/refund/13192443/otp"))
-                .header("content-type", "application/json")
-                .json_body(json!({"initiator_id": INITIATOR}));
-            then.status(200).body(SEND_OTP_OK);
-        })
-        .await;
+    let sent = json!({"initiator_id": INITIATOR});
+    let send_path = path("/customer/payment/refund/13192443/otp");
+    let m = mock::post_json(&server, &send_path, sent, reply(200, SEND_OTP_OK)).await;
     let challenge = client_for(&server).send_otp("13192443").await.unwrap();
     assert_eq!(challenge.tid(), "13192443");
     assert_eq!(challenge.otp_ref_id(), "d3e0a8f4-5b6c-4e1f-9a2b-7c8d9e0f1a2b");
@@ -59,23 +54,19 @@ async fn send_otp_with_status_0_and_a_reference_is_success() {
 #[tokio::test]
 async fn refund_sends_the_documented_json_types() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(path("/customer/payment/refund/13192443"))
-                .header("content-type", "application/json")
-                .json_body(json!({
-                    "initiator_id": INITIATOR,
-                    "user_code": USER_CODE,
-                    "otp": 576719,
-                    "otp_ref_id": "ref-1",
-                    "service_code": 80,
-                    "state": "1",
-                }))
-                .is_true(signed_correctly);
-            then.status(200).body(REFUND_DONE);
-        })
-        .await;
+    let sent = json!({
+        "initiator_id": INITIATOR,
+        "user_code": USER_CODE,
+        "otp": 576719,
+        "otp_ref_id": "ref-1",
+        "service_code": 80,
+        "state": "1",
+    });
+    let signed = |when: When| {
+        when.header("content-type", "application/json").json_body(sent).is_true(signed_correctly)
+    };
+    let refund_path = path("/customer/payment/refund/13192443");
+    let m = mock::post_where(&server, &refund_path, signed, reply(200, REFUND_DONE)).await;
     let refund = client_for(&server)
         .refund("13192443", "ref-1", &Otp::new("576719").unwrap())
         .await
@@ -97,20 +88,15 @@ async fn refund_sends_the_documented_json_types() {
 #[tokio::test]
 async fn the_core_traits_run_the_two_step_flow() {
     let server = MockServer::start_async().await;
-    let send = mock::post(
-        &server,
-        &path("/customer/payment/refund/13192443/otp"),
-        reply(200, SEND_OTP_OK),
-    )
-    .await;
-    let refund = server
-        .mock_async(|when, then| {
-            when.method(POST).path(path("/customer/payment/refund/13192443")).json_body_includes(
-                r#"{"otp_ref_id": "d3e0a8f4-5b6c-4e1f-9a2b-7c8d9e0f1a2b", "otp": 4321}"#,
-            );
-            then.status(200).body(REFUND_DONE);
-        })
-        .await;
+    let send_path = path("/customer/payment/refund/13192443/otp");
+    let send = mock::post(&server, &send_path, reply(200, SEND_OTP_OK)).await;
+    let confirmed = |when: When| {
+        when.json_body_includes(
+            r#"{"otp_ref_id": "d3e0a8f4-5b6c-4e1f-9a2b-7c8d9e0f1a2b", "otp": 4321}"#,
+        )
+    };
+    let refund_path = path("/customer/payment/refund/13192443");
+    let refund = mock::post_where(&server, &refund_path, confirmed, reply(200, REFUND_DONE)).await;
     let provider: std::sync::Arc<dyn OtpRefund> = std::sync::Arc::new(client_for(&server));
     assert!(provider.capabilities().otp_refund);
     let target = OtpRefundTarget::new(TransactionId::new("13192443").unwrap());
@@ -125,16 +111,14 @@ async fn the_core_traits_run_the_two_step_flow() {
 #[tokio::test]
 async fn transaction_inquiry_is_a_get_with_query() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path(path("/tools/reference/transaction/13192443"))
-                .query_param("initiator_id", INITIATOR)
-                .query_param("user_code", USER_CODE)
-                .is_true(signed_correctly);
-            then.status(200).body(TRANSACTION);
-        })
-        .await;
+    let signed_get = |when: When| {
+        when.method(GET)
+            .path(path("/tools/reference/transaction/13192443"))
+            .query_param("initiator_id", INITIATOR)
+            .query_param("user_code", USER_CODE)
+            .is_true(signed_correctly)
+    };
+    let m = mock::matching(&server, signed_get, reply(200, TRANSACTION)).await;
     let client = client_for(&server);
     let tx = client.transaction("13192443").await.unwrap();
     assert_eq!(tx.tx_status, TxStatus::Refunded);
@@ -182,11 +166,7 @@ async fn tx_status_numbers_and_strings() {
 #[tokio::test]
 async fn ids_cannot_change_the_path_and_nothing_is_sent() {
     let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|_when, then| {
-            then.status(200).body(REFUND_DONE);
-        })
-        .await;
+    let any = mock::any(&server, reply(200, REFUND_DONE)).await;
     let client = client_for(&server);
     let otp = Otp::new("576719").unwrap();
     for tid in ["../x", "1/otp", "1?x=1", "", "12a", "1 2", "..", "1%2F"] {
@@ -207,12 +187,8 @@ async fn ids_cannot_change_the_path_and_nothing_is_sent() {
 #[tokio::test]
 async fn refund_is_never_resent_after_a_timeout() {
     let server = MockServer::start_async().await;
-    let m = mock::post(
-        &server,
-        &path("/customer/payment/refund/13192443"),
-        reply(200, REFUND_DONE).late(),
-    )
-    .await;
+    let refund_path = path("/customer/payment/refund/13192443");
+    let m = mock::post(&server, &refund_path, reply(200, REFUND_DONE).late()).await;
     let client = builder_for(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(retries(5))
