@@ -89,12 +89,8 @@ impl RefundRequest {
         with_amount => amount: Money,
         /// A free-text note for the provider.
         with_note => note: String,
-    }
-    /// Uses the caller's own reference instead of the generated one.
-    #[must_use]
-    pub fn with_reference(mut self, reference: RefundReference) -> Self {
-        self.reference = reference;
-        self
+        /// Uses the caller's own reference instead of the generated one.
+        with_reference => reference = RefundReference,
     }
     /// The original transaction.
     pub fn original_transaction_id(&self) -> &TransactionId {
@@ -172,12 +168,8 @@ impl RefundRecord {
         with_message => message: String if non_empty,
         /// Sets the provider code.
         with_provider_code => provider_code: String,
-    }
-    /// Sets the raw response.
-    #[must_use]
-    pub fn with_raw(mut self, raw: RawJson) -> Self {
-        self.raw = raw;
-        self
+        /// Sets the raw response.
+        with_raw => raw = RawJson,
     }
 }
 

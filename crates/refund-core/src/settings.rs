@@ -107,21 +107,24 @@ macro_rules! transport_setters {
 /// Builder-style setters of optional fields, one line each: `with_x => x: T` writes
 /// `pub fn with_x(self, value: T) -> Self` that sets `self.x = Some(value)` (for `String`,
 /// `value: impl Into<String>`); `with_x => x: String if non_empty` ignores an empty string (a
-/// provider's blank message); `with_x => x: secret` keeps the text as a [`SecretString`](crate::SecretString).
+/// provider's blank message); `with_x => x: secret` keeps the text as a [`SecretString`](crate::SecretString);
+/// `with_x => x = T` sets a field that is not an `Option`: `self.x = value`.
 ///
 /// ```
 /// #[derive(Default)]
-/// pub struct Note { text: Option<String>, pages: Option<u32> }
+/// pub struct Note { text: Option<String>, pages: Option<u32>, draft: bool }
 /// impl Note {
 ///     refund_core::with_setters! {
 ///         /// Sets the text (ignored when empty).
 ///         with_text => text: String if non_empty,
 ///         /// Sets the page count.
 ///         with_pages => pages: u32,
+///         /// Marks it a draft, or not.
+///         with_draft => draft = bool,
 ///     }
 /// }
-/// let note = Note::default().with_text("hello").with_text("").with_pages(2);
-/// assert_eq!((note.text.as_deref(), note.pages), (Some("hello"), Some(2)));
+/// let note = Note::default().with_text("hello").with_text("").with_pages(2).with_draft(true);
+/// assert_eq!((note.text.as_deref(), note.pages, note.draft), (Some("hello"), Some(2), true));
 /// ```
 #[macro_export]
 macro_rules! with_setters {
@@ -152,6 +155,15 @@ macro_rules! with_setters {
         #[must_use]
         pub fn $setter(mut self, value: impl Into<String>) -> Self {
             self.$field = Some(value.into());
+            self
+        }
+        $($crate::with_setters!($($rest)*);)?
+    };
+    ($(#[$attr:meta])* $setter:ident => $field:ident = $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$attr])*
+        #[must_use]
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.$field = value;
             self
         }
         $($crate::with_setters!($($rest)*);)?

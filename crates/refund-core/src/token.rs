@@ -204,25 +204,13 @@ impl TokenCache {
         }
     }
 
-    /// Uses `clock` for expiry.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Lifetime of tokens whose fetcher gives none.
-    #[must_use]
-    pub fn with_default_lifetime(mut self, lifetime: Duration) -> Self {
-        self.default_lifetime = lifetime;
-        self
-    }
-
-    /// How long before expiry a refresh starts.
-    #[must_use]
-    pub fn with_refresh_ahead(mut self, margin: Duration) -> Self {
-        self.refresh_ahead = margin;
-        self
+    crate::with_setters! {
+        /// Uses `clock` for expiry.
+        with_clock => clock = Arc<dyn Clock>,
+        /// Lifetime of tokens whose fetcher gives none.
+        with_default_lifetime => default_lifetime = Duration,
+        /// How long before expiry a refresh starts.
+        with_refresh_ahead => refresh_ahead = Duration,
     }
 
     /// How many times the fetcher has been called.

@@ -183,23 +183,13 @@ impl RetryPolicy {
         self.max_attempts = attempts.max(1);
         self
     }
-    /// The backoff cap before the first retry; it doubles each retry.
-    #[must_use]
-    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
-        self
-    }
-    /// The largest backoff cap.
-    #[must_use]
-    pub fn max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
-        self
-    }
-    /// No retry starts after this much time since the first attempt.
-    #[must_use]
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
-        self
+    crate::with_setters! {
+        /// The backoff cap before the first retry; it doubles each retry.
+        initial_backoff => initial_backoff = Duration,
+        /// The largest backoff cap.
+        max_backoff => max_backoff = Duration,
+        /// No retry starts after this much time since the first attempt.
+        deadline => deadline = Duration,
     }
     /// Total attempts allowed.
     pub fn get_max_attempts(&self) -> u32 {
@@ -394,50 +384,25 @@ impl fmt::Debug for TransportBuilder {
 }
 
 impl TransportBuilder {
-    /// Use this client (and its connection pool) instead of building one. Its own connect timeout
-    /// applies; the whole-request timeout below still applies per request.
-    #[must_use]
-    pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-    /// Whole-request timeout, body included (default 30 s), per attempt: reqwest's own
-    /// per-request timer. Zero, or a timeout too large to add to the clock (`Duration::MAX`), is
-    /// refused by [`TransportBuilder::build`].
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-    /// Connect timeout for the client this builder creates (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-    /// Largest response body accepted (default 1 MiB).
-    #[must_use]
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = Some(bytes);
-        self
-    }
-    /// The retry policy (default [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// Allow plain `http` to a non-loopback host (default: only `https`, or `http` to loopback).
-    #[must_use]
-    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
-        self.insecure_http = insecure;
-        self
-    }
-    /// The clock for token expiry and request timestamps (default [`SystemClock`]).
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
+    crate::with_setters! {
+        /// Use this client (and its connection pool) instead of building one. Its own connect
+        /// timeout applies; the whole-request timeout below still applies per request.
+        client => client: reqwest::Client,
+        /// Whole-request timeout, body included (default 30 s), per attempt: reqwest's own
+        /// per-request timer. Zero, or a timeout too large to add to the clock (`Duration::MAX`),
+        /// is refused by [`TransportBuilder::build`].
+        timeout => timeout: Duration,
+        /// Connect timeout for the client this builder creates (default 10 s).
+        connect_timeout => connect_timeout: Duration,
+        /// Largest response body accepted (default 1 MiB).
+        max_response_bytes => max_response_bytes: usize,
+        /// The retry policy (default [`RetryPolicy::default`]).
+        retry_policy => retry: RetryPolicy,
+        /// The clock for token expiry and request timestamps (default [`SystemClock`]).
+        clock => clock: Arc<dyn Clock>,
+        /// Allow plain `http` to a non-loopback host (default: only `https`, or `http` to
+        /// loopback).
+        insecure_http => insecure_http = InsecureHttp,
     }
     /// Checks a provider's base URL with this builder's [`InsecureHttp`] setting
     /// ([`parse_base_url`]).
