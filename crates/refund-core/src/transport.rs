@@ -633,32 +633,28 @@ impl Transport {
                 retry_after: None,
                 source: Some(source),
             },
-            AttemptFailure::NotProcessed { response, retry_after } => Error::Unavailable {
-                reply: Box::new(response.reply(op)),
-                detail: format!("the provider did not process the request ({tries})"),
+            AttemptFailure::NotProcessed { response, retry_after } => Error::unavailable(
+                response.reply(op),
+                format!("the provider did not process the request ({tries})"),
                 retry_after,
-                source: None,
-            },
-            AttemptFailure::Ambiguous { detail, response, source } => {
-                let reply = response.map_or_else(|| op.reply(), |r| r.reply(op));
-                if op.idempotency() == Idempotency::Safe {
-                    Error::Unavailable {
-                        reply: Box::new(reply),
-                        detail: format!(
-                            "{detail} ({tries}); this call changes nothing and is safe to repeat"
-                        ),
-                        retry_after: None,
-                        source,
-                    }
-                } else {
-                    Error::OutcomeUnknown {
-                        reply: Box::new(reply),
-                        detail: format!("{detail} ({tries})"),
-                        source,
-                    }
-                }
-            }
+            ),
+            // The one rule of `Operation::unreadable_answer`: unavailable for a `Safe` call.
+            AttemptFailure::Ambiguous { detail, response, source } => op.unreadable_answer(
+                response.map_or_else(|| op.reply(), |r| r.reply(op)),
+                format!("{detail} ({tries})"),
+                source,
+            ),
             AttemptFailure::Final(error) => error,
+        }
+    }
+
+    /// The cause to report for a failed attempt: reqwest's error, named as our timeout when it is
+    /// one.
+    fn cause(&self, error: reqwest::Error) -> BoxError {
+        if error.is_timeout() {
+            Box::new(TimedOut { timeout: self.inner.timeout, source: error })
+        } else {
+            error.into()
         }
     }
 
@@ -804,18 +800,6 @@ struct TimedOut {
     source: reqwest::Error,
 }
 
-impl Transport {
-    /// The cause to report for a failed attempt: reqwest's error, named as our timeout when it is
-    /// one.
-    fn cause(&self, error: reqwest::Error) -> BoxError {
-        if error.is_timeout() {
-            Box::new(TimedOut { timeout: self.inner.timeout, source: error })
-        } else {
-            error.into()
-        }
-    }
-}
-
 /// Reads the body, at most `cap` bytes, into a buffer of our own.
 ///
 /// hyper hands out the body as a slice of the connection's read buffer (8 KiB and more), and a
@@ -889,20 +873,17 @@ mod tests {
 
     #[test]
     fn retry_after_seconds() {
-        let mut headers = HeaderMap::new();
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        let after = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(value).unwrap());
+            parse_retry_after(&headers)
+        };
+        assert_eq!(after("7"), Some(Duration::from_secs(7)));
         // A date in the past means "now".
-        headers.insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
+        assert_eq!(after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(&soon).unwrap());
-        let wait = parse_retry_after(&headers).unwrap();
+        let wait = after(&soon).unwrap();
         assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("soon"));
-        assert_eq!(parse_retry_after(&headers), None);
+        assert_eq!(after("soon"), None);
     }
 }
