@@ -1,12 +1,4 @@
 //! One error type whose variants answer the caller's real question: did the money move?
-//!
-//! | variant | [`Fate`] | what to do |
-//! |---|---|---|
-//! | [`Error::InvalidInput`], [`Error::Config`] | [`Fate::NotSent`] | fix the input or setup; nothing left the process |
-//! | [`Error::Auth`] | [`Fate::NotProcessed`] | fix the credentials; the provider did not act |
-//! | [`Error::Declined`] | [`Fate::Declined`] | the provider refused for good; do not repeat as is |
-//! | [`Error::Unavailable`] | [`Fate::NotProcessed`] | safe to retry (after [`Error::retry_after`]) |
-//! | [`Error::OutcomeUnknown`] | [`Fate::Unknown`] | read the status before doing anything else |
 
 use std::fmt;
 use std::time::Duration;
@@ -93,9 +85,22 @@ impl ProviderReply {
     /// one might. The excerpt is cut to [`BODY_EXCERPT_CHARS`] and control characters are escaped.
     #[must_use]
     pub fn with_body_excerpt(mut self, body: &[u8]) -> Self {
-        if !body.is_empty() {
-            self.body_excerpt = Some(excerpt(body));
+        if body.is_empty() {
+            return self;
         }
+        let text = String::from_utf8_lossy(body);
+        let (mut chars, mut excerpt) = (text.chars(), String::new());
+        for c in chars.by_ref().take(BODY_EXCERPT_CHARS) {
+            if c.is_control() {
+                excerpt.extend(c.escape_default());
+            } else {
+                excerpt.push(c);
+            }
+        }
+        if chars.next().is_some() {
+            excerpt.push('…');
+        }
+        self.body_excerpt = Some(excerpt);
         self
     }
 
@@ -139,23 +144,6 @@ impl fmt::Display for ProviderReply {
         }
         Ok(())
     }
-}
-
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count >= BODY_EXCERPT_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() && c != ' ' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Why a declined refund was declined, in the SDK's words; the provider's own code stays in

@@ -13,42 +13,29 @@ use crate::error::{Error, Result};
 pub const MAX_ID_LEN: usize = 64;
 
 fn check_id(field: &str, text: &str) -> Result<()> {
+    let refuse = |reason: String| Err(Error::invalid_input(field, reason));
     if text.is_empty() {
-        return Err(Error::invalid_input(field, "must not be empty"));
+        return refuse("must not be empty".into());
     }
     if text.len() > MAX_ID_LEN {
-        return Err(Error::invalid_input(
-            field,
-            format!("must be at most {MAX_ID_LEN} characters"),
-        ));
+        return refuse(format!("must be at most {MAX_ID_LEN} characters"));
     }
     if let Some(bad) = text.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(Error::invalid_input(
-            field,
-            format!(
-                "must be printable ASCII without spaces; found {:?}",
-                bad.escape_default().to_string()
-            ),
-        ));
+        let shown = bad.escape_default().to_string();
+        return refuse(format!("must be printable ASCII without spaces; found {shown:?}"));
     }
     // An id is an opaque token. Characters that mean something in a URL or a path (`/`, `\`, `?`,
     // `#`, `%`) and the dot segments are refused wherever the id is sent, so no provider (nor a
     // later change that moves an id into a path or query) can read `../x`, `1/otp`, `1?x=1` or
     // `%2e%2e` as anything but a typo.
-    if let Some(bad) = text.chars().find(|c| ID_FORBIDDEN.contains(c)) {
-        return Err(Error::invalid_input(
-            field,
-            format!("must not contain {bad:?}: it has a meaning in URLs and paths"),
-        ));
+    if let Some(bad) = text.chars().find(|c| ['/', '\\', '?', '#', '%'].contains(c)) {
+        return refuse(format!("must not contain {bad:?}: it has a meaning in URLs and paths"));
     }
     if matches!(text, "." | "..") {
-        return Err(Error::invalid_input(field, "must not be a dot path segment"));
+        return refuse("must not be a dot path segment".into());
     }
     Ok(())
 }
-
-/// Characters refused in identifiers: they have a meaning in URLs and paths.
-const ID_FORBIDDEN: [char; 5] = ['/', '\\', '?', '#', '%'];
 
 /// Checks that `text` is a non-empty run of ASCII digits of at most `max_len` (Eko tids, BOS
 /// reference numbers), naming `field` in the error.
@@ -215,7 +202,8 @@ pub enum InsecureHttp {
 /// ```
 pub fn parse_base_url(text: &str, insecure: InsecureHttp) -> Result<Url> {
     let bad = |reason: &str| {
-        Error::invalid_input("base_url", format!("{reason} (got {:?})", truncate(text, 80)))
+        let shown: String = text.chars().take(80).collect();
+        Error::invalid_input("base_url", format!("{reason} (got {shown:?})"))
     };
     let trimmed = text.trim();
     // URL parsing drops tabs and newlines inside the text (`https://aoc.exa\tmple.com` would
@@ -223,7 +211,7 @@ pub fn parse_base_url(text: &str, insecure: InsecureHttp) -> Result<Url> {
     if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad("must not contain spaces or control characters"));
     }
-    let url = Url::parse(trimmed).map_err(|e| bad(&format!("is not a valid URL: {e}")))?;
+    let mut url = Url::parse(trimmed).map_err(|e| bad(&format!("is not a valid URL: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -256,14 +244,9 @@ pub fn parse_base_url(text: &str, insecure: InsecureHttp) -> Result<Url> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
     }
-    let mut url = url;
     let trimmed = url.path().trim_end_matches('/').to_owned();
     url.set_path(&trimmed);
     Ok(url)
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 /// Appends path segments to a base URL, percent-encoding each one, so an id like `../x`, `1/otp`

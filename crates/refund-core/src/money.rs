@@ -64,13 +64,10 @@ impl FromStr for Currency {
     type Err = MoneyError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_uppercase().as_str() {
-            "INR" => Ok(Currency::Inr),
-            "MYR" => Ok(Currency::Myr),
-            "BDT" => Ok(Currency::Bdt),
-            "IDR" => Ok(Currency::Idr),
-            _ => Err(MoneyError::UnknownCurrency(s.chars().take(8).collect())),
-        }
+        [Currency::Inr, Currency::Myr, Currency::Bdt, Currency::Idr]
+            .into_iter()
+            .find(|c| c.code().eq_ignore_ascii_case(s))
+            .ok_or_else(|| MoneyError::UnknownCurrency(s.chars().take(8).collect()))
     }
 }
 
@@ -188,10 +185,7 @@ impl Money {
         if let Some(bad) = text.chars().find(|c| !(c.is_ascii_digit() || *c == '.')) {
             return Err(MoneyError::InvalidCharacter(bad));
         }
-        let (whole, fraction) = match text.split_once('.') {
-            Some((w, f)) => (w, Some(f)),
-            None => (text, None),
-        };
+        let (whole, fraction) = text.split_once('.').map_or((text, None), |(w, f)| (w, Some(f)));
         if whole.is_empty() || fraction.is_some_and(|f| f.is_empty() || f.contains('.')) {
             return Err(MoneyError::Malformed);
         }
@@ -224,24 +218,17 @@ impl Money {
             return Err(MoneyError::Signed);
         }
         let text = text.strip_prefix('+').unwrap_or(text);
-        let (mantissa, exponent) = match text.find(['e', 'E']) {
-            Some(at) => {
-                let exp_text = &text[at + 1..];
-                let exp: i32 = exp_text.parse().map_err(|_| MoneyError::Malformed)?;
-                if exp.unsigned_abs() > 40 {
-                    return Err(MoneyError::Overflow);
-                }
-                (&text[..at], exp)
-            }
-            None => (text, 0),
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((mantissa, exp)) => (mantissa, exp.parse().map_err(|_| MoneyError::Malformed)?),
+            None => (text, 0i32),
         };
+        if exponent.unsigned_abs() > 40 {
+            return Err(MoneyError::Overflow);
+        }
         if let Some(bad) = mantissa.chars().find(|c| !(c.is_ascii_digit() || *c == '.')) {
             return Err(MoneyError::InvalidCharacter(bad));
         }
-        let (whole, fraction) = match mantissa.split_once('.') {
-            Some((w, f)) => (w, f),
-            None => (mantissa, ""),
-        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
             return Err(MoneyError::Malformed);
         }
@@ -376,7 +363,7 @@ impl fmt::Display for Money {
 /// let w: Wire = serde_json::from_str(r#"{"amount": "5050.00"}"#).unwrap();
 /// assert_eq!(w.amount.as_str(), "5050.00");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmountText(String);
 
 impl AmountText {
@@ -388,12 +375,6 @@ impl AmountText {
     /// Exact conversion to money ([`Money::from_provider_text`]).
     pub fn to_money(&self, currency: Currency) -> Result<Money, MoneyError> {
         Money::from_provider_text(self.as_str(), currency)
-    }
-}
-
-impl fmt::Debug for AmountText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AmountText").field(&self.as_str()).finish()
     }
 }
 

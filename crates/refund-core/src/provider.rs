@@ -89,12 +89,8 @@ impl RefundRequest {
         with_amount => amount: Money,
         /// A free-text note for the provider.
         with_note => note: String,
-    }
-    /// Uses the caller's own reference instead of the generated one.
-    #[must_use]
-    pub fn with_reference(mut self, reference: RefundReference) -> Self {
-        self.reference = reference;
-        self
+        /// Uses the caller's own reference instead of the generated one.
+        with_reference => reference = RefundReference,
     }
     /// The original transaction.
     pub fn original_transaction_id(&self) -> &TransactionId {
@@ -172,12 +168,8 @@ impl RefundRecord {
         with_message => message: String if non_empty,
         /// Sets the provider code.
         with_provider_code => provider_code: String,
-    }
-    /// Sets the raw response.
-    #[must_use]
-    pub fn with_raw(mut self, raw: RawJson) -> Self {
-        self.raw = raw;
-        self
+        /// Sets the raw response.
+        with_raw => raw = RawJson,
     }
 }
 
@@ -229,6 +221,17 @@ pub struct Capabilities {
     pub qr_code: bool,
 }
 
+/// `const fn` setters of [`Capabilities`]' flags: `with_x => x` sets `self.x`.
+macro_rules! capability_setters {
+    ($($setter:ident => $field:ident),* $(,)?) => {$(
+        #[doc = concat!("Sets [`Capabilities::", stringify!($field), "`].")]
+        pub const fn $setter(mut self, yes: bool) -> Self {
+            self.$field = yes;
+            self
+        }
+    )*};
+}
+
 impl Capabilities {
     /// Nothing supported yet.
     pub const fn new(provider: &'static str, display_name: &'static str) -> Self {
@@ -243,34 +246,14 @@ impl Capabilities {
             qr_code: false,
         }
     }
-    /// Sets [`Capabilities::direct_refund`].
-    pub const fn with_direct_refund(mut self, yes: bool) -> Self {
-        self.direct_refund = yes;
-        self
-    }
-    /// Sets [`Capabilities::partial_refund`].
-    pub const fn with_partial_refund(mut self, yes: bool) -> Self {
-        self.partial_refund = yes;
-        self
-    }
-    /// Sets [`Capabilities::otp_refund`].
-    pub const fn with_otp_refund(mut self, yes: bool) -> Self {
-        self.otp_refund = yes;
-        self
+    capability_setters! {
+        with_direct_refund => direct_refund, with_partial_refund => partial_refund,
+        with_otp_refund => otp_refund, with_idempotent_refund => idempotent_refund,
+        with_qr_code => qr_code,
     }
     /// Sets [`Capabilities::status_key`].
     pub const fn with_status_key(mut self, key: StatusKey) -> Self {
         self.status_key = Some(key);
-        self
-    }
-    /// Sets [`Capabilities::idempotent_refund`].
-    pub const fn with_idempotent_refund(mut self, yes: bool) -> Self {
-        self.idempotent_refund = yes;
-        self
-    }
-    /// Sets [`Capabilities::qr_code`].
-    pub const fn with_qr_code(mut self, yes: bool) -> Self {
-        self.qr_code = yes;
         self
     }
 }

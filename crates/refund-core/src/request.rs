@@ -88,23 +88,15 @@ impl PreparedBody {
     }
 
     /// Renders a form body with the secret fields' values as `***`, from the encoded bytes
-    /// (decoding and re-encoding a pair the serializer wrote gives back the same text).
+    /// (decoding and re-encoding a pair the serializer wrote gives back the same text; `*` needs
+    /// no escaping, so the mask reads as `***`).
     fn redact_form(&self) -> String {
-        let mut redacted = String::new();
+        let mut redacted = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in url::form_urlencoded::parse(&self.bytes) {
-            if !redacted.is_empty() {
-                redacted.push('&');
-            }
-            redacted.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
-            redacted.push('=');
-            if self.secret_fields.iter().any(|s| **s == *name) {
-                // Appended raw so the mask reads as `***`, not `%2A%2A%2A`.
-                redacted.push_str(MASK);
-            } else {
-                redacted.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-            }
+            let secret = self.secret_fields.iter().any(|s| **s == *name);
+            redacted.append_pair(&name, if secret { MASK } else { &value });
         }
-        redacted
+        redacted.finish()
     }
 
     /// The `Content-Type` of the body.
@@ -401,8 +393,9 @@ mod tests {
         }
     }
 
-    fn sample() -> PreparedRequest {
-        PreparedRequest::post("https://x.example/api/refund".parse().unwrap())
+    #[test]
+    fn every_rendering_masks_secrets() {
+        let req = PreparedRequest::post("https://x.example/api/refund".parse().unwrap())
             .header("authorization", "Token tok-123", true)
             .unwrap()
             .header("companyid", "c-1", false)
@@ -410,12 +403,7 @@ mod tests {
             .body(
                 PreparedBody::json(&serde_json::json!({"otp": 123456, "amount": 79.1}), &["otp"])
                     .unwrap(),
-            )
-    }
-
-    #[test]
-    fn every_rendering_masks_secrets() {
-        let req = sample();
+            );
         for shown in [req.to_curl(), req.to_redacted_json().to_string(), format!("{req:?}")] {
             assert!(!shown.contains("tok-123"), "{shown}");
             assert!(!shown.contains("123456"), "{shown}");
@@ -440,15 +428,9 @@ mod tests {
 
     #[test]
     fn invalid_header_is_typed() {
-        let err = PreparedRequest::post("https://x.example".parse().unwrap()).header(
-            "developer_key",
-            "a\nb",
-            true,
-        );
-        assert_eq!(
-            err.err().and_then(|e| e.field().map(str::to_owned)).as_deref(),
-            Some("developer_key")
-        );
+        let req = PreparedRequest::post("https://x.example".parse().unwrap());
+        let err = req.header("developer_key", "a\nb", true).unwrap_err();
+        assert_eq!(err.field(), Some("developer_key"));
     }
 
     #[test]

@@ -64,64 +64,60 @@ fn missing(what: &str, setter: &str, env: &str) -> Error {
 #[macro_export]
 macro_rules! transport_setters {
     () => {
-        /// Whole-request timeout per attempt, body included (default
-        /// [`refund_core::DEFAULT_TIMEOUT`]). Zero, or one too large to add to the clock, is
-        /// refused by `build`.
-        #[must_use]
-        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
-            self.transport = self.transport.timeout(timeout);
-            self
-        }
-        /// Share this `reqwest::Client` (and its connection pool) instead of building one.
-        #[must_use]
-        pub fn http_client(mut self, client: $crate::reqwest::Client) -> Self {
-            self.transport = self.transport.client(client);
-            self
-        }
-        /// Retry policy (default [`refund_core::RetryPolicy::default`]); money-moving calls are
-        /// retried only when the request provably did not go through.
-        #[must_use]
-        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
-            self.transport = self.transport.retry_policy(policy);
-            self
-        }
-        /// Allow plain `http` to a non-loopback host (a private network you vouch for).
-        #[must_use]
-        pub fn insecure_http(mut self, insecure: $crate::InsecureHttp) -> Self {
-            self.transport = self.transport.insecure_http(insecure);
-            self
+        $crate::transport_setters! {@delegate
+            /// Whole-request timeout per attempt, body included (default
+            /// [`refund_core::DEFAULT_TIMEOUT`]). Zero, or one too large to add to the clock, is
+            /// refused by `build`.
+            timeout => timeout: ::std::time::Duration,
+            /// Share this `reqwest::Client` (and its connection pool) instead of building one.
+            http_client => client: $crate::reqwest::Client,
+            /// Retry policy (default [`refund_core::RetryPolicy::default`]); money-moving calls are
+            /// retried only when the request provably did not go through.
+            retry_policy => retry_policy: $crate::RetryPolicy,
+            /// Allow plain `http` to a non-loopback host (a private network you vouch for).
+            insecure_http => insecure_http: $crate::InsecureHttp,
         }
     };
     (clock) => {
         $crate::transport_setters!();
-        /// The clock for token expiry and request timestamps (default
-        /// [`refund_core::SystemClock`]); tests inject a [`refund_core::ManualClock`].
-        #[must_use]
-        pub fn clock(mut self, clock: ::std::sync::Arc<dyn $crate::Clock>) -> Self {
-            self.transport = self.transport.clock(clock);
-            self
+        $crate::transport_setters! {@delegate
+            /// The clock for token expiry and request timestamps (default
+            /// [`refund_core::SystemClock`]); tests inject a [`refund_core::ManualClock`].
+            clock => clock: ::std::sync::Arc<dyn $crate::Clock>,
         }
     };
+    // One setter per line above: `setter => the TransportBuilder method it calls: its argument`.
+    (@delegate $($(#[$attr:meta])* $setter:ident => $method:ident: $ty:ty,)*) => {$(
+        $(#[$attr])*
+        #[must_use]
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.transport = self.transport.$method(value);
+            self
+        }
+    )*};
 }
 
 /// Builder-style setters of optional fields, one line each: `with_x => x: T` writes
 /// `pub fn with_x(self, value: T) -> Self` that sets `self.x = Some(value)` (for `String`,
 /// `value: impl Into<String>`); `with_x => x: String if non_empty` ignores an empty string (a
-/// provider's blank message); `with_x => x: secret` keeps the text as a [`SecretString`](crate::SecretString).
+/// provider's blank message); `with_x => x: secret` keeps the text as a [`SecretString`](crate::SecretString);
+/// `with_x => x = T` sets a field that is not an `Option`: `self.x = value`.
 ///
 /// ```
 /// #[derive(Default)]
-/// pub struct Note { text: Option<String>, pages: Option<u32> }
+/// pub struct Note { text: Option<String>, pages: Option<u32>, draft: bool }
 /// impl Note {
 ///     refund_core::with_setters! {
 ///         /// Sets the text (ignored when empty).
 ///         with_text => text: String if non_empty,
 ///         /// Sets the page count.
 ///         with_pages => pages: u32,
+///         /// Marks it a draft, or not.
+///         with_draft => draft = bool,
 ///     }
 /// }
-/// let note = Note::default().with_text("hello").with_text("").with_pages(2);
-/// assert_eq!((note.text.as_deref(), note.pages), (Some("hello"), Some(2)));
+/// let note = Note::default().with_text("hello").with_text("").with_pages(2).with_draft(true);
+/// assert_eq!((note.text.as_deref(), note.pages, note.draft), (Some("hello"), Some(2), true));
 /// ```
 #[macro_export]
 macro_rules! with_setters {
@@ -152,6 +148,15 @@ macro_rules! with_setters {
         #[must_use]
         pub fn $setter(mut self, value: impl Into<String>) -> Self {
             self.$field = Some(value.into());
+            self
+        }
+        $($crate::with_setters!($($rest)*);)?
+    };
+    ($(#[$attr:meta])* $setter:ident => $field:ident = $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$attr])*
+        #[must_use]
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.$field = value;
             self
         }
         $($crate::with_setters!($($rest)*);)?

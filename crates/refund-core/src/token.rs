@@ -48,8 +48,7 @@ impl ManualClock {
     }
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *now += by;
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += by;
     }
     /// Sets the clock.
     pub fn set(&self, to: SystemTime) {
@@ -204,25 +203,13 @@ impl TokenCache {
         }
     }
 
-    /// Uses `clock` for expiry.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Lifetime of tokens whose fetcher gives none.
-    #[must_use]
-    pub fn with_default_lifetime(mut self, lifetime: Duration) -> Self {
-        self.default_lifetime = lifetime;
-        self
-    }
-
-    /// How long before expiry a refresh starts.
-    #[must_use]
-    pub fn with_refresh_ahead(mut self, margin: Duration) -> Self {
-        self.refresh_ahead = margin;
-        self
+    crate::with_setters! {
+        /// Uses `clock` for expiry.
+        with_clock => clock = Arc<dyn Clock>,
+        /// Lifetime of tokens whose fetcher gives none.
+        with_default_lifetime => default_lifetime = Duration,
+        /// How long before expiry a refresh starts.
+        with_refresh_ahead => refresh_ahead = Duration,
     }
 
     /// How many times the fetcher has been called.
@@ -237,21 +224,14 @@ impl TokenCache {
             Freshness::Fresh(token) => return Ok(token),
             Freshness::Stale(token) => {
                 // Still valid: one caller refreshes, the rest carry on with the current token.
-                match self.fetch_lock.try_lock() {
-                    Ok(_guard) => {
-                        if let Freshness::Fresh(token) = self.peek(self.clock.now()) {
-                            return Ok(token);
-                        }
-                        return match self.fetch_and_store().await {
-                            Ok(token) => Ok(token),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "token refresh failed; using the current token until it expires");
-                                Ok(token)
-                            }
-                        };
-                    }
-                    Err(_) => return Ok(token),
+                let Ok(_guard) = self.fetch_lock.try_lock() else { return Ok(token) };
+                if let Freshness::Fresh(token) = self.peek(self.clock.now()) {
+                    return Ok(token);
                 }
+                return Ok(self.fetch_and_store().await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "token refresh failed; using the current token until it expires");
+                    token
+                }));
             }
             Freshness::Missing => {}
         }

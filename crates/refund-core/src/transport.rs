@@ -183,23 +183,13 @@ impl RetryPolicy {
         self.max_attempts = attempts.max(1);
         self
     }
-    /// The backoff cap before the first retry; it doubles each retry.
-    #[must_use]
-    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
-        self
-    }
-    /// The largest backoff cap.
-    #[must_use]
-    pub fn max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
-        self
-    }
-    /// No retry starts after this much time since the first attempt.
-    #[must_use]
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
-        self
+    crate::with_setters! {
+        /// The backoff cap before the first retry; it doubles each retry.
+        initial_backoff => initial_backoff = Duration,
+        /// The largest backoff cap.
+        max_backoff => max_backoff = Duration,
+        /// No retry starts after this much time since the first attempt.
+        deadline => deadline = Duration,
     }
     /// Total attempts allowed.
     pub fn get_max_attempts(&self) -> u32 {
@@ -394,50 +384,25 @@ impl fmt::Debug for TransportBuilder {
 }
 
 impl TransportBuilder {
-    /// Use this client (and its connection pool) instead of building one. Its own connect timeout
-    /// applies; the whole-request timeout below still applies per request.
-    #[must_use]
-    pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-    /// Whole-request timeout, body included (default 30 s), per attempt: reqwest's own
-    /// per-request timer. Zero, or a timeout too large to add to the clock (`Duration::MAX`), is
-    /// refused by [`TransportBuilder::build`].
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-    /// Connect timeout for the client this builder creates (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-    /// Largest response body accepted (default 1 MiB).
-    #[must_use]
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = Some(bytes);
-        self
-    }
-    /// The retry policy (default [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// Allow plain `http` to a non-loopback host (default: only `https`, or `http` to loopback).
-    #[must_use]
-    pub fn insecure_http(mut self, insecure: InsecureHttp) -> Self {
-        self.insecure_http = insecure;
-        self
-    }
-    /// The clock for token expiry and request timestamps (default [`SystemClock`]).
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
+    crate::with_setters! {
+        /// Use this client (and its connection pool) instead of building one. Its own connect
+        /// timeout applies; the whole-request timeout below still applies per request.
+        client => client: reqwest::Client,
+        /// Whole-request timeout, body included (default 30 s), per attempt: reqwest's own
+        /// per-request timer. Zero, or a timeout too large to add to the clock (`Duration::MAX`),
+        /// is refused by [`TransportBuilder::build`].
+        timeout => timeout: Duration,
+        /// Connect timeout for the client this builder creates (default 10 s).
+        connect_timeout => connect_timeout: Duration,
+        /// Largest response body accepted (default 1 MiB).
+        max_response_bytes => max_response_bytes: usize,
+        /// The retry policy (default [`RetryPolicy::default`]).
+        retry_policy => retry: RetryPolicy,
+        /// The clock for token expiry and request timestamps (default [`SystemClock`]).
+        clock => clock: Arc<dyn Clock>,
+        /// Allow plain `http` to a non-loopback host (default: only `https`, or `http` to
+        /// loopback).
+        insecure_http => insecure_http = InsecureHttp,
     }
     /// Checks a provider's base URL with this builder's [`InsecureHttp`] setting
     /// ([`parse_base_url`]).
@@ -668,32 +633,28 @@ impl Transport {
                 retry_after: None,
                 source: Some(source),
             },
-            AttemptFailure::NotProcessed { response, retry_after } => Error::Unavailable {
-                reply: Box::new(response.reply(op)),
-                detail: format!("the provider did not process the request ({tries})"),
+            AttemptFailure::NotProcessed { response, retry_after } => Error::unavailable(
+                response.reply(op),
+                format!("the provider did not process the request ({tries})"),
                 retry_after,
-                source: None,
-            },
-            AttemptFailure::Ambiguous { detail, response, source } => {
-                let reply = response.map_or_else(|| op.reply(), |r| r.reply(op));
-                if op.idempotency() == Idempotency::Safe {
-                    Error::Unavailable {
-                        reply: Box::new(reply),
-                        detail: format!(
-                            "{detail} ({tries}); this call changes nothing and is safe to repeat"
-                        ),
-                        retry_after: None,
-                        source,
-                    }
-                } else {
-                    Error::OutcomeUnknown {
-                        reply: Box::new(reply),
-                        detail: format!("{detail} ({tries})"),
-                        source,
-                    }
-                }
-            }
+            ),
+            // The one rule of `Operation::unreadable_answer`: unavailable for a `Safe` call.
+            AttemptFailure::Ambiguous { detail, response, source } => op.unreadable_answer(
+                response.map_or_else(|| op.reply(), |r| r.reply(op)),
+                format!("{detail} ({tries})"),
+                source,
+            ),
             AttemptFailure::Final(error) => error,
+        }
+    }
+
+    /// The cause to report for a failed attempt: reqwest's error, named as our timeout when it is
+    /// one.
+    fn cause(&self, error: reqwest::Error) -> BoxError {
+        if error.is_timeout() {
+            Box::new(TimedOut { timeout: self.inner.timeout, source: error })
+        } else {
+            error.into()
         }
     }
 
@@ -839,18 +800,6 @@ struct TimedOut {
     source: reqwest::Error,
 }
 
-impl Transport {
-    /// The cause to report for a failed attempt: reqwest's error, named as our timeout when it is
-    /// one.
-    fn cause(&self, error: reqwest::Error) -> BoxError {
-        if error.is_timeout() {
-            Box::new(TimedOut { timeout: self.inner.timeout, source: error })
-        } else {
-            error.into()
-        }
-    }
-}
-
 /// Reads the body, at most `cap` bytes, into a buffer of our own.
 ///
 /// hyper hands out the body as a slice of the connection's read buffer (8 KiB and more), and a
@@ -924,20 +873,17 @@ mod tests {
 
     #[test]
     fn retry_after_seconds() {
-        let mut headers = HeaderMap::new();
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        let after = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(value).unwrap());
+            parse_retry_after(&headers)
+        };
+        assert_eq!(after("7"), Some(Duration::from_secs(7)));
         // A date in the past means "now".
-        headers.insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
+        assert_eq!(after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(&soon).unwrap());
-        let wait = parse_retry_after(&headers).unwrap();
+        let wait = after(&soon).unwrap();
         assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
-        headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("soon"));
-        assert_eq!(parse_retry_after(&headers), None);
+        assert_eq!(after("soon"), None);
     }
 }

@@ -411,19 +411,14 @@ mod tests {
             assert_eq!(err.kind(), "config");
             assert!(err.to_string().contains(env), "{err}");
         }
-        assert_eq!(
-            builder().initiator_id("99x").build().unwrap_err().field(),
-            Some("initiator_id")
-        );
-        assert_eq!(builder().user_code("a b").build().unwrap_err().field(), Some("user_code"));
-        assert_eq!(
-            builder().base_url("http://eko.example").build().unwrap_err().field(),
-            Some("base_url")
-        );
-        assert_eq!(
-            builder().developer_key("a\nb").build().unwrap_err().field(),
-            Some("developer_key")
-        );
+        for (b, field) in [
+            (builder().initiator_id("99x"), "initiator_id"),
+            (builder().user_code("a b"), "user_code"),
+            (builder().base_url("http://eko.example"), "base_url"),
+            (builder().developer_key("a\nb"), "developer_key"),
+        ] {
+            assert_eq!(b.build().unwrap_err().field(), Some(field));
+        }
         assert_eq!(
             builder().base_url(EKO_PRODUCTION_BASE_URL).build().unwrap().base_url().as_str(),
             EKO_PRODUCTION_BASE_URL

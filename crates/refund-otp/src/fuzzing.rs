@@ -12,25 +12,23 @@ fn raw(status: u16, body: &[u8]) -> RawResponse {
     RawResponse::new(status, HeaderMap::new(), body.to_vec())
 }
 
+fn outcome<T>(decoded: refund_core::Result<T>) -> Outcome {
+    decoded.map(drop).map_err(|e| e.kind())
+}
+
 /// Decodes `body` as an answer to get-refund-OTP: `Ok` when it reads as a success, else the error's kind.
 pub fn send_otp_response(status: u16, body: &[u8]) -> Outcome {
-    crate::decode::decode_send_otp(&SEND_OTP, &raw(status, body), "13192443")
-        .map(drop)
-        .map_err(|e| e.kind())
+    outcome(crate::decode::decode_send_otp(&SEND_OTP, &raw(status, body), "13192443"))
 }
 
 /// Decodes `body` as an answer to initiate-refund: `Ok` when it reads as a success, else the error's kind.
 pub fn refund_response(status: u16, body: &[u8]) -> Outcome {
-    crate::decode::decode_refund(&REFUND, &raw(status, body), "13192443")
-        .map(drop)
-        .map_err(|e| e.kind())
+    outcome(crate::decode::decode_refund(&REFUND, &raw(status, body), "13192443"))
 }
 
 /// Decodes `body` as an answer to the transaction inquiry: `Ok` when it reads as a success, else the error's kind.
 pub fn transaction_response(status: u16, body: &[u8]) -> Outcome {
-    crate::decode::decode_transaction(&TRANSACTION, &raw(status, body), "13192443")
-        .map(drop)
-        .map_err(|e| e.kind())
+    outcome(crate::decode::decode_transaction(&TRANSACTION, &raw(status, body), "13192443"))
 }
 
 /// What a decoder made of an answer: success, or the error's kind.

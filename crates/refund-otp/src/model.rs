@@ -369,15 +369,17 @@ mod tests {
 
     #[test]
     fn challenge_validation_names_fields() {
-        assert_eq!(RefundOtpChallenge::new("1/otp", "r").unwrap_err().field(), Some("tid"));
-        assert_eq!(RefundOtpChallenge::new("1", "").unwrap_err().field(), Some("otp_ref_id"));
-        assert_eq!(RefundOtpChallenge::new("1", "a b").unwrap_err().field(), Some("otp_ref_id"));
-        let foreign =
-            OtpChallenge::new("bos", OtpRefundTarget::new(TransactionId::new("1").unwrap()))
-                .with_otp_ref_id("r");
-        assert_eq!(RefundOtpChallenge::try_from(&foreign).unwrap_err().field(), Some("provider"));
-        let no_ref =
-            OtpChallenge::new(PROVIDER, OtpRefundTarget::new(TransactionId::new("1").unwrap()));
-        assert_eq!(RefundOtpChallenge::try_from(&no_ref).unwrap_err().field(), Some("otp_ref_id"));
+        let target = OtpRefundTarget::new(TransactionId::new("1").unwrap());
+        let foreign = OtpChallenge::new("bos", target.clone()).with_otp_ref_id("r");
+        let no_ref = OtpChallenge::new(PROVIDER, target);
+        for (challenge, field) in [
+            (RefundOtpChallenge::new("1/otp", "r"), "tid"),
+            (RefundOtpChallenge::new("1", ""), "otp_ref_id"),
+            (RefundOtpChallenge::new("1", "a b"), "otp_ref_id"),
+            (RefundOtpChallenge::try_from(&foreign), "provider"),
+            (RefundOtpChallenge::try_from(&no_ref), "otp_ref_id"),
+        ] {
+            assert_eq!(challenge.unwrap_err().field(), Some(field));
+        }
     }
 }

@@ -30,16 +30,16 @@ pub(crate) struct RefundBody<'a> {
 /// Every answer: `{"status", "message", "response_status_id", "response_type_id", "data"}`
 /// (`response_type_id` is not needed to decide anything and is left to `raw`), read in one pass.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Answer<'a> {
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) status: Option<i64>,
     /// A string or a number; anything else is ignored ([`Answer::message`]).
-    #[serde(borrow)]
     pub(crate) message: Option<&'a RawValue>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) response_status_id: Option<i64>,
     /// Error answers send `{}`, `[]`, `""` or nothing: anything but an object is absent.
-    #[serde(default, borrow, deserialize_with = "object_or_none")]
+    #[serde(default, deserialize_with = "object_or_none")]
     pub(crate) data: Option<Data<'a>>,
 }
 
@@ -54,32 +54,20 @@ impl Answer<'_> {
 /// field: docs/performance.md, "Fifth pass") and read by [`json_text`] when the decoder needs it.
 /// `balance` comes in exponent form (`"2.22263731286E9"`), which stays verbatim.
 #[derive(Debug, Default, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Data<'a> {
-    #[serde(borrow)]
     pub(crate) otp_ref_id: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) refund_tid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) tid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) amount: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) refunded_amount: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) fee: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) tds: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) commission_reverse: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) currency: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) balance: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) timestamp: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) tx_status: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) txstatus_desc: Option<&'a RawValue>,
 }
 
@@ -88,6 +76,14 @@ fn object_or_none<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
     struct ObjectOrNone<T>(PhantomData<T>);
+    // Any value but an object or array: absent.
+    macro_rules! none {
+        ($($visit:ident($($arg:ty)?)),*) => {$(
+            fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+        )*};
+    }
     impl<'de, T: Deserialize<'de>> de::Visitor<'de> for ObjectOrNone<T> {
         type Value = Option<T>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,24 +96,8 @@ fn object_or_none<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+        none!(visit_str(&str), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64));
+        none!(visit_unit());
     }
     deserializer.deserialize_any(ObjectOrNone(PhantomData))
 }
@@ -199,13 +179,12 @@ mod tests {
 
     #[test]
     fn envelope_tolerates_odd_data() {
-        for body in [
-            r#"{"status":302,"data":[]}"#,
-            r#"{"status":302,"data":""}"#,
-            r#"{"status":302,"data":null}"#,
-            r#"{"status":302}"#,
-        ] {
-            let env: Answer<'_> = serde_json::from_str(body).unwrap();
+        // Every kind of non-object `data`, and none at all.
+        let data =
+            ["[]", r#""""#, "null", "-1", "1", "1.5", "true"].map(|d| format!(r#","data":{d}"#));
+        for rest in data.iter().map(String::as_str).chain([""]) {
+            let body = format!(r#"{{"status":302{rest}}}"#);
+            let env: Answer<'_> = serde_json::from_str(&body).unwrap();
             assert_eq!(env.status, Some(302));
             assert!(env.data.and_then(|d| d.otp_ref_id).is_none(), "{body}");
         }
