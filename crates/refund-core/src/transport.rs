@@ -266,12 +266,12 @@ impl RawResponse {
     /// the body as the provider parsed it and the reply an error carries:
     ///
     /// - HTTP 401 or 403: [`Error::Auth`];
-    /// - any 5xx the transport passed on (501, 505, ...):
+    /// - any answer neither 2xx nor 4xx: a 5xx the transport passed on (501, 505, ...), or a 3xx
+    ///   (redirects are not followed, and a redirect proves nothing about the refund):
     ///   [`Operation::unreadable_answer`], so "outcome unknown" for a call that moves money;
     /// - a 2xx body that did not parse: [`Operation::unreadable_answer`] with the parser's detail;
-    /// - any other answer whose body did not parse (a 4xx HTML page, a 3xx): [`Error::Declined`]
-    ///   with [`DeclineReason::InvalidRequest`], a definite rejection without the provider's
-    ///   reason.
+    /// - a 4xx whose body did not parse (an HTML page): [`Error::Declined`] with
+    ///   [`DeclineReason::InvalidRequest`], a definite rejection without the provider's reason.
     ///
     /// Otherwise the parsed body, for the provider's own codes.
     ///
@@ -285,6 +285,10 @@ impl RawResponse {
     /// let raw = RawResponse::new(401, Default::default(), "{}");
     /// let parsed = serde_json::from_slice::<serde_json::Value>(raw.body());
     /// assert_eq!(raw.preamble(&REFUND, parsed, || raw.reply(&REFUND)).unwrap_err().kind(), "auth");
+    /// let raw = RawResponse::new(302, Default::default(), "{}");
+    /// let parsed = serde_json::from_slice::<serde_json::Value>(raw.body());
+    /// let err = raw.preamble(&REFUND, parsed, || raw.reply(&REFUND)).unwrap_err();
+    /// assert_eq!(err.kind(), "outcome_unknown");
     /// ```
     pub fn preamble<T, E: fmt::Display>(
         &self,
@@ -296,7 +300,7 @@ impl RawResponse {
         if matches!(status, 401 | 403) {
             return Err(Error::auth(reply()));
         }
-        if status >= 500 {
+        if !self.is_success() && !(400..500).contains(&status) {
             return Err(op.unreadable_answer(
                 reply(),
                 format!("{} answered HTTP {status}", op.provider()),

@@ -20,12 +20,6 @@ pub(crate) fn decode_refund(
     request: &WalletRefundRequest,
 ) -> Result<WalletRefund> {
     let status = raw.status();
-    // DigiPay's one difference from the preamble: a 3xx (redirects are not followed) is no
-    // definite answer, so the refund may have gone through.
-    if (300..=399).contains(&status) {
-        let detail = format!("DigiPay answered HTTP {status}");
-        return Err(Error::outcome_unknown(raw.reply(&REFUND_MONEY), detail, None));
-    }
     let parsed = RefundReply::read(raw.body(), status);
     let reply = || reply_of(raw, parsed.as_ref().ok());
     let body = raw.preamble(&REFUND_MONEY, parsed.as_ref(), reply)?;
