@@ -670,8 +670,15 @@ impl Ledger {
                 }
             }
         };
-        let budget = self.call_budget();
-        let result = tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
+        let budget = self.call_budget(&claimed);
+        let result = if budget.is_zero() {
+            // Committing the claim took the whole lease: another process may settle it now, so
+            // nothing goes out. Recorded as not sent.
+            Err(refund_core::Error::config(
+                "the ledger's lease ran out while the claim was committed; nothing was sent",
+            ))
+        } else {
+            tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
             Err(refund_core::Error::outcome_unknown(
                 ProviderReply::new(provider, "refund"),
                 format!(
@@ -680,7 +687,8 @@ impl Ledger {
                 ),
                 None,
             ))
-        });
+            })
+        };
         step("answer_received", &claimed);
         let change = outcome(&result);
         let fate = match &result {
@@ -786,10 +794,18 @@ impl Ledger {
         SystemTime::now() + self.lease
     }
 
-    /// The longest the ledger waits for an answer: a little under the lease, so that no other
-    /// process settles an intent whose request may still be on its way.
-    fn call_budget(&self) -> Duration {
-        self.lease.saturating_sub((self.lease / 4).min(Duration::from_secs(5)))
+    /// The longest the ledger waits for an answer: until a little before the lease stored with
+    /// the claim runs out, so that no other process settles an intent whose request may still be
+    /// on its way. Counted from the stored lease, not from now + lease: the time the claim took
+    /// to commit (a queue of writers, a busy file) is already gone from it.
+    fn call_budget(&self, claimed: &IntentRow) -> Duration {
+        let margin = (self.lease / 4).min(Duration::from_secs(5));
+        let left = claimed
+            .lease_until_ms
+            .map(crate::store::time)
+            .and_then(|until| until.duration_since(SystemTime::now()).ok())
+            .unwrap_or_default();
+        left.saturating_sub(margin)
     }
 }
 
