@@ -13,7 +13,8 @@ const MAX_NUMBER_DIGITS: usize = 20;
 /// `POST /api/BOS/RefundOTP` (`referenceid`, `ackno`), `ClaimRefund` (and `otp`) and
 /// `TransactStatus` (`referenceid` alone), numbers as documented (PROVIDERS.md, BOS): `referenceid`,
 /// not the code samples' `RegistrationID`.
-#[derive(Debug, Serialize)]
+// No Debug: it holds a secret (the OTP or the registration id); the dry run masks it.
+#[derive(Serialize)]
 pub(crate) struct RefundBody {
     pub(crate) referenceid: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +40,8 @@ impl RefundBody {
 }
 
 /// `POST /api/BOS/V4/DynamicQRCode`: the amount is a rupee string (`"10"`, `"10.5"`), never a float.
-#[derive(Debug, Serialize)]
+// No Debug: it holds a secret (the OTP or the registration id); the dry run masks it.
+#[derive(Serialize)]
 pub(crate) struct DynamicQrBody<'a> {
     #[serde(rename = "RegistrationID")]
     pub(crate) registration_id: &'a str,

@@ -17,7 +17,8 @@ pub(crate) struct SendOtpBody<'a> {
 
 /// Body of `POST /customer/payment/refund/{tid}`. `otp` and `service_code` are JSON integers,
 /// `state` the string `"1"`, as documented.
-#[derive(Debug, Serialize)]
+// No Debug: it holds a secret (the OTP or the registration id); the dry run masks it.
+#[derive(Serialize)]
 pub(crate) struct RefundBody<'a> {
     pub(crate) initiator_id: &'a str,
     pub(crate) user_code: &'a str,
