@@ -652,10 +652,20 @@ fn count_rows(path: &Path) -> Result<u64, CliError> {
     let mut reader = csv::ReaderBuilder::new().from_reader(file);
     let mut record = csv::ByteRecord::new();
     let mut count = 0;
-    while reader.read_byte_record(&mut record).unwrap_or(true) {
-        count += 1;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(count),
+            // A failing disk fails every read after it: stop, or this would count forever.
+            Err(e) if e.is_io_error() => {
+                return Err(CliError::invalid(
+                    "file",
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+            }
+            // A malformed row is still a row: the pass that parses it reports it by number.
+            Ok(true) | Err(_) => count += 1,
+        }
     }
-    Ok(count)
 }
 
 /// The file's rows, parsed into intents, each with its key.
