@@ -1,7 +1,8 @@
 //! `refund batch FILE.csv`: every row through the ledger, concurrently, exactly once, resumable.
 //!
-//! The file is streamed: rows are read a chunk at a time, each chunk is written to the ledger
-//! as intents in one transaction, and then its rows are sent, at most `--concurrency` at once.
+//! The file is streamed: rows are read a chunk at a time, each chunk's intents are written to the
+//! ledger (one statement each; on SQLite committed together by its group commit), and then its
+//! rows are sent, at most `--concurrency` at once.
 //! Results print in row order. A rerun of the same file (or the same rows in another order)
 //! finds each row's intent by its key: finished rows are reported from the ledger, open ones are
 //! settled by status reads first (the ledger does it, and a reconcile runs before any row), the
@@ -204,7 +205,7 @@ pub(crate) async fn drive(
     Ok(summary)
 }
 
-/// Writes a chunk's valid rows to the ledger in one transaction and decides, for each row,
+/// Writes a chunk's valid rows to the ledger (`Ledger::reserve_all`) and decides, for each row,
 /// whether it still has to be sent.
 async fn reserve(batch: Batch<'_>, chunk: Vec<Result<Row, Box<RowResult>>>) -> Vec<Job> {
     let mut jobs = Vec::with_capacity(chunk.len());
