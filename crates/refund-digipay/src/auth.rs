@@ -62,6 +62,18 @@ impl AuthScheme {
             AuthScheme::Bearer => "Bearer",
         }
     }
+
+    /// `Authorization: <scheme> <token>`, checked and marked sensitive (it renders as `***`).
+    pub(crate) fn header(self, token: &str) -> Result<HeaderValue> {
+        let mut value = HeaderValue::from_str(&format!("{self} {token}")).map_err(|_| {
+            Error::invalid_input(
+                "token",
+                "contains characters that cannot be sent in an HTTP header",
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
 }
 
 impl fmt::Display for AuthScheme {
@@ -89,9 +101,10 @@ pub(crate) enum Credentials {
     ClientCredentials { client_id: String, client_secret: SecretString },
 }
 
-/// The credentials of a built client: the static token, or the cache of fetched ones.
+/// The credentials of a built client: the static token's `Authorization` value (built once, not
+/// per call), or the cache of fetched tokens.
 pub(crate) enum Auth {
-    Static(SecretString),
+    Static(HeaderValue),
     Fetched { client_id: String, cache: TokenCache },
 }
 
@@ -180,13 +193,7 @@ impl Credentials {
         match credentials {
             Credentials::Token(token) => {
                 let token = require_secret(Some(token), "the DigiPay token", "token", ENV_TOKEN)?;
-                if HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret())).is_err() {
-                    return Err(Error::invalid_input(
-                        "token",
-                        "contains characters that cannot be sent in an HTTP header",
-                    ));
-                }
-                Ok(Auth::Static(token))
+                Ok(Auth::Static(scheme.header(token.expose_secret())?))
             }
             Credentials::ClientCredentials { client_id, client_secret } => {
                 let what = "the DigiPay client id";

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use refund_core::http::header::ACCEPT;
+use refund_core::http::header::{ACCEPT, AUTHORIZATION};
 use refund_core::http::{HeaderName, HeaderValue};
 use refund_core::url::Url;
 use refund_core::{
@@ -307,7 +307,7 @@ impl DigiPayClient {
     /// ```
     pub fn prepare_refund_money(&self, request: &WalletRefundRequest) -> Result<PreparedRequest> {
         let resolved = self.resolve(request)?;
-        self.build_refund(request, &resolved, MASK)
+        self.build_refund(request, &resolved, &self.inner.auth_scheme.header(MASK)?)
     }
 
     /// [`DigiPayClient::prepare_refund_money`] for a provider-neutral [`RefundRequest`].
@@ -324,12 +324,13 @@ impl DigiPayClient {
     pub async fn refund_money(&self, request: &WalletRefundRequest) -> Result<WalletRefund> {
         let resolved = &self.resolve(request)?;
         let outcome = match &self.inner.auth {
-            Auth::Static(token) => self.send_refund(request, resolved, token.expose_secret()).await,
+            Auth::Static(authorization) => self.send_refund(request, resolved, authorization).await,
             // A 401 means not processed: the cache drops the token and repeats once. Boxed: the
             // cache's future would otherwise size every call's, static tokens included.
             Auth::Fetched { cache, .. } => Box::pin(cache.with_token(
                 |token| async move {
-                    Ok(self.send_refund(request, resolved, token.secret().expose_secret()).await)
+                    let authorization = self.inner.auth_scheme.header(token.secret().expose_secret())?;
+                    Ok(self.send_refund(request, resolved, &authorization).await)
                 },
                 |outcome| {
                     matches!(outcome, Err(Error::Auth { reply }) if reply.http_status() == Some(401))
@@ -363,13 +364,12 @@ impl DigiPayClient {
         &self,
         request: &WalletRefundRequest,
         resolved: &Resolved<'_>,
-        token: &str,
+        authorization: &HeaderValue,
     ) -> Result<PreparedRequest> {
         let body = RefundBody::new(request, resolved);
-        // The fixed headers were validated at build; only the token's is checked per request.
-        let authorization = format!("{} {token}", self.inner.auth_scheme);
+        // Every header value was checked before: at build, or once per fetched token.
         Ok(PreparedRequest::post(self.inner.refund_url.clone())
-            .header("authorization", &authorization, true)?
+            .header_value(AUTHORIZATION, authorization.clone())
             .header_value(COMPANY_ID, self.inner.company_id_header.clone())
             .header_value(ACCEPT, HeaderValue::from_static("application/json"))
             .body(PreparedBody::json(&body, &[])?))
@@ -380,9 +380,9 @@ impl DigiPayClient {
         &self,
         request: &WalletRefundRequest,
         resolved: &Resolved<'_>,
-        token: &str,
+        authorization: &HeaderValue,
     ) -> Result<WalletRefund> {
-        let build = |_attempt| self.build_refund(request, resolved, token);
+        let build = |_attempt| self.build_refund(request, resolved, authorization);
         self.inner.transport.call(&REFUND_MONEY, build, |raw| decode_refund(raw, request)).await
     }
 }
