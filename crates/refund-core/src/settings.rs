@@ -134,20 +134,15 @@ macro_rules! with_setters {
         }
         $($crate::with_setters!($($rest)*);)?
     };
+    // A `SecretString` is made from a `String` like a `String` is: the one arm below does both.
     ($(#[$attr:meta])* $setter:ident => $field:ident: secret $(, $($rest:tt)*)?) => {
-        $(#[$attr])*
-        #[must_use]
-        pub fn $setter(mut self, value: impl Into<String>) -> Self {
-            self.$field = Some($crate::SecretString::from(value.into()));
-            self
-        }
-        $($crate::with_setters!($($rest)*);)?
+        $crate::with_setters!($(#[$attr])* $setter => $field: String $(, $($rest)*)?);
     };
     ($(#[$attr:meta])* $setter:ident => $field:ident: String $(, $($rest:tt)*)?) => {
         $(#[$attr])*
         #[must_use]
         pub fn $setter(mut self, value: impl Into<String>) -> Self {
-            self.$field = Some(value.into());
+            self.$field = Some(value.into().into());
             self
         }
         $($crate::with_setters!($($rest)*);)?
