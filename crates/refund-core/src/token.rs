@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::error::Result;
+use crate::request::MASK;
 
 /// A source of the current time, injectable so tests of expiry and signing are deterministic.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -62,30 +63,31 @@ impl Clock for ManualClock {
     }
 }
 
-/// A token as a fetcher returns it.
+/// A token held so that `Debug` shows `"***"`: the structs that hold one derive theirs.
 #[derive(Clone)]
+struct Masked(SecretString);
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(MASK, f)
+    }
+}
+
+/// A token as a fetcher returns it.
+#[derive(Clone, Debug)]
 pub struct FetchedToken {
-    token: SecretString,
+    token: Masked,
     lifetime: Option<Duration>,
 }
 
 impl FetchedToken {
     /// A token valid for the cache's default lifetime.
     pub fn new(token: impl Into<String>) -> Self {
-        FetchedToken { token: SecretString::from(token.into()), lifetime: None }
+        FetchedToken { token: Masked(SecretString::from(token.into())), lifetime: None }
     }
     crate::with_setters! {
         /// Sets how long the token is valid from now.
         with_lifetime => lifetime: Duration,
-    }
-}
-
-impl fmt::Debug for FetchedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FetchedToken")
-            .field("token", &"***")
-            .field("lifetime", &self.lifetime)
-            .finish()
     }
 }
 
@@ -109,29 +111,20 @@ pub trait TokenFetcher: Send + Sync + fmt::Debug {
 }
 
 /// A token handed out by the cache, with the generation to pass to [`TokenCache::invalidate`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CachedToken {
-    token: SecretString,
+    token: Masked,
     generation: u64,
 }
 
 impl CachedToken {
     /// The token. Handle with care: never log it.
     pub fn secret(&self) -> &SecretString {
-        &self.token
+        &self.token.0
     }
     /// Which fetch produced it.
     pub fn generation(&self) -> u64 {
         self.generation
-    }
-}
-
-impl fmt::Debug for CachedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CachedToken")
-            .field("token", &"***")
-            .field("generation", &self.generation)
-            .finish()
     }
 }
 
