@@ -234,52 +234,28 @@ impl Money {
         }
         if exponent == 0 {
             // The common case (`"5050.00"`, `79.1`): no point to move, no digits to copy.
-            return Self::from_whole_and_fraction(whole, fraction, currency);
+            return Self::from_digits(whole, fraction, currency);
         }
-        // Shift the decimal point by the exponent, as text, so nothing is rounded.
-        let mut digits = format!("{whole}{fraction}");
-        let mut point =
-            i64::try_from(whole.len()).map_err(|_| MoneyError::Overflow)? + i64::from(exponent);
-        if point < 0 {
-            digits.insert_str(
-                0,
-                &"0".repeat(usize::try_from(-point).map_err(|_| MoneyError::Overflow)?),
-            );
-            point = 0;
-        }
-        let point = usize::try_from(point).map_err(|_| MoneyError::Overflow)?;
-        if digits.len() < point {
-            digits.push_str(&"0".repeat(point - digits.len()));
-        }
-        let (whole, fraction) = digits.split_at(point);
-        Self::from_whole_and_fraction(whole, fraction, currency)
-    }
-
-    /// `whole` and `fraction` are ASCII digits; a fraction longer than the currency's decimals
-    /// must end in zeros.
-    fn from_whole_and_fraction(
-        whole: &str,
-        fraction: &str,
-        currency: Currency,
-    ) -> Result<Self, MoneyError> {
-        let allowed = currency.exponent() as usize;
-        let fraction = if fraction.len() > allowed {
-            let (kept, dropped) = fraction.split_at(allowed);
-            if dropped.bytes().any(|b| b != b'0') {
-                return Err(MoneyError::TooManyDecimals {
-                    found: fraction.len(),
-                    allowed: currency.exponent(),
-                    currency,
-                });
-            }
-            kept
+        // Shift the decimal point by the exponent, as text, so nothing is rounded; zeros pad the
+        // digits where the point moves past them.
+        let shift = exponent.unsigned_abs() as usize;
+        let (digits, point) = if exponent > 0 {
+            let zeros = "0".repeat(shift.saturating_sub(fraction.len()));
+            (format!("{whole}{fraction}{zeros}"), whole.len() + shift)
         } else {
-            fraction
+            (format!("{}{whole}{fraction}", "0".repeat(shift)), whole.len())
         };
-        Self::from_digits(if whole.is_empty() { "0" } else { whole }, fraction, currency)
+        let (whole, fraction) = digits.split_at(point);
+        Self::from_digits(whole, fraction, currency)
     }
 
+    /// `whole` and `fraction` are ASCII digits (either may be empty); fraction digits beyond the
+    /// currency's decimals must be zeros.
     fn from_digits(whole: &str, fraction: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let allowed = currency.exponent();
+        if fraction.bytes().skip(allowed as usize).any(|b| b != b'0') {
+            return Err(MoneyError::TooManyDecimals { found: fraction.len(), allowed, currency });
+        }
         let mut minor: u64 = 0;
         for b in whole.bytes() {
             minor = minor
@@ -289,7 +265,7 @@ impl Money {
         }
         minor = minor.checked_mul(currency.scale()).ok_or(MoneyError::Overflow)?;
         let mut frac: u64 = 0;
-        for i in 0..currency.exponent() as usize {
+        for i in 0..allowed as usize {
             let digit = fraction.as_bytes().get(i).map_or(0, |b| u64::from(b - b'0'));
             frac = frac * 10 + digit;
         }
