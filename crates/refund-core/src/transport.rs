@@ -557,21 +557,14 @@ impl Transport {
             let sent = self.start(request);
             let outcome = self.attempt(op, sent).await;
             if traced {
-                tracing::Span::current().record(
-                    "latency_ms",
-                    u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                );
+                tracing::Span::current().record("latency_ms", millis(attempt_started.elapsed()));
             }
             // Decided in a plain function, so that only the delay is held across the backoff's
             // await, not the 176-byte outcome: every call's future is sized for its largest state.
             match self.next_step(op, outcome, attempt, started, &mut maybe_processed, traced) {
                 Step::Done(result) => return result,
                 Step::RetryAfter(delay) => {
-                    tracing::info!(
-                        attempt,
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "retrying"
-                    );
+                    tracing::info!(attempt, delay_ms = millis(delay), "retrying");
                     // Boxed: a retry is rare, and a `Sleep` held inline would grow every call's
                     // future.
                     Box::pin(tokio::time::sleep(delay)).await;
@@ -606,16 +599,12 @@ impl Transport {
         };
         let earlier_maybe_processed = *maybe_processed;
         *maybe_processed |= matches!(failure, AttemptFailure::Ambiguous { .. });
-        let may_retry = match &failure {
-            AttemptFailure::NotSent(_) => true,
-            AttemptFailure::NotProcessed { .. } | AttemptFailure::Ambiguous { .. } => {
-                op.idempotency().may_repeat_after_sending()
-            }
-            AttemptFailure::Final(_) => false,
-        };
-        let retry_after = match &failure {
-            AttemptFailure::NotProcessed { retry_after, .. } => *retry_after,
-            _ => None,
+        let repeatable = op.idempotency().may_repeat_after_sending();
+        let (may_retry, retry_after) = match &failure {
+            AttemptFailure::NotSent(_) => (true, None),
+            AttemptFailure::NotProcessed { retry_after, .. } => (repeatable, *retry_after),
+            AttemptFailure::Ambiguous { .. } => (repeatable, None),
+            AttemptFailure::Final(_) => (false, None),
         };
         let delay = policy.backoff(attempt - 1).max(retry_after.unwrap_or_default());
         // Saturating: a `Retry-After` of u64::MAX seconds must not overflow.
@@ -715,14 +704,9 @@ impl Transport {
         };
         let status = response.status();
         let cap = self.inner.max_response_bytes;
-        let body = read_capped(&mut response, cap).await;
+        let (body, body_error) = read_capped(&mut response, cap).await;
         // Taken after the body, not before: a map held across that await would grow the future.
         let headers = std::mem::take(response.headers_mut());
-        let (body, body_error) = match body {
-            Ok(body) => (body, None),
-            Err(BodyError::TooLarge(partial)) => (partial, Some(BodyError::TooLarge(Bytes::new()))),
-            Err(BodyError::Read(partial, e)) => (partial, Some(BodyError::Read(Bytes::new(), e))),
-        };
         let raw = RawResponse { status, headers, body, earlier_attempt_maybe_processed: false };
         match status.as_u16() {
             429 | 503 => {
@@ -739,14 +723,14 @@ impl Transport {
                 // An answer we cannot read: OutcomeUnknown for a call that moves money,
                 // Unavailable for a Safe one (the one rule of `Operation::unreadable_answer`).
                 // Never repeated: the same answer would come back.
-                Some(BodyError::TooLarge(_)) => Err(AttemptFailure::Final(op.unreadable_answer(
+                Some(BodyError::TooLarge) => Err(AttemptFailure::Final(op.unreadable_answer(
                     raw.reply(op),
                     format!(
                         "the response body is larger than the {cap}-byte limit and was not read"
                     ),
                     None,
                 ))),
-                Some(BodyError::Read(_, e)) => Err(AttemptFailure::Ambiguous {
+                Some(BodyError::Read(e)) => Err(AttemptFailure::Ambiguous {
                     detail: if e.is_timeout() {
                         "timed out reading the response body".into()
                     } else {
@@ -760,6 +744,11 @@ impl Transport {
             _ => Ok(raw),
         }
     }
+}
+
+/// Whole milliseconds, for the logs.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What the retry loop does after an attempt.
@@ -789,10 +778,10 @@ fn qualify_after_ambiguity(op: &Operation, error: Error, earlier_maybe_processed
     }
 }
 
-/// Why a body was not read in full; each carries what had arrived, in our own buffer.
+/// Why a body was not read in full.
 enum BodyError {
-    TooLarge(Bytes),
-    Read(Bytes, reqwest::Error),
+    TooLarge,
+    Read(reqwest::Error),
 }
 
 /// The source of a timeout error: which limit passed, so an operator knows what to raise.
@@ -804,18 +793,18 @@ struct TimedOut {
     source: reqwest::Error,
 }
 
-/// Reads the body, at most `cap` bytes, into a buffer of our own.
+/// Reads at most `cap` bytes of the body into a buffer of our own: what arrived, and why it
+/// stopped short if it did.
 ///
-/// hyper hands out the body as a slice of the connection's read buffer (8 KiB and more), and a
-/// slice pins that whole buffer. A record keeps its body (its raw JSON): kept, each record held
-/// 8 KiB or more, and the record's copy of the slice put a second owner on a buffer that the
-/// connection, often on another thread, goes on reading into. A copy of the few hundred bytes we
-/// keep costs less (docs/performance.md, "Fourth pass"; tests/retained_memory.rs). The headers
-/// stay slices: a `RawResponse` lives for one call's decoding.
-async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+/// hyper hands out the body as slices of the connection's read buffer (8 KiB and more); a record
+/// keeping one as its raw JSON pinned that whole buffer, shared with a connection (often on
+/// another thread) that goes on reading into it. Copying the few hundred bytes we keep costs less
+/// (docs/performance.md, "Fourth pass"; tests/retained_memory.rs). The headers stay slices: a
+/// `RawResponse` lives for one call's decoding.
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> (Bytes, Option<BodyError>) {
     let announced = response.content_length();
     if announced.is_some_and(|len| len > cap as u64) {
-        return Err(BodyError::TooLarge(Bytes::new()));
+        return (Bytes::new(), Some(BodyError::TooLarge));
     }
     // Sized once when the length is announced, at most 64 KiB up front: a length is a claim, and
     // a body that is longer still grows the buffer up to the cap.
@@ -825,12 +814,12 @@ async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Byt
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > cap {
-                    return Err(BodyError::TooLarge(body.freeze()));
+                    return (body.freeze(), Some(BodyError::TooLarge));
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(body.freeze()),
-            Err(e) => return Err(BodyError::Read(body.freeze(), e)),
+            Ok(None) => return (body.freeze(), None),
+            Err(e) => return (body.freeze(), Some(BodyError::Read(e))),
         }
     }
 }
