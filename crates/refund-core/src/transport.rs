@@ -478,11 +478,6 @@ impl Transport {
         self.inner.timeout
     }
 
-    /// The retry policy.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.inner.retry
-    }
-
     /// Sends like [`Transport::send`], then decodes the answer with `decode` and passes its error
     /// through [`RawResponse::qualify`]: the one path every provider call takes, so no provider
     /// can forget that an earlier attempt may have been processed.
