@@ -46,9 +46,6 @@ impl RawJson {
     /// assert_eq!(raw.to_value()["id"], 7);
     /// ```
     pub fn from_value(value: &serde_json::Value) -> Self {
-        if value.is_null() {
-            return RawJson::default();
-        }
         RawJson::new(value.to_string(), &[])
     }
 
