@@ -51,10 +51,6 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += by;
     }
-    /// Sets the clock.
-    pub fn set(&self, to: SystemTime) {
-        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = to;
-    }
 }
 
 impl Clock for ManualClock {
@@ -212,8 +208,7 @@ impl TokenCache {
 
     /// A valid token: cached, or fetched once for all concurrent callers.
     pub async fn get(&self) -> Result<CachedToken> {
-        let now = self.clock.now();
-        match self.peek(now) {
+        match self.peek(self.clock.now()) {
             Freshness::Fresh(token) => return Ok(token),
             Freshness::Stale(token) => {
                 // Still valid: one caller refreshes, the rest carry on with the current token.
