@@ -656,9 +656,8 @@ impl Transport {
         &self,
         request: PreparedRequest,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
-        // The request is ours (built for this attempt): move its parts into reqwest, no copies.
-        // A `reqwest::Request` assembled from them directly: `RequestBuilder::headers` would copy
-        // every header into a second map.
+        // The request is ours (built for this attempt): its parts move into a `reqwest::Request`
+        // built directly, no copies (`RequestBuilder::headers` would copy every header).
         let (method, url, mut headers, body) = request.into_parts();
         headers.append(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
         let mut outgoing = reqwest::Request::new(method, url);
