@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// A currency the SDK can carry, with its ISO 4217 minor-unit exponent.
@@ -339,7 +339,8 @@ impl fmt::Display for Money {
 /// let w: Wire = serde_json::from_str(r#"{"amount": "5050.00"}"#).unwrap();
 /// assert_eq!(w.amount.as_str(), "5050.00");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct AmountText(String);
 
 impl AmountText {
@@ -365,12 +366,6 @@ impl<'de> Deserialize<'de> for AmountText {
         } else {
             Err(de::Error::custom("expected an amount as a JSON string or number"))
         }
-    }
-}
-
-impl Serialize for AmountText {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
     }
 }
 
