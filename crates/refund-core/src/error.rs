@@ -274,6 +274,11 @@ impl Error {
         Error::Config { message: message.into(), source: None }
     }
 
+    /// An [`Error::Config`] with the error that caused it.
+    pub(crate) fn config_from(message: &str, source: impl Into<BoxError>) -> Self {
+        Error::Config { message: message.into(), source: Some(source.into()) }
+    }
+
     /// An [`Error::Auth`].
     pub fn auth(reply: ProviderReply) -> Self {
         Error::Auth { reply: Box::new(reply) }

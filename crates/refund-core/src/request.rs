@@ -45,10 +45,8 @@ impl PreparedBody {
         value: &T,
         secret_fields: &'static [&'static str],
     ) -> Result<Self> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::Config {
-            message: "request body could not be encoded as JSON".into(),
-            source: Some(e.into()),
-        })?;
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::config_from("request body could not be encoded as JSON", e))?;
         Ok(PreparedBody::new(JSON, bytes.into(), secret_fields))
     }
 

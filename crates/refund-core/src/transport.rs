@@ -439,10 +439,7 @@ impl TransportBuilder {
                 // A refund API that redirects is misconfigured; following it could resend a body.
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| Error::Config {
-                    message: "could not build the HTTP client".into(),
-                    source: Some(e.into()),
-                })?,
+                .map_err(|e| Error::config_from("could not build the HTTP client", e))?,
         };
         Ok(Transport {
             inner: Arc::new(TransportInner {
@@ -612,8 +609,7 @@ impl Transport {
     }
 
     fn final_error(&self, op: &Operation, failure: AttemptFailure, attempts: u32) -> Error {
-        let tries =
-            if attempts == 1 { "1 attempt".to_owned() } else { format!("{attempts} attempts") };
+        let tries = format!("{attempts} attempt{}", if attempts == 1 { "" } else { "s" });
         match failure {
             AttemptFailure::NotSent(source) => Error::Unavailable {
                 reply: Box::new(op.reply()),
@@ -678,10 +674,8 @@ impl Transport {
             Ok(response) => response,
             Err(e) if e.is_connect() => return Err(AttemptFailure::NotSent(e.into())),
             Err(e) if e.is_builder() => {
-                return Err(AttemptFailure::Final(Error::Config {
-                    message: "the request could not be built".into(),
-                    source: Some(e.into()),
-                }));
+                let error = Error::config_from("the request could not be built", e);
+                return Err(AttemptFailure::Final(error));
             }
             Err(e) => {
                 let detail = if e.is_timeout() {
