@@ -305,15 +305,14 @@ impl OtpRefundClient {
     /// Success is exactly a non-empty `data.otp_ref_id` (Eko's own sample answers `status: 2133`);
     /// an answer without one is [`Error::Declined`] with reason `Other(<status>)`.
     pub async fn send_otp(&self, tid: &str) -> Result<RefundOtpChallenge> {
-        let decode = |raw: &RawResponse| decode_send_otp(&SEND_OTP, raw, tid);
-        self.call(&SEND_OTP, || self.prepare_send_otp(tid), decode).await
+        self.call(&SEND_OTP, || self.prepare_send_otp(tid), |raw| decode_send_otp(raw, tid)).await
     }
 
     /// Claims the refund of `tid` with the customer's `otp` and the `otp_ref_id` of
     /// [`OtpRefundClient::send_otp`]. Never sent twice once it may have reached Eko: on
     /// [`Error::OutcomeUnknown`], read [`OtpRefundClient::transaction`] first.
     pub async fn refund(&self, tid: &str, otp_ref_id: &str, otp: &Otp) -> Result<EkoRefund> {
-        let decode = |raw: &RawResponse| decode_refund(&REFUND, raw, tid);
+        let decode = |raw: &RawResponse| decode_refund(raw, tid);
         self.call(&REFUND, || self.prepare_refund(tid, otp_ref_id, otp), decode).await
     }
 
@@ -324,7 +323,7 @@ impl OtpRefundClient {
 
     /// Reads the transaction `tid` (its `tx_status`). Safe to repeat.
     pub async fn transaction(&self, tid: &str) -> Result<EkoTransaction> {
-        let decode = |raw: &RawResponse| decode_transaction(&TRANSACTION, raw, tid);
+        let decode = |raw: &RawResponse| decode_transaction(raw, tid);
         self.call(&TRANSACTION, || self.prepare_transaction(tid), decode).await
     }
 }

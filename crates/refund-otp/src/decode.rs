@@ -9,6 +9,7 @@ use refund_core::{
 };
 use serde_json::value::RawValue;
 
+use crate::client::{REFUND, SEND_OTP, TRANSACTION};
 use crate::model::{
     EkoRefund, EkoStatusCode, EkoTransaction, MAX_OTP_REF_ID_LEN, RefundOtpChallenge, TxStatus,
     check_printable,
@@ -103,11 +104,8 @@ fn succeeded<'d, 'a>(
 
 /// Get-OTP: success is exactly a non-empty `data.otp_ref_id`, whatever `status` says (the official
 /// sample answers `status: 2133`; a `status: 0` without `otp_ref_id` sent no OTP).
-pub(crate) fn decode_send_otp(
-    op: &Operation,
-    raw: &RawResponse,
-    tid: &str,
-) -> Result<RefundOtpChallenge> {
+pub(crate) fn decode_send_otp(raw: &RawResponse, tid: &str) -> Result<RefundOtpChallenge> {
+    let op = &SEND_OTP;
     decode(op, raw, |answer| {
         let otp_ref_id = answer.data.as_ref().and_then(|d| json_text(d.otp_ref_id?).ok());
         if let Some(otp_ref_id) = otp_ref_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
@@ -170,7 +168,8 @@ fn amount_field(
 
 /// Initiate refund: success is `status == 0` with a `data.refund_tid`; every field must be a
 /// string or a number (anything else leaves the outcome unknown, with the field named).
-pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
+pub(crate) fn decode_refund(raw: &RawResponse, tid: &str) -> Result<EkoRefund> {
+    let op = &REFUND;
     decode(op, raw, |answer| {
         let data = succeeded(op, raw, answer, |code, reply| match answer.response_status_id {
             Some(1) => Error::declined(DeclineReason::Other(code.to_string()), reply),
@@ -213,11 +212,8 @@ pub(crate) fn decode_refund(op: &Operation, raw: &RawResponse, tid: &str) -> Res
 }
 
 /// Transaction inquiry: `status == 0` with a `data.tx_status`.
-pub(crate) fn decode_transaction(
-    op: &Operation,
-    raw: &RawResponse,
-    tid: &str,
-) -> Result<EkoTransaction> {
+pub(crate) fn decode_transaction(raw: &RawResponse, tid: &str) -> Result<EkoTransaction> {
+    let op = &TRANSACTION;
     decode(op, raw, |answer| {
         let data = succeeded(op, raw, answer, |code, reply| {
             Error::declined(DeclineReason::Other(code.to_string()), reply)
@@ -253,8 +249,6 @@ mod tests {
     use super::*;
     use refund_core::http::HeaderMap;
 
-    use crate::client::{REFUND, SEND_OTP as SEND};
-
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse::new(status, HeaderMap::new(), body.to_owned())
     }
@@ -262,7 +256,7 @@ mod tests {
     #[test]
     fn refund_sample_reads_exactly() {
         let body = include_str!("../tests/fixtures/refund_done.json");
-        let r = decode_refund(&REFUND, &raw(200, body), "13192443").unwrap();
+        let r = decode_refund(&raw(200, body), "13192443").unwrap();
         assert_eq!(r.refund_tid, "2147591637");
         assert_eq!(r.refunded_amount.map(|m| m.to_fixed_string()).as_deref(), Some("5050.00"));
         assert_eq!(r.fee.map(|m| m.minor_units()), Some(5000));
@@ -276,7 +270,7 @@ mod tests {
     fn status_zero_answers_the_one_pass_cannot_read_keep_their_reasons() {
         // Read in one pass: numbers as text, the status as a string.
         let ok = r#"{"status":"0","message":"Refund done","data":{"refund_tid":2147591637,"amount":5000}}"#;
-        let r = decode_refund(&REFUND, &raw(200, ok), "13192443").unwrap();
+        let r = decode_refund(&raw(200, ok), "13192443").unwrap();
         assert_eq!((r.refund_tid.as_str(), r.tid.as_str()), ("2147591637", "13192443"));
         assert_eq!(r.amount.map(|m| m.minor_units()), Some(500_000));
         assert_eq!(r.message.as_deref(), Some("Refund done"));
@@ -294,35 +288,32 @@ mod tests {
             ("<html>oops</html>", "outcome unknown"),
             ("{", "outcome unknown"),
         ] {
-            let err = decode_refund(&REFUND, &raw(200, body), "13192443").unwrap_err();
+            let err = decode_refund(&raw(200, body), "13192443").unwrap_err();
             assert_eq!(err.kind(), "outcome_unknown", "{body}");
             assert!(err.to_string().contains(reason), "{body}: {err}");
         }
         // A failure status is never read as a refund, whatever data holds.
         let wrong_otp = r#"{"status":302,"message":"Wrong OTP","data":{"refund_tid":"1"}}"#;
-        assert_eq!(
-            decode_refund(&REFUND, &raw(200, wrong_otp), "1").unwrap_err().kind(),
-            "declined"
-        );
+        assert_eq!(decode_refund(&raw(200, wrong_otp), "1").unwrap_err().kind(), "declined");
     }
 
     #[test]
     fn status_0_without_otp_ref_id_is_declined() {
         let body = include_str!("../tests/fixtures/send_otp_status0_no_ref.json");
-        let err = decode_send_otp(&SEND, &raw(200, body), "1").unwrap_err();
+        let err = decode_send_otp(&raw(200, body), "1").unwrap_err();
         assert_eq!(err.decline_reason(), Some(&DeclineReason::Other("0".into())));
         assert!(err.to_string().contains("the OTP was not sent"), "{err}");
     }
 
     #[test]
     fn non_json_4xx_is_a_definite_rejection() {
-        let err = decode_refund(&REFUND, &raw(400, "<html>bad</html>"), "1").unwrap_err();
+        let err = decode_refund(&raw(400, "<html>bad</html>"), "1").unwrap_err();
         assert_eq!(err.decline_reason(), Some(&DeclineReason::InvalidRequest));
-        let err = decode_refund(&REFUND, &raw(401, "nope"), "1").unwrap_err();
+        let err = decode_refund(&raw(401, "nope"), "1").unwrap_err();
         assert_eq!(err.kind(), "auth");
-        let err = decode_refund(&REFUND, &raw(501, "nope"), "1").unwrap_err();
+        let err = decode_refund(&raw(501, "nope"), "1").unwrap_err();
         assert_eq!(err.kind(), "outcome_unknown");
-        let err = decode_send_otp(&SEND, &raw(501, "nope"), "1").unwrap_err();
+        let err = decode_send_otp(&raw(501, "nope"), "1").unwrap_err();
         assert_eq!(err.kind(), "unavailable");
     }
 }

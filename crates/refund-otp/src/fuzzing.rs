@@ -6,8 +6,6 @@
 
 use refund_core::{RawResponse, http::HeaderMap};
 
-use crate::client::{REFUND, SEND_OTP, TRANSACTION};
-
 fn raw(status: u16, body: &[u8]) -> RawResponse {
     RawResponse::new(status, HeaderMap::new(), body.to_vec())
 }
@@ -18,17 +16,17 @@ fn outcome<T>(decoded: refund_core::Result<T>) -> Outcome {
 
 /// Decodes `body` as an answer to get-refund-OTP: `Ok` when it reads as a success, else the error's kind.
 pub fn send_otp_response(status: u16, body: &[u8]) -> Outcome {
-    outcome(crate::decode::decode_send_otp(&SEND_OTP, &raw(status, body), "13192443"))
+    outcome(crate::decode::decode_send_otp(&raw(status, body), "13192443"))
 }
 
 /// Decodes `body` as an answer to initiate-refund: `Ok` when it reads as a success, else the error's kind.
 pub fn refund_response(status: u16, body: &[u8]) -> Outcome {
-    outcome(crate::decode::decode_refund(&REFUND, &raw(status, body), "13192443"))
+    outcome(crate::decode::decode_refund(&raw(status, body), "13192443"))
 }
 
 /// Decodes `body` as an answer to the transaction inquiry: `Ok` when it reads as a success, else the error's kind.
 pub fn transaction_response(status: u16, body: &[u8]) -> Outcome {
-    outcome(crate::decode::decode_transaction(&TRANSACTION, &raw(status, body), "13192443"))
+    outcome(crate::decode::decode_transaction(&raw(status, body), "13192443"))
 }
 
 /// What a decoder made of an answer: success, or the error's kind.
