@@ -74,27 +74,19 @@ impl fmt::Debug for DigiPayClientBuilder {
 }
 
 impl DigiPayClientBuilder {
-    setters! {
+    refund_core::with_setters! {
         /// The company's DigiPay base URL (required; no default). `https`, or `http` to localhost
         /// unless [`DigiPayClientBuilder::insecure_http`] allows more (the page's example is a LAN
         /// address).
-        base_url: String;
+        base_url => base_url: String,
         /// The `CompanyID` header value (required).
-        company_id: String;
+        company_id => company_id: String,
         /// The `txn_code` used when a request does not set one (needed by [`DirectRefund`]).
-        txn_code: String;
-    }
-    /// The wallet currency (default INR). Refund amounts must be in it.
-    #[must_use]
-    pub fn currency(mut self, currency: Currency) -> Self {
-        self.currency = Some(currency);
-        self
-    }
-    /// The `payment_mode` used when a request does not set one (needed by [`DirectRefund`]).
-    #[must_use]
-    pub fn payment_mode(mut self, mode: u32) -> Self {
-        self.payment_mode = Some(mode);
-        self
+        txn_code => txn_code: String,
+        /// The wallet currency (default INR). Refund amounts must be in it.
+        currency => currency: Currency,
+        /// The `payment_mode` used when a request does not set one (needed by [`DirectRefund`]).
+        payment_mode => payment_mode: u32,
     }
     refund_core::transport_setters!(clock);
 

@@ -2,10 +2,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `#[must_use]` setters that store `Some(value.into())` in the field of their name, on the
-/// struct itself or on its field given first (`setters! { fields: ... }`); `setters!(extra)` is
-/// the `extra` setter of a block with fields the page does not name.
+/// struct itself or on its field given first (`setters! { fields: ... }`); `setters!(block)` is
+/// the `new` and the `extra` setter of a block with fields the page does not name.
 macro_rules! setters {
-    (extra) => {
+    (block) => {
+        /// An empty block.
+        pub fn new() -> Self {
+            Self::default()
+        }
         /// Adds a field the page does not name.
         #[must_use]
         pub fn extra(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {

@@ -45,10 +45,7 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    /// An empty block.
-    pub fn new() -> Self {
-        Self::default()
-    }
+    setters!(block);
     setters! {
         /// Sets `currency_id`.
         currency_id: Value;
@@ -63,7 +60,6 @@ impl UserInfo {
         /// Sets `username`.
         username: Value;
     }
-    setters!(extra);
 }
 
 /// `txn_device_info`: the page says it "combines device_id".
@@ -83,15 +79,11 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
-    /// An empty block.
-    pub fn new() -> Self {
-        Self::default()
-    }
+    setters!(block);
     setters! {
         /// Sets `device_id`.
         device_id: Value;
     }
-    setters!(extra);
 }
 
 /// `charges_info`: "the total_charges amount with the arrayList of charges". `total_charges` goes
@@ -120,15 +112,10 @@ pub struct ChargesInfo {
 }
 
 impl ChargesInfo {
-    /// An empty block.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `total_charges`.
-    #[must_use]
-    pub fn total_charges(mut self, total: Money) -> Self {
-        self.total_charges = Some(total);
-        self
+    setters!(block);
+    refund_core::with_setters! {
+        /// Sets `total_charges`.
+        total_charges => total_charges: Money,
     }
     /// Appends one charge to the list.
     #[must_use]
@@ -136,7 +123,6 @@ impl ChargesInfo {
         self.charges.push(charge.into());
         self
     }
-    setters!(extra);
 }
 
 /// A DigiPay wallet refund (`POST /digipay/v3/transaction/wallet_refund_money`).
