@@ -137,9 +137,7 @@ impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
 /// leniently: a missing or oddly typed one is `None`, and the decoder decides what that means.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RefundReply {
-    #[serde(default)]
     pub(crate) success: Option<Value>,
-    #[serde(default)]
     pub(crate) error: Option<Value>,
     #[serde(default, deserialize_with = "lenient_object")]
     pub(crate) data: Option<ReplyData>,
@@ -147,7 +145,6 @@ pub(crate) struct RefundReply {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ReplyData {
-    #[serde(default)]
     pub(crate) message: Option<Value>,
     #[serde(default, deserialize_with = "lenient_object")]
     pub(crate) transaction: Option<ReplyTransaction>,
@@ -155,11 +152,8 @@ pub(crate) struct ReplyData {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ReplyTransaction {
-    #[serde(default)]
     pub(crate) txn_id: Option<Value>,
-    #[serde(default)]
     pub(crate) txn_number: Option<Value>,
-    #[serde(default)]
     pub(crate) txn_status: Option<Value>,
     /// Not in the documented reply; read exactly when a deployment echoes it.
     #[serde(default, deserialize_with = "lenient")]
@@ -319,9 +313,7 @@ pub(crate) struct TokenReply {
 
 #[derive(Deserialize)]
 pub(crate) struct TokenData {
-    #[serde(default)]
     pub(crate) access_token: Option<String>,
-    #[serde(default)]
     pub(crate) expiry_time: Option<String>,
 }
 
