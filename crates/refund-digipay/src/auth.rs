@@ -245,11 +245,9 @@ impl DigiPayClientBuilder {
         self.credentials = Some(Credentials::ClientCredentials { client_id, client_secret });
         self
     }
-    /// The `Authorization` scheme word (default [`AuthScheme::Token`]).
-    #[must_use]
-    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
-        self.auth_scheme = scheme;
-        self
+    refund_core::with_setters! {
+        /// The `Authorization` scheme word (default [`AuthScheme::Token`]).
+        auth_scheme => auth_scheme = AuthScheme,
     }
 }
 
