@@ -295,10 +295,7 @@ where
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-            d.deserialize_any(self)
-        }
-        nothing!(visit_none(), visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64));
+        nothing!(visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64));
         nothing!(visit_f64(f64), visit_str(&str));
     }
     deserializer.deserialize_any(ObjectOrNothing(PhantomData))
