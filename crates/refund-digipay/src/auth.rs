@@ -295,16 +295,16 @@ impl TokenFetcher for TokenExchange {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // reason: a panic is how a test fails
 mod tests {
-    use crate::{AuthScheme, DigiPayClient};
+    use crate::{AuthScheme, DigiPayClient, DigiPayClientBuilder};
+
+    fn builder() -> DigiPayClientBuilder {
+        DigiPayClient::builder().base_url("https://digipay.example.com").company_id("c-1")
+    }
 
     #[test]
     fn builder_debug_is_pinned_and_masks_secrets() {
-        let builder = DigiPayClient::builder()
-            .base_url("https://digipay.example.com")
-            .company_id("c-1")
-            .client_credentials("cid", "very-secret")
-            .txn_code("CIB")
-            .payment_mode(2);
+        let builder =
+            builder().client_credentials("cid", "very-secret").txn_code("CIB").payment_mode(2);
         assert_eq!(
             format!("{builder:?}"),
             "DigiPayClientBuilder { base_url: Some(\"https://digipay.example.com\"), company_id: Some(\"c-1\"), credentials: Some(ClientCredentials { client_id: \"cid\", client_secret: *** }), auth_scheme: Token, currency: Inr, txn_code: Some(\"CIB\"), payment_mode: Some(2), transport: TransportBuilder { timeout: None, http_client: None, retry_policy: None, insecure_http: LoopbackOnly, .. }, .. }"
@@ -316,23 +316,12 @@ mod tests {
 
     #[test]
     fn client_debug_is_pinned_and_masks_secrets() {
-        let client = DigiPayClient::builder()
-            .base_url("https://digipay.example.com/")
-            .company_id("c-1")
-            .token("tok-secret")
-            .auth_scheme(AuthScheme::Bearer)
-            .build()
-            .unwrap();
+        let client = builder().token("tok-secret").auth_scheme(AuthScheme::Bearer).build().unwrap();
         assert_eq!(
             format!("{client:?}"),
             "DigiPayClient { base_url: \"https://digipay.example.com/\", company_id: \"c-1\", auth: Token(***), auth_scheme: Bearer, currency: Inr, txn_code: None, payment_mode: None, .. }"
         );
-        let client = DigiPayClient::builder()
-            .base_url("https://digipay.example.com")
-            .company_id("c-1")
-            .client_credentials("cid", "very-secret")
-            .build()
-            .unwrap();
+        let client = builder().client_credentials("cid", "very-secret").build().unwrap();
         let shown = format!("{client:?}");
         assert!(
             shown.contains("auth: ClientCredentials { client_id: \"cid\", client_secret: *** }")
