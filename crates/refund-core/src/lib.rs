@@ -30,7 +30,7 @@ pub use provider::{
     Capabilities, DirectRefund, OtpChallenge, OtpRefund, OtpRefundTarget, Provider, RefundRecord,
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
-pub use raw_json::RawJson;
+pub use raw_json::{RawJson, object_or_none};
 pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
 pub use settings::{require_secret, require_setting};
 pub use token::{

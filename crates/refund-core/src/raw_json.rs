@@ -1,8 +1,10 @@
 //! A provider's answer kept as the bytes that arrived, shown as JSON with its secrets masked.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use bytes::Bytes;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess};
 use serde::{Serialize, Serializer};
 
 use crate::request::redact_json;
@@ -86,6 +88,53 @@ impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_value().serialize(serializer)
     }
+}
+
+/// A serde `deserialize_with` reader for a field that should be an object: the object read as `T`
+/// where it stands, in the one pass over the body, or `None` for any other JSON value (providers
+/// send `[]`, `""` or `null` for an empty object). Meant for types whose every field reads any
+/// JSON value, so that reading one never fails half-way through an answer.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Reply {
+///     #[serde(default, deserialize_with = "refund_core::object_or_none")]
+///     data: Option<serde_json::Value>,
+/// }
+/// let read = |text| serde_json::from_str::<Reply>(text).unwrap().data;
+/// assert_eq!(read(r#"{"data": {"a": 1}}"#).unwrap()["a"], 1);
+/// assert!(read(r#"{"data": []}"#).is_none() && read(r#"{"data": ""}"#).is_none());
+/// ```
+pub fn object_or_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOrNone<T>(PhantomData<T>);
+    // Any value but an object or array: absent. (serde_json reports `null` as a unit.)
+    macro_rules! none {
+        ($($visit:ident($($arg:ty)?)),*) => {$(
+            fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+        )*};
+    }
+    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for ObjectOrNone<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        none!(visit_str(&str), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64));
+        none!(visit_unit());
+    }
+    deserializer.deserialize_any(ObjectOrNone(PhantomData))
 }
 
 #[cfg(test)]

@@ -1,12 +1,8 @@
 //! DigiPay's wire format: the only place that knows its field spelling.
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::time::SystemTime;
 
 use refund_core::{AmountText, Money};
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -139,14 +135,14 @@ impl<'a> From<&'a ChargesInfo> for ChargesBlock<'a> {
 pub(crate) struct RefundReply {
     pub(crate) success: Option<Value>,
     pub(crate) error: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_object")]
+    #[serde(default, deserialize_with = "refund_core::object_or_none")]
     pub(crate) data: Option<ReplyData>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ReplyData {
     pub(crate) message: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_object")]
+    #[serde(default, deserialize_with = "refund_core::object_or_none")]
     pub(crate) transaction: Option<ReplyTransaction>,
 }
 
@@ -263,42 +259,6 @@ where
     // going through a `Value` built the subtree, then a second tree for each nested lenient field.
     let raw: &'de RawValue = Deserialize::deserialize(deserializer)?;
     Ok(serde_json::from_str(raw.get()).ok())
-}
-
-/// An object read as `T` where it stands, in the one pass over the body, or `None` for any other
-/// JSON value (DigiPay sends `[]` for empty objects on some paths). Only for types whose every
-/// field reads any JSON value (`Value`, or lenient itself), so that reading one never fails
-/// half-way through the answer.
-fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct ObjectOrNothing<T>(PhantomData<T>);
-    // Any value but an object or array: nothing.
-    macro_rules! nothing {
-        ($($visit:ident($($arg:ty)?)),*) => {$(
-            fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-        )*};
-    }
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrNothing<T> {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        nothing!(visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64));
-        nothing!(visit_f64(f64), visit_str(&str));
-    }
-    deserializer.deserialize_any(ObjectOrNothing(PhantomData))
 }
 
 /// `{"data": {"access_token", "expiry_time": "2024-01-24 18:18:38"}}`.

@@ -2,10 +2,8 @@
 //! (PROVIDERS.md, "OTP refund"), so every scalar here is read leniently; amounts keep their text.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -40,7 +38,7 @@ pub(crate) struct Answer<'a> {
     #[serde(default, deserialize_with = "lenient_i64")]
     pub(crate) response_status_id: Option<i64>,
     /// Error answers send `{}`, `[]`, `""` or nothing: anything but an object is absent.
-    #[serde(default, deserialize_with = "object_or_none")]
+    #[serde(default, deserialize_with = "refund_core::object_or_none")]
     pub(crate) data: Option<Data<'a>>,
 }
 
@@ -70,37 +68,6 @@ pub(crate) struct Data<'a> {
     pub(crate) timestamp: Option<&'a RawValue>,
     pub(crate) tx_status: Option<&'a RawValue>,
     pub(crate) txstatus_desc: Option<&'a RawValue>,
-}
-
-/// An object read as `T`; any other value (`[]`, `""`, `null`, a number) is absent.
-fn object_or_none<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<T>, D::Error> {
-    struct ObjectOrNone<T>(PhantomData<T>);
-    // Any value but an object or array: absent.
-    macro_rules! none {
-        ($($visit:ident($($arg:ty)?)),*) => {$(
-            fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-        )*};
-    }
-    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for ObjectOrNone<T> {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        none!(visit_str(&str), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64));
-        none!(visit_unit());
-    }
-    deserializer.deserialize_any(ObjectOrNone(PhantomData))
 }
 
 /// The text of a JSON scalar sent as a string or a number: a string's content (borrowed unless
