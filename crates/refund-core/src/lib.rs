@@ -31,7 +31,9 @@ pub use provider::{
     RefundRequest, RefundStatus, RefundStatusRead, StatusKey, StatusQuery,
 };
 pub use raw_json::{RawJson, object_or_none};
-pub use request::{MASK, PreparedBody, PreparedRequest, redact_json, redact_json_text};
+pub use request::{
+    MASK, PreparedBody, PreparedRequest, header_value, redact_json, redact_json_text,
+};
 pub use settings::{require_secret, require_setting};
 pub use token::{
     CachedToken, Clock, DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_LIFETIME, FetchedToken, ManualClock,

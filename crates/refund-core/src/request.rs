@@ -138,6 +138,25 @@ fn static_header_name(name: &'static str) -> Result<HeaderName> {
         .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))
 }
 
+/// `text` as a header value, marked `sensitive` (masked in every rendering, and for HTTP/2 header
+/// compression) when it is a secret. Text that cannot be sent in a header is
+/// [`Error::InvalidInput`] naming `field`: provider builders check their credentials with it once.
+///
+/// ```
+/// let value = refund_core::header_value("token", "Bearer abc", true)?;
+/// assert!(value.is_sensitive());
+/// let err = refund_core::header_value("token", "a\nb", true).unwrap_err();
+/// assert_eq!(err.kind(), "invalid_input");
+/// # Ok::<(), refund_core::Error>(())
+/// ```
+pub fn header_value(field: &'static str, text: &str, sensitive: bool) -> Result<HeaderValue> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| {
+        Error::invalid_input(field, "contains characters that cannot be sent in an HTTP header")
+    })?;
+    value.set_sensitive(sensitive);
+    Ok(value)
+}
+
 /// Appends `text` encoded as `application/x-www-form-urlencoded` does it (the WHATWG rules of
 /// `url::form_urlencoded::byte_serialize`: `*-._` and alphanumerics as they are, space as `+`,
 /// every other byte percent-encoded), with a fast path for text that needs no escaping.
@@ -249,11 +268,7 @@ impl PreparedRequest {
     /// Adds a header. `sensitive` headers are masked in every rendering and marked sensitive for
     /// HTTP/2 header compression. Invalid header text is a [`Error::InvalidInput`] naming the header.
     pub fn header(mut self, name: &'static str, value: &str, sensitive: bool) -> Result<Self> {
-        let mut value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid_input(name, "contains characters that cannot be sent in an HTTP header")
-        })?;
-        value.set_sensitive(sensitive);
-        self.headers.append(static_header_name(name)?, value);
+        self.headers.append(static_header_name(name)?, header_value(name, value, sensitive)?);
         Ok(self)
     }
 

@@ -10,8 +10,8 @@ use refund_core::http::HeaderValue;
 use refund_core::url::Url;
 use refund_core::{
     Clock, Error, ExposeSecret, FetchedToken, Idempotency, MASK, Operation, PreparedRequest,
-    Result, SecretString, TokenCache, TokenFetcher, Transport, async_trait, join_path,
-    require_secret, require_setting,
+    Result, SecretString, TokenCache, TokenFetcher, Transport, async_trait, header_value,
+    join_path, require_secret, require_setting,
 };
 
 use crate::client::{DigiPayClientBuilder, PROVIDER};
@@ -65,14 +65,7 @@ impl AuthScheme {
 
     /// `Authorization: <scheme> <token>`, checked and marked sensitive (it renders as `***`).
     pub(crate) fn header(self, token: &str) -> Result<HeaderValue> {
-        let mut value = HeaderValue::from_str(&format!("{self} {token}")).map_err(|_| {
-            Error::invalid_input(
-                "token",
-                "contains characters that cannot be sent in an HTTP header",
-            )
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
+        header_value("token", &format!("{self} {token}"), true)
     }
 }
 

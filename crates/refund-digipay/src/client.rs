@@ -9,7 +9,7 @@ use refund_core::url::Url;
 use refund_core::{
     Capabilities, Currency, DirectRefund, Error, ExposeSecret, Idempotency, MASK, Operation,
     PreparedBody, PreparedRequest, Provider, RefundRecord, RefundRequest, Result, Transport,
-    TransportBuilder, async_trait, join_path, require_setting,
+    TransportBuilder, async_trait, header_value, join_path, require_setting,
 };
 
 use crate::auth::{Auth, AuthScheme, Credentials};
@@ -101,12 +101,7 @@ impl DigiPayClientBuilder {
         let base_url = self.transport.parse_base_url(&base_url)?;
         let what = "the DigiPay company id (the CompanyID header)";
         let company_id = require_setting(self.company_id, what, "company_id", ENV_COMPANY_ID)?;
-        let company_id_header = HeaderValue::from_str(&company_id).map_err(|_| {
-            Error::invalid_input(
-                "company_id",
-                "contains characters that cannot be sent in an HTTP header",
-            )
-        })?;
+        let company_id_header = header_value("company_id", &company_id, false)?;
         if let Some(code) = &self.txn_code {
             check_txn_code(code)?;
         }

@@ -11,7 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use refund_core::http::{HeaderName, HeaderValue};
-use refund_core::{Clock, Error, ExposeSecret, PreparedRequest, RawResponse, Result, SecretString};
+use refund_core::{
+    Clock, Error, ExposeSecret, PreparedRequest, RawResponse, Result, SecretString, header_value,
+};
 use sha2::Sha256;
 
 /// A `403` whose `Date` header is further than this from our clock is taken as clock skew: the
@@ -47,14 +49,7 @@ impl Signer {
         access_key: &SecretString,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
-        let mut developer_key =
-            HeaderValue::from_str(developer_key.expose_secret()).map_err(|_| {
-                Error::invalid_input(
-                    "developer_key",
-                    "contains characters that cannot be sent in an HTTP header",
-                )
-            })?;
-        developer_key.set_sensitive(true);
+        let developer_key = header_value("developer_key", developer_key.expose_secret(), true)?;
         // Held as a secret so the encoded key is zeroized when dropped.
         let key = SecretString::from(STANDARD.encode(access_key.expose_secret().as_bytes()));
         let mac = Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes())
