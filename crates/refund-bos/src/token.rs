@@ -74,18 +74,12 @@ impl BosClientBuilder {
         self.token_fetcher(Arc::new(FnFetcher(fetch)))
     }
 
-    /// The token source, in one go.
-    #[must_use]
-    pub fn token_source(mut self, source: TokenSource) -> Self {
-        self.token = source;
-        self
-    }
-
-    /// Lifetime of fetched tokens whose fetcher gives none (default 600 s, BOS's documented value).
-    #[must_use]
-    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = Some(lifetime);
-        self
+    refund_core::with_setters! {
+        /// The token source, in one go.
+        token_source => token = TokenSource,
+        /// Lifetime of fetched tokens whose fetcher gives none (default 600 s, BOS's documented
+        /// value).
+        token_lifetime => token_lifetime: Duration,
     }
 }
 
