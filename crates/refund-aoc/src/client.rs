@@ -394,13 +394,18 @@ pub(crate) mod tests {
     use refund_core::{InsecureHttp, Money, TransactionId};
     use std::time::Duration;
 
+    /// Every AOC variable set, as the test client has them.
+    fn env(name: &str) -> Option<String> {
+        match name {
+            ENV_BASE_URL => Some("https://aoc.example.com".to_owned()),
+            ENV_USERNAME => Some("merchant".to_owned()),
+            ENV_API_KEY => Some("k3y-Secret".to_owned()),
+            _ => None,
+        }
+    }
+
     fn client() -> AocClient {
-        AocClient::builder()
-            .base_url("https://aoc.example.com/")
-            .username("merchant")
-            .api_key("k3y-Secret")
-            .build()
-            .unwrap()
+        builder_from_lookup(env).build().unwrap()
     }
 
     /// A refund of 1.00 MYR of charge 12345 under spTransID `sp-1` (also for decode's tests).
@@ -434,14 +439,8 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_settings_name_their_env_vars() {
-        let full = |name: &str| match name {
-            ENV_BASE_URL => Some("https://a.example".to_owned()),
-            ENV_USERNAME => Some("u".to_owned()),
-            ENV_API_KEY => Some("k".to_owned()),
-            _ => None,
-        };
         for missing in [ENV_BASE_URL, ENV_USERNAME, ENV_API_KEY] {
-            let lookup = |name: &str| full(name).filter(|_| name != missing);
+            let lookup = |name: &str| env(name).filter(|_| name != missing);
             let err = builder_from_lookup(lookup).build().unwrap_err();
             assert_eq!(err.kind(), "config", "{err}");
             assert!(err.to_string().contains(missing), "{err}");
@@ -456,14 +455,7 @@ pub(crate) mod tests {
 
     #[test]
     fn env_lookup_fills_the_builder() {
-        let vars = [
-            (ENV_BASE_URL, "https://aoc.example.com"),
-            (ENV_USERNAME, "merchant"),
-            (ENV_API_KEY, "k3y-Secret"),
-        ];
-        let lookup =
-            |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned());
-        let client = builder_from_lookup(lookup).build().unwrap();
+        let client = builder_from_lookup(env).build().unwrap();
         assert_eq!(client.base_url().as_str(), "https://aoc.example.com/");
         let err = builder_from_lookup(|_| None).build().unwrap_err();
         assert!(err.to_string().contains(ENV_BASE_URL));

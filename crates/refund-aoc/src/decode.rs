@@ -213,10 +213,7 @@ fn to_record(
 mod tests {
     use super::*;
     use crate::client::tests::request;
-
-    fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse::new(status, Default::default(), body.to_owned())
-    }
+    use crate::fuzzing::raw;
 
     #[test]
     fn decodes_success_and_declines() {

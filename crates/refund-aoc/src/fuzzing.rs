@@ -29,8 +29,9 @@ pub fn status_response(status: u16, body: &[u8]) -> Outcome {
         .map_err(|e| e.kind())
 }
 
-fn raw(status: u16, body: &[u8]) -> RawResponse {
-    RawResponse::new(status, HeaderMap::new(), body.to_vec())
+/// An answer with `status` and `body` (also for decode's tests).
+pub(crate) fn raw(status: u16, body: impl AsRef<[u8]>) -> RawResponse {
+    RawResponse::new(status, HeaderMap::new(), body.as_ref().to_vec())
 }
 
 /// What a decoder made of an answer: success, or the error's kind.
