@@ -205,9 +205,9 @@ impl BosClient {
         }
     }
 
-    /// The request for a dry run (a fetched token shows as `***`, nothing is fetched).
-    fn dry_run(&self, url: &Url, body: PreparedBody) -> PreparedRequest {
-        request(url, body, self.inner.auth.dry_run_header().as_ref())
+    /// A dry run of `body` (when valid): a fetched token shows as `***` and is not fetched.
+    fn dry_run(&self, url: &Url, body: Result<PreparedBody>) -> Result<PreparedRequest> {
+        Ok(request(url, body?, self.inner.auth.dry_run_header().as_ref()))
     }
 
     /// Sends with the current token and decodes the answer with `read`; with a fetched token, a
@@ -246,8 +246,7 @@ impl BosClient {
         referenceid: &str,
         ackno: &str,
     ) -> Result<PreparedRequest> {
-        let body = RefundBody::json(referenceid, Some(ackno), None)?;
-        Ok(self.dry_run(&self.inner.otp_url, body))
+        self.dry_run(&self.inner.otp_url, RefundBody::json(referenceid, Some(ackno), None))
     }
 
     /// Sends (or resends) the refund OTP to the customer of the failed transfer `referenceid`
@@ -269,8 +268,7 @@ impl BosClient {
         ackno: &str,
         otp: &Otp,
     ) -> Result<PreparedRequest> {
-        let body = RefundBody::json(referenceid, Some(ackno), Some(otp))?;
-        Ok(self.dry_run(&self.inner.claim_url, body))
+        self.dry_run(&self.inner.claim_url, RefundBody::json(referenceid, Some(ackno), Some(otp)))
     }
 
     /// Claims the refund of `referenceid`/`ackno` with the customer's OTP:
@@ -291,8 +289,7 @@ impl BosClient {
 
     /// The `TransactStatus` request, for a dry run.
     pub fn prepare_status(&self, referenceid: &str) -> Result<PreparedRequest> {
-        let body = RefundBody::json(referenceid, None, None)?;
-        Ok(self.dry_run(&self.inner.status_url, body))
+        self.dry_run(&self.inner.status_url, RefundBody::json(referenceid, None, None))
     }
 
     /// Reads the failed transfer `referenceid` and its refund: `POST /api/BOS/TransactStatus`.
@@ -316,7 +313,7 @@ impl BosClient {
 
     /// The `DynamicQRCode` request, for a dry run (the registration id and token show as `***`).
     pub fn prepare_dynamic_qr(&self, amount: Money) -> Result<PreparedRequest> {
-        Ok(self.dry_run(&self.inner.qr_url, self.qr_body(amount)?))
+        self.dry_run(&self.inner.qr_url, self.qr_body(amount))
     }
 
     /// Creates a dynamic UPI QR code for `amount` (INR): `POST /api/BOS/V4/DynamicQRCode` with
