@@ -97,17 +97,16 @@ fn envelope_reply(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> Pro
 }
 
 fn with_code_and_message(
-    mut reply: ProviderReply,
+    reply: ProviderReply,
     code: Option<&str>,
     message: Option<&str>,
 ) -> ProviderReply {
-    if let Some(code) = code {
-        reply = reply.with_code(code);
+    // An empty message is ignored.
+    let reply = reply.with_message(message.unwrap_or_default());
+    match code {
+        Some(code) => reply.with_code(code),
+        None => reply,
     }
-    if let Some(message) = message {
-        reply = reply.with_message(message);
-    }
-    reply
 }
 
 /// BOS refused the token: HTTP 401, or an authentication code (6, 7, 9). Either way it did not
