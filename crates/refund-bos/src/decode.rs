@@ -9,7 +9,7 @@ use refund_core::{
 
 use crate::client::{CLAIM, DYNAMIC_QR, SEND_OTP, STATUS};
 use crate::model::{BosTransaction, DynamicQr, UpiIntent};
-use crate::wire::{Envelope, QrWire, StatusWire, status_flag};
+use crate::wire::{Envelope, QrWire, StatusWire};
 
 /// [`RawResponse::preamble`], with one BOS difference: an auth or 5xx answer that parsed keeps
 /// what it says (`reply`) in the error, as the documented 401 answer carries a code and message.
@@ -52,7 +52,7 @@ pub(crate) fn claim(raw: &RawResponse, referenceid: &str) -> Result<RefundRecord
 /// anything else needs a status read (for the safe calls: repeat them; see
 /// [`Operation::unreadable_answer`]).
 fn check(raw: &RawResponse, op: &Operation, envelope: &Envelope) -> Result<()> {
-    if envelope.code() == Some(1) && raw.is_success() && envelope.status_flag() != Some(false) {
+    if envelope.code() == Some(1) && raw.is_success() && envelope.status.flag() != Some(false) {
         // The success path builds no reply: it is only for errors.
         return Ok(());
     }
@@ -163,9 +163,7 @@ pub(crate) fn qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
     };
     let wire = preamble(raw, op, serde_json::from_slice::<QrWire>(raw.body()), reply)?;
     // HTTP 400 `{"status": "ERROR", "subCode": "400", "message": "..."}`: nothing was created.
-    if !raw.is_success()
-        || status_flag(wire.outcome.0.as_deref()) == Some(false)
-        || status_flag(wire.status.0.as_deref()) == Some(false)
+    if !raw.is_success() || wire.outcome.flag() == Some(false) || wire.status.flag() == Some(false)
     {
         return Err(Error::declined(DeclineReason::InvalidRequest, reply(&wire)));
     }

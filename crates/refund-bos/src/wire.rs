@@ -123,25 +123,6 @@ impl Envelope {
     pub(crate) fn code(&self) -> Option<i64> {
         self.code_text().and_then(|c| c.trim().parse().ok())
     }
-    /// `status` read as a flag: `Some(true)` for `true`/`"True"`/`"success"`, `Some(false)` for
-    /// `false`/`"False"`/`"ERROR"`/`"FAILED"`, `None` when absent or unrecognised.
-    pub(crate) fn status_flag(&self) -> Option<bool> {
-        status_flag(self.status.0.as_deref())
-    }
-}
-
-pub(crate) fn status_flag(status: Option<&str>) -> Option<bool> {
-    const TRUE: [&str; 4] = ["true", "success", "successful", "1"];
-    const FALSE: [&str; 6] = ["false", "error", "failed", "failure", "fail", "0"];
-    // Compared without case, in place: lower-casing a copy cost an allocation per answer.
-    let status = status?.trim();
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(status)) {
-        Some(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(status)) {
-        Some(false)
-    } else {
-        None
-    }
 }
 
 /// The status read: the envelope and the transfer's fields, in one parse. Values may arrive as
@@ -198,6 +179,24 @@ pub(crate) struct QrWire {
 /// and the `Value` cost two allocations per field (the value, then its trimmed copy).
 #[derive(Debug, Default)]
 pub(crate) struct Text(pub(crate) Option<String>);
+
+impl Text {
+    /// A status read as a flag: `Some(true)` for `true`/`"True"`/`"success"`, `Some(false)` for
+    /// `false`/`"False"`/`"ERROR"`/`"FAILED"`, `None` when absent or unrecognised.
+    pub(crate) fn flag(&self) -> Option<bool> {
+        const TRUE: [&str; 4] = ["true", "success", "successful", "1"];
+        const FALSE: [&str; 6] = ["false", "error", "failed", "failure", "fail", "0"];
+        // Compared without case, in place: lower-casing a copy cost an allocation per answer.
+        let status = self.0.as_deref()?.trim();
+        if TRUE.iter().any(|t| t.eq_ignore_ascii_case(status)) {
+            Some(true)
+        } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(status)) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -315,9 +314,9 @@ mod tests {
             ("truthy", None),
             ("", None),
         ] {
-            assert_eq!(status_flag(Some(text)), flag, "{text:?}");
+            assert_eq!(Text(Some(text.to_owned())).flag(), flag, "{text:?}");
         }
-        assert_eq!(status_flag(None), None);
+        assert_eq!(Text(None).flag(), None);
     }
 
     #[test]
@@ -338,7 +337,7 @@ mod tests {
             ("{}", None, None),
         ] {
             let envelope: Envelope = serde_json::from_str(json).unwrap();
-            assert_eq!((envelope.code(), envelope.status_flag()), (code, flag), "{json}");
+            assert_eq!((envelope.code(), envelope.status.flag()), (code, flag), "{json}");
         }
     }
 
