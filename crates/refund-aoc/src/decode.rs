@@ -217,12 +217,8 @@ mod tests {
 
     #[test]
     fn decodes_success_and_declines() {
-        let ok = decode_refund(
-            &raw(200, include_str!("../tests/fixtures/refund_success.json")),
-            &request(),
-            Currency::Myr,
-        )
-        .unwrap();
+        let refund = |body: &str| decode_refund(&raw(200, body), &request(), Currency::Myr);
+        let ok = refund(include_str!("../tests/fixtures/refund_success.json")).unwrap();
         let RefundAnswer::Done(record) = ok else { panic!("{ok:?}") };
         assert_eq!(record.status, RefundStatus::Succeeded);
         assert_eq!(record.refund_id.as_deref(), Some("CC-778899"));
@@ -231,15 +227,12 @@ mod tests {
         assert_eq!(record.raw.to_value()["data"]["errorCode"], "00");
 
         let denied = r#"{"data":{"transactionOperationStatus":"denied","errorCode":"AOC1012","errorMessage":"Charging denied"}}"#;
-        let err = decode_refund(&raw(200, denied), &request(), Currency::Myr).unwrap_err();
+        let err = refund(denied).unwrap_err();
         assert_eq!(err.decline_reason(), Some(&DeclineReason::Refused));
         assert_eq!(err.reply().and_then(|r| r.code()), Some("AOC1012"));
 
         let dup = r#"{"data":{"transactionOperationStatus":"denied","errorCode":"AOC1001"}}"#;
-        assert!(matches!(
-            decode_refund(&raw(200, dup), &request(), Currency::Myr),
-            Ok(RefundAnswer::Duplicate(_))
-        ));
+        assert!(matches!(refund(dup), Ok(RefundAnswer::Duplicate(_))));
     }
 
     #[test]
