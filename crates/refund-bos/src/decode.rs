@@ -6,20 +6,21 @@ use refund_core::{
     Currency, DeclineReason, Error, Money, Operation, ProviderReply, RawJson, RawResponse,
     RefundRecord, RefundStatus, Result,
 };
+use serde::de::DeserializeOwned;
 
 use crate::client::{CLAIM, DYNAMIC_QR, SEND_OTP, STATUS};
 use crate::model::{BosTransaction, DynamicQr, UpiIntent};
 use crate::wire::{Envelope, QrWire, StatusWire};
 
-/// [`RawResponse::preamble`], with one BOS difference: an auth or 5xx answer that parsed keeps
-/// what it says (`reply`) in the error, as the documented 401 answer carries a code and message.
-fn preamble<T>(
+/// The body parsed as `T`, through [`RawResponse::preamble`] with one BOS difference: an auth or
+/// 5xx answer that parsed keeps what it says (`reply`) in the error, as the documented 401 answer
+/// carries a code and message.
+fn parse<T: DeserializeOwned>(
     raw: &RawResponse,
     op: &Operation,
-    parsed: serde_json::Result<T>,
     reply: impl FnOnce(&T) -> ProviderReply,
 ) -> Result<T> {
-    match parsed {
+    match serde_json::from_slice::<T>(raw.body()) {
         Ok(value) => {
             raw.preamble(op, Ok::<_, Infallible>(()), || reply(&value))?;
             Ok(value)
@@ -30,8 +31,7 @@ fn preamble<T>(
 
 /// Reads a refund envelope (`RefundOTP`, `ClaimRefund`).
 pub(crate) fn envelope(raw: &RawResponse, op: &Operation) -> Result<Envelope> {
-    let parsed = serde_json::from_slice::<Envelope>(raw.body());
-    let envelope = preamble(raw, op, parsed, |e| envelope_reply(raw, op, e))?;
+    let envelope = parse::<Envelope>(raw, op, |e| envelope_reply(raw, op, e))?;
     check(raw, op, &envelope)?;
     Ok(envelope)
 }
@@ -124,8 +124,7 @@ pub(crate) fn token_refused<T>(answer: &Result<T>) -> bool {
 
 /// Decodes a `TransactStatus` answer for `referenceid`: its envelope and fields in one parse.
 pub(crate) fn status(raw: &RawResponse, referenceid: &str) -> Result<BosTransaction> {
-    let parsed = serde_json::from_slice::<StatusWire>(raw.body());
-    let wire = preamble(raw, &STATUS, parsed, |w| envelope_reply(raw, &STATUS, &w.envelope))?;
+    let wire = parse::<StatusWire>(raw, &STATUS, |w| envelope_reply(raw, &STATUS, &w.envelope))?;
     check(raw, &STATUS, &wire.envelope)?;
     let amount = match &wire.amount {
         Some(text) if !text.as_str().trim().is_empty() => {
@@ -161,7 +160,7 @@ pub(crate) fn qr(raw: &RawResponse, amount: Money) -> Result<DynamicQr> {
     let reply = |w: &QrWire| {
         with_code_and_message(raw.reply(op), w.sub_code.0.as_deref(), w.message.0.as_deref())
     };
-    let wire = preamble(raw, op, serde_json::from_slice::<QrWire>(raw.body()), reply)?;
+    let wire = parse(raw, op, reply)?;
     // HTTP 400 `{"status": "ERROR", "subCode": "400", "message": "..."}`: nothing was created.
     if !raw.is_success() || wire.outcome.flag() == Some(false) || wire.status.flag() == Some(false)
     {
