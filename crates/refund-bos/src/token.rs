@@ -165,9 +165,9 @@ impl Auth {
 
 /// `Bearer <token>`, printable ASCII only, marked sensitive (masked in every rendering).
 pub(crate) fn bearer_header(token: &str) -> Result<HeaderValue> {
-    // Stricter than a header value (which allows a tab): a tab in a token is a pasting mistake.
-    if token.contains('\t') {
-        return Err(Error::invalid_input("token", "contains a tab"));
+    // Stricter than a header value, which also allows a tab and bytes past ASCII.
+    if !token.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Err(Error::invalid_input("token", "must be printable ASCII"));
     }
     header_value("token", &["Bearer ", token].concat(), true)
 }
