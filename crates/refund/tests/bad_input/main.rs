@@ -17,11 +17,13 @@ use std::fmt::Debug;
 
 use refund::aoc::{AocClient, AocRefundRequest};
 use refund::bos::BosClient;
-use refund::digipay::{DigiPayClient, MAX_NOTE_LEN, MAX_TXN_CODE_LEN, WalletRefundRequest};
+use refund::digipay::{
+    DigiPayClient, MAX_NOTE_LEN, MAX_TXN_CODE_LEN, WalletRefund, WalletRefundRequest,
+};
 use refund::otp::{MAX_OTP_REF_ID_LEN, OtpRefundClient};
 use refund::{
-    Currency, Error, InsecureHttp, MAX_MINOR_UNITS, Money, Otp, RefundReference, RefundRequest,
-    Result, TransactionId, parse_base_url,
+    Currency, Error, InsecureHttp, MAX_MINOR_UNITS, Money, Otp, RefundRecord, RefundReference,
+    RefundRequest, Result, TransactionId, parse_base_url,
 };
 use refund_sandbox::{RunningSandbox, seed};
 use refund_testkit::bad_input::{self, LEADING_ZERO_OTPS};
@@ -302,14 +304,19 @@ async fn client_builders() {
 
 // ------------------------------------------------------------------ AOC calls
 
-/// The AOC refund as a caller builds it from text: id, amount (MYR), optional spTransID.
-fn aoc_request(id: &str, amount: &str, sp: Option<&str>) -> Result<AocRefundRequest> {
+/// The AOC refund as a caller builds it from text (id, amount in MYR, optional spTransID), sent.
+async fn aoc_refund(
+    client: &AocClient,
+    id: &str,
+    amount: &str,
+    sp: Option<&str>,
+) -> Result<RefundRecord> {
     let mut request =
         AocRefundRequest::new(TransactionId::new(id)?, Money::parse(amount, Currency::Myr)?);
     if let Some(sp) = sp {
         request = request.with_sp_trans_id(RefundReference::new(sp)?);
     }
-    Ok(request)
+    client.refund(&request).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,22 +326,13 @@ async fn aoc_calls() {
 
     let mut t = Tally::new("aoc::AocClient::refund", &sb);
     for amount in bad_input::amounts() {
-        let r = match aoc_request(seed::AOC_CHARGE_1001, &amount, None) {
-            Ok(req) => client.refund(&req).await,
-            Err(e) => Err(e),
-        };
+        let r = aoc_refund(&client, seed::AOC_CHARGE_1001, &amount, None).await;
         t.check(&amount, Field("amount"), r);
     }
     for id in bad_input::ids() {
-        let r = match aoc_request(&id, "1.00", None) {
-            Ok(req) => client.refund(&req).await,
-            Err(e) => Err(e),
-        };
+        let r = aoc_refund(&client, &id, "1.00", None).await;
         t.check(&id, Field("original_transaction_id"), r);
-        let r = match aoc_request(seed::AOC_CHARGE_1001, "1.00", Some(&id)) {
-            Ok(req) => client.refund(&req).await,
-            Err(e) => Err(e),
-        };
+        let r = aoc_refund(&client, seed::AOC_CHARGE_1001, "1.00", Some(&id)).await;
         t.check(&id, Field("reference"), r);
     }
     // Typed amounts that are wrong for AOC: zero, past the exact-number limit, another currency.
@@ -349,11 +347,8 @@ async fn aoc_calls() {
 
     let mut t = Tally::new("aoc::AocClient::refund_status", &sb);
     for id in bad_input::ids() {
-        let r = match RefundReference::new(id.as_str()) {
-            Ok(sp) => client.refund_status(&sp).await,
-            Err(e) => Err(e),
-        };
-        t.check(&id, Field("reference"), r);
+        let r = async { client.refund_status(&RefundReference::new(id.as_str())?).await };
+        t.check(&id, Field("reference"), r.await);
     }
     drop(t);
     sb.shutdown().await;
@@ -395,11 +390,8 @@ async fn bos_calls() {
 
     let mut t = Tally::new("bos::BosClient::dynamic_qr", &sb);
     for amount in bad_input::amounts() {
-        let r = match Money::parse(&amount, Currency::Inr) {
-            Ok(m) => client.dynamic_qr(m).await,
-            Err(e) => Err(e.into()),
-        };
-        t.check(&amount, Field("amount"), r);
+        let r = async { client.dynamic_qr(Money::parse(&amount, Currency::Inr)?).await };
+        t.check(&amount, Field("amount"), r.await);
     }
     for amount in unparsed_bad_amounts(Currency::Inr).into_iter().chain([myr("10")]) {
         t.check(&amount, Field("amount"), client.dynamic_qr(amount).await);
@@ -428,6 +420,17 @@ fn wallet_request(
         builder = builder.note(note);
     }
     builder.build()
+}
+
+/// The same, sent.
+async fn wallet_refund(
+    client: &DigiPayClient,
+    id: &str,
+    amount: &str,
+    txn_code: &str,
+    note: Option<&str>,
+) -> Result<WalletRefund> {
+    client.refund_money(&wallet_request(id, amount, txn_code, note)?).await
 }
 
 /// Bad `txn_code`s and `note`s with the field they must be named by.
@@ -466,38 +469,28 @@ async fn digipay_calls() {
 
     let mut t = Tally::new("digipay::DigiPayClient::refund_money", &sb);
     for amount in bad_input::amounts() {
-        let r = match wallet_request(seed::DIGIPAY_TXN_2001, &amount, "REFUND", None) {
-            Ok(req) => client.refund_money(&req).await,
-            Err(e) => Err(e),
-        };
+        let r = wallet_refund(&client, seed::DIGIPAY_TXN_2001, &amount, "REFUND", None).await;
         t.check(&amount, Field("amount"), r);
     }
     for id in bad_input::ids() {
-        let r = match wallet_request(&id, "1.00", "REFUND", None) {
-            Ok(req) => client.refund_money(&req).await,
-            Err(e) => Err(e),
-        };
+        let r = wallet_refund(&client, &id, "1.00", "REFUND", None).await;
         t.check(&id, Field("initial_txn_id"), r);
     }
     for (code, note, field) in bad_codes_and_notes() {
-        let r = match wallet_request(seed::DIGIPAY_TXN_2001, "1.00", &code, note.as_deref()) {
-            Ok(req) => client.refund_money(&req).await,
-            Err(e) => Err(e),
-        };
-        t.check(&(&code, &note), Field(field), r);
+        let r = wallet_refund(&client, seed::DIGIPAY_TXN_2001, "1.00", &code, note.as_deref());
+        t.check(&(&code, &note), Field(field), r.await);
     }
     // Typed amounts: zero and past the exact-number limit (the builder is bypassed for neither),
     // and another currency than the client's.
     for amount in unparsed_bad_amounts(Currency::Inr).into_iter().chain([myr("1.00")]) {
-        let r = match WalletRefundRequest::builder(seed::DIGIPAY_TXN_2001, amount)
-            .txn_code("REFUND")
-            .payment_mode(1)
-            .build()
-        {
-            Ok(req) => client.refund_money(&req).await,
-            Err(e) => Err(e),
+        let r = async {
+            let request = WalletRefundRequest::builder(seed::DIGIPAY_TXN_2001, amount)
+                .txn_code("REFUND")
+                .payment_mode(1)
+                .build()?;
+            client.refund_money(&request).await
         };
-        t.check(&amount, Field("amount"), r);
+        t.check(&amount, Field("amount"), r.await);
     }
     // Settings the request leaves to the client, which has none: configuration errors.
     let bare = WalletRefundRequest::builder(seed::DIGIPAY_TXN_2001, inr("1")).build().unwrap();
