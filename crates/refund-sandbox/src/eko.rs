@@ -72,8 +72,9 @@ pub(crate) fn check_headers(config: &Config, headers: &HeaderMap) -> Result<(), 
     Ok(())
 }
 
-/// The prologue of the two POST routes: the signed headers, then a JSON object body.
-fn signed_json_object(
+/// The prologue of the two POST routes, run by the router before [`send_otp`] or [`refund`]: the
+/// signed headers, then a JSON object body.
+pub(crate) fn signed_json_object(
     config: &Config,
     headers: &HeaderMap,
     body: &[u8],
@@ -107,12 +108,10 @@ fn int_field(m: &Map<String, Value>, name: &str) -> Result<u64, Reply> {
 pub(crate) fn send_otp(
     state: &mut State,
     config: &Config,
-    headers: &HeaderMap,
     tid: &str,
-    body: &[u8],
+    m: &Map<String, Value>,
 ) -> Answer {
-    let m = signed_json_object(config, headers, body)?;
-    let initiator = string_field(&m, "initiator_id")?;
+    let initiator = string_field(m, "initiator_id")?;
     if initiator != seed::EKO_INITIATOR_ID {
         return Err(failure(319, "Invalid initiator"));
     }
@@ -134,20 +133,13 @@ pub(crate) fn send_otp(
     Ok(Reply::ok(&envelope(2133, 1, 2133, "Send OTP", json!({"otp_ref_id": ref_id}))))
 }
 
-pub(crate) fn refund(
-    state: &mut State,
-    config: &Config,
-    headers: &HeaderMap,
-    tid: &str,
-    body: &[u8],
-) -> Answer {
-    let m = signed_json_object(config, headers, body)?;
-    let initiator = string_field(&m, "initiator_id")?;
-    let user_code = string_field(&m, "user_code")?;
-    let otp = int_field(&m, "otp")?;
-    let otp_ref_id = string_field(&m, "otp_ref_id")?;
-    let service_code = int_field(&m, "service_code")?;
-    let st = string_field(&m, "state")?;
+pub(crate) fn refund(state: &mut State, tid: &str, m: &Map<String, Value>) -> Answer {
+    let initiator = string_field(m, "initiator_id")?;
+    let user_code = string_field(m, "user_code")?;
+    let otp = int_field(m, "otp")?;
+    let otp_ref_id = string_field(m, "otp_ref_id")?;
+    let service_code = int_field(m, "service_code")?;
+    let st = string_field(m, "state")?;
     if service_code != 80 || st != "1" {
         return Err(bad_request("service_code must be 80 and state \"1\""));
     }

@@ -260,10 +260,12 @@ handler!(digipay_auth, Route::DigipayAuthenticate, |st, cfg, h, b| {
     digipay::authenticate(st, &h)
 });
 
-handler!(eko_send_otp, Route::EkoSendOtp, |st, cfg, h, tid, b| eko::send_otp(
-    st, cfg, &h, &tid, &b
-));
-handler!(eko_refund, Route::EkoRefund, |st, cfg, h, tid, b| eko::refund(st, cfg, &h, &tid, &b));
+handler!(eko_send_otp, Route::EkoSendOtp, |st, cfg, h, tid, b| {
+    eko::send_otp(st, cfg, &tid, &eko::signed_json_object(cfg, &h, &b)?)
+});
+handler!(eko_refund, Route::EkoRefund, |st, cfg, h, tid, b| {
+    eko::refund(st, &tid, &eko::signed_json_object(cfg, &h, &b)?)
+});
 
 async fn eko_transaction(
     AxState(app): AxState<App>,
