@@ -376,16 +376,8 @@ fn step_ok<T>(
     result: refund::Result<T>,
     show: impl FnOnce(&T) -> String,
 ) -> Option<T> {
-    match result {
-        Ok(value) => {
-            log.step(what, Ok(show(&value)));
-            Some(value)
-        }
-        Err(e) => {
-            log.step(what, Err(e.to_string()));
-            None
-        }
-    }
+    log.step(what, result.as_ref().map(show).map_err(ToString::to_string));
+    result.ok()
 }
 
 /// A step that must fail with an error of `kind`.

@@ -11,10 +11,7 @@ pub(crate) fn required(
     env: &str,
     flag: &str,
 ) -> Result<String, CliError> {
-    match value.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => Ok(v.to_owned()),
-        _ => Err(missing_setting(provider, what, env, flag)),
-    }
+    optional(value).ok_or_else(|| missing_setting(provider, what, env, flag))
 }
 
 /// A setting with a default. Absent means the default; set but blank is a configuration error, so
