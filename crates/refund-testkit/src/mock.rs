@@ -1,13 +1,15 @@
 //! httpmock shortcuts: which requests a mock matches, and the reply. The plain ones (`any`,
 //! `any_post`, `post`) only answer; `post_where` and `matching` take the test's own matchers (a
 //! header, a form, a body predicate) and `post_json` checks an exact JSON body, so a mock that
-//! checks what was sent no longer spells out `mock_async` either. A reply that needs more than a
-//! status, a body, one header and a delay is still written out with `mock_async`.
+//! checks what was sent no longer spells out `mock_async` either. `each_call` answers each call
+//! in turn, for a reply that changes from one call to the next. Any other reply that needs more
+//! than a status, a body, one header and a delay is still written out with `mock_async`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use httpmock::Method::POST;
-use httpmock::{HttpMockRequest, Mock, MockServer, When};
+use httpmock::{HttpMockRequest, HttpMockResponse, Mock, MockServer, When};
 use serde_json::Value;
 
 /// What a mock answers: a status, a body and at most one header, at once or after a delay.
@@ -115,6 +117,24 @@ pub async fn matching<'s>(
     reply: Reply<'_>,
 ) -> Mock<'s> {
     answer(server, reply, requests).await
+}
+
+/// Answers the requests that pass `requests` with `answer(n, request)`, where `n` counts them from
+/// 1: a reply that changes from one call to the next (a failure, then a success).
+pub async fn each_call<'s>(
+    server: &'s MockServer,
+    requests: impl FnOnce(When) -> When,
+    answer: impl Fn(usize, &HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static,
+) -> Mock<'s> {
+    let calls = AtomicUsize::new(0);
+    server
+        .mock_async(|when, then| {
+            requests(when);
+            then.respond_with(move |req: &HttpMockRequest| {
+                answer(calls.fetch_add(1, Ordering::SeqCst) + 1, req)
+            });
+        })
+        .await
 }
 
 async fn answer<'s>(

@@ -1,10 +1,9 @@
 //! Retries reuse the spTransID; a duplicate answer is resolved through refundStatus.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use httpmock::HttpMockResponse;
 use httpmock::prelude::*;
-use httpmock::{HttpMockRequest, HttpMockResponse};
 use refund_core::{DeclineReason, Error, Fate, RefundStatus};
 use refund_testkit::mock::{self, reply};
 
@@ -17,23 +16,22 @@ fn respond(status: u16, body: String) -> HttpMockResponse {
 #[tokio::test]
 async fn retry_after_500_reuses_the_sp_trans_id() {
     let server = MockServer::start_async().await;
-    let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (c, s) = (calls.clone(), seen.clone());
-    let m = server
-        .mock_async(move |when, then| {
-            when.method(POST).path("/api/refund").is_true(refund_form("1.00"));
-            then.respond_with(move |req: &HttpMockRequest| {
-                let sp = form(req).and_then(|f| f.get("spTransID").cloned()).unwrap_or_default();
-                s.lock().unwrap().push(sp);
-                if c.fetch_add(1, Ordering::SeqCst) == 0 {
-                    respond(500, "Internal Server Error".into())
-                } else {
-                    respond(200, SUCCESS.into())
-                }
-            });
-        })
-        .await;
+    let s = seen.clone();
+    let m = mock::each_call(
+        &server,
+        |when| when.method(POST).path("/api/refund").is_true(refund_form("1.00")),
+        move |n, req| {
+            let sp = form(req).and_then(|f| f.get("spTransID").cloned()).unwrap_or_default();
+            s.lock().unwrap().push(sp);
+            if n == 1 {
+                respond(500, "Internal Server Error".into())
+            } else {
+                respond(200, SUCCESS.into())
+            }
+        },
+    )
+    .await;
     let record = client_for(&server).refund(&request("1")).await.expect("refunded on retry");
     assert_eq!(record.status, RefundStatus::Succeeded);
     m.assert_calls_async(2).await;
@@ -43,21 +41,19 @@ async fn retry_after_500_reuses_the_sp_trans_id() {
 #[tokio::test]
 async fn retry_answered_duplicate_reads_the_status() {
     let server = MockServer::start_async().await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
     // First attempt: processed, but the answer is lost (500). Second: AOC1001 duplicate.
-    let refund = server
-        .mock_async(move |when, then| {
-            when.method(POST).path("/api/refund").is_true(refund_form("1.00"));
-            then.respond_with(move |_req: &HttpMockRequest| {
-                if c.fetch_add(1, Ordering::SeqCst) == 0 {
-                    respond(500, String::new())
-                } else {
-                    respond(200, denied("AOC1001", "Duplicate spTransID"))
-                }
-            });
-        })
-        .await;
+    let refund = mock::each_call(
+        &server,
+        |when| when.method(POST).path("/api/refund").is_true(refund_form("1.00")),
+        |n, _| {
+            if n == 1 {
+                respond(500, String::new())
+            } else {
+                respond(200, denied("AOC1001", "Duplicate spTransID"))
+            }
+        },
+    )
+    .await;
     let status = server
         .mock_async(|when, then| {
             when.method(POST)

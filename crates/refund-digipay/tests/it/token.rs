@@ -1,13 +1,12 @@
 //! Client credentials: exchanged for a token, cached until its expiry_time, refreshed on a 401.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use httpmock::HttpMockResponse;
 use httpmock::Mock;
 use httpmock::prelude::*;
-use httpmock::{HttpMockRequest, HttpMockResponse};
 use refund_core::{Fate, ManualClock};
 use refund_testkit::mock::{self, Reply, reply};
 
@@ -56,34 +55,26 @@ async fn exchanges_credentials_and_reuses_the_token_until_expiry() {
     client.refund_money(&request("1")).await.unwrap();
     client.clone().refund_money(&request("2")).await.unwrap();
     auth.assert_calls_async(1).await;
-    // Still valid 50 minutes later.
-    clock.advance(Duration::from_secs(3000));
-    client.refund_money(&request("3")).await.unwrap();
-    auth.assert_calls_async(1).await;
-    // Past expiry_time: a new token.
-    clock.advance(Duration::from_secs(601));
-    client.refund_money(&request("4")).await.unwrap();
-    auth.assert_calls_async(2).await;
+    // Still valid 50 minutes later; past expiry_time, a new token.
+    for (secs, amount, fetches) in [(3000, "3", 1), (601, "4", 2)] {
+        clock.advance(Duration::from_secs(secs));
+        client.refund_money(&request(amount)).await.unwrap();
+        auth.assert_calls_async(fetches).await;
+    }
     refund.assert_calls_async(4).await;
 }
 
 #[tokio::test]
 async fn a_401_drops_the_token_and_repeats_once() {
     let server = MockServer::start_async().await;
-    let issued = Arc::new(AtomicUsize::new(0));
-    let counter = issued.clone();
-    let auth = server
-        .mock_async(move |when, then| {
-            when.method(POST).path(AUTH_PATH);
-            then.respond_with(move |_req: &HttpMockRequest| {
-                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                HttpMockResponse::builder()
-                    .status(200)
-                    .body(token_body(&format!("tok-{n}")))
-                    .build()
-            });
-        })
-        .await;
+    let auth = mock::each_call(
+        &server,
+        |when| when.method(POST).path(AUTH_PATH),
+        |n, _| {
+            HttpMockResponse::builder().status(200).body(token_body(&format!("tok-{n}"))).build()
+        },
+    )
+    .await;
     let unauthorized = r#"{"success":0,"error":[1],"data":{"message":"UNAUTHORIZED"}}"#;
     let stale = with_token(&server, "tok-1", reply(401, unauthorized)).await;
     let fresh = with_token(&server, "tok-2", reply(200, SUCCESS)).await;
@@ -148,12 +139,11 @@ async fn token_without_expiry_gets_the_default_lifetime() {
     let clock = ManualClock::new(SystemTime::now());
     let client = credentials_client(&server, &clock);
     client.refund_money(&request("1")).await.unwrap();
-    clock.advance(Duration::from_secs(500));
-    client.refund_money(&request("1")).await.unwrap();
-    auth.assert_calls_async(1).await;
-    clock.advance(Duration::from_secs(101));
-    client.refund_money(&request("1")).await.unwrap();
-    auth.assert_calls_async(2).await;
+    for (secs, fetches) in [(500, 1), (101, 2)] {
+        clock.advance(Duration::from_secs(secs));
+        client.refund_money(&request("1")).await.unwrap();
+        auth.assert_calls_async(fetches).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
