@@ -131,7 +131,7 @@ pub(crate) struct AocArgs {
 }
 
 /// AOC connection settings.
-#[derive(Args, Clone)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct AocSettings {
     /// AOC API base URL.
     #[arg(long, env = "AOC_BASE_URL", global = true, hide_env_values = true)]
@@ -141,7 +141,7 @@ pub(crate) struct AocSettings {
     pub(crate) username: Option<String>,
     /// AOC API key (secret).
     #[arg(long, env = "AOC_API_KEY", global = true, hide_env_values = true)]
-    pub(crate) api_key: Option<String>,
+    pub(crate) api_key: Option<Secret>,
 }
 
 /// AOC commands.
@@ -186,7 +186,7 @@ pub(crate) struct OtpArgs {
 }
 
 /// Eko connection settings.
-#[derive(Args, Clone)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct OtpSettings {
     /// Eko API base URL (default: Eko's UAT).
     #[arg(
@@ -199,10 +199,10 @@ pub(crate) struct OtpSettings {
     pub(crate) base_url: Option<String>,
     /// Eko developer key (secret).
     #[arg(long, env = "OTP_REFUND_DEVELOPER_KEY", global = true, hide_env_values = true)]
-    pub(crate) developer_key: Option<String>,
+    pub(crate) developer_key: Option<Secret>,
     /// Eko access key used to sign requests (secret).
     #[arg(long, env = "OTP_REFUND_ACCESS_KEY", global = true, hide_env_values = true)]
-    pub(crate) access_key: Option<String>,
+    pub(crate) access_key: Option<Secret>,
     /// Eko initiator id.
     #[arg(long, env = "OTP_REFUND_INITIATOR_ID", global = true, hide_env_values = true)]
     pub(crate) initiator_id: Option<String>,
@@ -273,7 +273,7 @@ pub(crate) struct BosArgs {
 }
 
 /// BOS connection settings.
-#[derive(Args, Clone)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct BosSettings {
     /// BOS API base URL (default: BOS production).
     #[arg(
@@ -286,7 +286,7 @@ pub(crate) struct BosSettings {
     pub(crate) base_url: Option<String>,
     /// Optional bearer token (secret).
     #[arg(long, env = "BOS_TOKEN", global = true, hide_env_values = true)]
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<Secret>,
 }
 
 /// BOS commands.
@@ -360,14 +360,14 @@ pub(crate) struct DigipayArgs {
 }
 
 /// DigiPay connection settings.
-#[derive(Args, Clone)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct DigipaySettings {
     /// DigiPay API base URL.
     #[arg(long, env = "DIGIPAY_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
     /// DigiPay API token (secret).
     #[arg(long, env = "DIGIPAY_TOKEN", global = true, hide_env_values = true)]
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<Secret>,
     /// DigiPay company id.
     #[arg(long, env = "DIGIPAY_COMPANY_ID", global = true, hide_env_values = true)]
     pub(crate) company_id: Option<String>,
@@ -560,50 +560,26 @@ pub(crate) struct SandboxArgs {
     pub(crate) port: u16,
 }
 
-/// `Some("***")` for a set secret, `None` otherwise: settings structs hold secrets and must never
-/// print them, even in a debug dump.
-fn masked(value: &Option<String>) -> Option<&'static str> {
-    value.as_ref().map(|_| refund::MASK)
-}
+/// A secret setting (a key, a token). Its `Debug` shows `"***"`, so the settings structs that
+/// hold one never print it, even in a debug dump.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
 
-impl std::fmt::Debug for AocSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AocSettings")
-            .field("base_url", &self.base_url)
-            .field("username", &self.username)
-            .field("api_key", &masked(&self.api_key))
-            .finish()
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
     }
 }
 
-impl std::fmt::Debug for OtpSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtpSettings")
-            .field("base_url", &self.base_url)
-            .field("developer_key", &masked(&self.developer_key))
-            .field("access_key", &masked(&self.access_key))
-            .field("initiator_id", &self.initiator_id)
-            .field("user_code", &self.user_code)
-            .finish()
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
-impl std::fmt::Debug for BosSettings {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BosSettings")
-            .field("base_url", &self.base_url)
-            .field("token", &masked(&self.token))
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for DigipaySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DigipaySettings")
-            .field("base_url", &self.base_url)
-            .field("token", &masked(&self.token))
-            .field("company_id", &self.company_id)
-            .finish()
+        std::fmt::Debug::fmt(refund::MASK, f)
     }
 }
 

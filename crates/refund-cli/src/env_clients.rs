@@ -7,7 +7,7 @@ use refund::digipay::DigiPayClient;
 use refund::otp::OtpRefundClient;
 use refund::{DirectRefund, Provider};
 
-use crate::cli::{AocSettings, BosSettings, DigipaySettings, Global, OtpSettings};
+use crate::cli::{AocSettings, BosSettings, DigipaySettings, Global, OtpSettings, Secret};
 use crate::error::CliError;
 use crate::settings::env;
 use crate::{aoc, bos, digipay, otp};
@@ -28,18 +28,19 @@ impl EnvClients {
         let aoc = AocSettings {
             base_url: env("AOC_BASE_URL"),
             username: env("AOC_USERNAME"),
-            api_key: env("AOC_API_KEY"),
+            api_key: env("AOC_API_KEY").map(Secret),
         };
         let digipay = DigipaySettings {
             base_url: env("DIGIPAY_BASE_URL"),
-            token: env("DIGIPAY_TOKEN"),
+            token: env("DIGIPAY_TOKEN").map(Secret),
             company_id: env("DIGIPAY_COMPANY_ID"),
         };
-        let bos = BosSettings { base_url: env("BOS_BASE_URL"), token: env("BOS_TOKEN") };
+        let bos =
+            BosSettings { base_url: env("BOS_BASE_URL"), token: env("BOS_TOKEN").map(Secret) };
         let eko = OtpSettings {
             base_url: env("OTP_REFUND_BASE_URL"),
-            developer_key: env("OTP_REFUND_DEVELOPER_KEY"),
-            access_key: env("OTP_REFUND_ACCESS_KEY"),
+            developer_key: env("OTP_REFUND_DEVELOPER_KEY").map(Secret),
+            access_key: env("OTP_REFUND_ACCESS_KEY").map(Secret),
             initiator_id: env("OTP_REFUND_INITIATOR_ID"),
             user_code: env("OTP_REFUND_USER_CODE"),
         };

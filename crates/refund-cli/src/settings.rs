@@ -6,7 +6,7 @@ use crate::error::{CliError, missing_setting};
 /// A required setting; empty counts as missing.
 pub(crate) fn required(
     provider: &'static str,
-    value: &Option<String>,
+    value: &Option<impl AsRef<str>>,
     what: &str,
     env: &str,
     flag: &str,
@@ -37,8 +37,8 @@ pub(crate) fn with_default(
 }
 
 /// An optional setting; empty counts as absent.
-pub(crate) fn optional(value: &Option<String>) -> Option<String> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+pub(crate) fn optional(value: &Option<impl AsRef<str>>) -> Option<String> {
+    value.as_ref().map(|v| v.as_ref().trim()).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// A client builder's own error, re-worded to point at the setting: a malformed base URL in the
