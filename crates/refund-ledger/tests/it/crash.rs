@@ -5,7 +5,7 @@
 //! the process that recovers, too. The method is in docs/reliability.md ("Crashes and
 //! instances").
 //!
-//! The child is this test binary run again (`crash::child`). It stops itself at its kill point:
+//! The child is this test binary run again (`process::child`). It stops itself at its kill point:
 //! a `tracing` layer watches the ledger's `step` events and sqlx's statement events and, at the
 //! chosen one, prints a marker and blocks forever; the parent reads the marker and kills it.
 //! Mid-request kills need no marker: the sandbox holds the request, and the parent kills the
@@ -54,12 +54,6 @@ const STOP_AT: &str = "CRASH_STOP_AT";
 const LEASE_MS: &str = "CRASH_LEASE_MS";
 /// Set for a recovering child: the key of the intent it settles and submits again.
 const RECOVER: &str = "CRASH_RECOVER";
-
-/// The child's entry point: does nothing unless the crash test started this process.
-#[test]
-fn child() {
-    process::run_as("crash", run_child);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The sequence: two refunds through each provider, in this order.
@@ -421,7 +415,7 @@ async fn kill_and_recover(
             (LEASE_MS, lease.as_millis().to_string()),
         ]
     };
-    let mut child = ChildProcess::spawn("crash::child", "crash", &settings(point.at, lease));
+    let mut child = ChildProcess::spawn("crash", &settings(point.at, lease));
     if let KillAt::Request(kind, _) = point.at {
         let route = kind.refund_route();
         let arrived = tokio::time::timeout(Duration::from_secs(30), async {
@@ -466,7 +460,7 @@ async fn kill_and_recover(
         let key = ops[point.victim].key;
         let mut vars = settings(KillAt::Any(n), LEASE);
         vars.push((RECOVER, key.to_owned()));
-        let mut child = ChildProcess::spawn("crash::child", "crash", &vars);
+        let mut child = ChildProcess::spawn("crash", &vars);
         let said = child.line(SAYS).await;
         let stderr = child.kill().await;
         let events = point.recovery_events(ops[point.victim].kind);
@@ -568,7 +562,7 @@ fn resubmitted(op: &Op, result: Result<IntentRecord, LedgerError>) {
 // ---------------------------------------------------------------------------------------------
 // The child.
 
-async fn run_child() {
+pub(crate) async fn run_child() {
     let current = Arc::new(Mutex::new(("open", String::new())));
     let stop_at = process::setting(STOP_AT);
     if let Some((kind, n)) = stop_at.split_once(' ') {

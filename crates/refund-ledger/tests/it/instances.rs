@@ -3,7 +3,7 @@
 //! of one charge from every process never take more than the charge, and the ledger's guard
 //! refuses the excess before the provider has to.
 //!
-//! The processes are this test binary run again (`instances::child`), against the sandbox
+//! The processes are this test binary run again (`process::child`), against the sandbox
 //! running here, in the parent.
 
 use std::collections::HashSet;
@@ -32,12 +32,6 @@ const RESULT: &str = "INSTANCE-CHILD-RESULT";
 /// The child's settings.
 const JOB: &str = "INSTANCE_JOB";
 const SEED: &str = "INSTANCE_SEED";
-
-/// The child's entry point: does nothing unless an instance test started this process.
-#[test]
-fn child() {
-    process::run_as("instance", run_child);
-}
 
 /// What a child submits: intents `range` of the kind `job` names.
 #[derive(Clone, Debug)]
@@ -129,7 +123,6 @@ async fn run_children(url: &str, env: &Env, jobs: &[Job]) -> Tally {
         .enumerate()
         .map(|(seed, job)| {
             ChildProcess::spawn(
-                "instances::child",
                 "instance",
                 &[
                     (LEDGER_URL, url.to_owned()),
@@ -151,7 +144,7 @@ async fn run_children(url: &str, env: &Env, jobs: &[Job]) -> Tally {
     total
 }
 
-async fn run_child() {
+pub(crate) async fn run_child() {
     let job = Job::parse(&process::setting(JOB));
     let ledger =
         Ledger::builder(process::setting(LEDGER_URL)).max_connections(4).open().await.unwrap();

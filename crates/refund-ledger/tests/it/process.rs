@@ -1,5 +1,5 @@
-//! Child processes for the crash and instance tests: this test binary started again to run one
-//! `child` test, which acts only when [`ROLE`] names it (in a normal run it returns at once).
+//! Child processes for the crash and instance tests: this test binary started again to run its
+//! `child` test, which does the work [`ROLE`] names (in a normal run it returns at once).
 //! The parent reads the lines the child prints with a prefix of its own, kills it with SIGKILL,
 //! and never leaves it running: the child is killed on drop, so a failing assertion or a panic
 //! in the parent takes it down too, and a child whose parent died (its stdin closes) exits.
@@ -27,11 +27,11 @@ pub(crate) struct ChildProcess {
 }
 
 impl ChildProcess {
-    /// Runs the test `test` (its full name, e.g. `crash::child`) of this binary in a new process
-    /// as `role`, with `vars` set in its environment.
-    pub(crate) fn spawn(test: &str, role: &str, vars: &[(&str, String)]) -> ChildProcess {
+    /// Runs this binary's [`child`] test in a new process as `role` (`crash`, `instance`), with
+    /// `vars` set in its environment.
+    pub(crate) fn spawn(role: &str, vars: &[(&str, String)]) -> ChildProcess {
         let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .args(["--exact", "process::child", "--nocapture", "--test-threads=1"])
             .env(ROLE, role)
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -79,11 +79,14 @@ impl ChildProcess {
     }
 }
 
-/// A child test's body: when this process is the child of role `role`, runs `work` with
-/// [`block_on`]; in a normal test run, nothing.
-pub(crate) fn run_as<F: Future<Output = ()>>(role: &str, work: impl FnOnce() -> F) {
-    if std::env::var(ROLE).is_ok_and(|r| r == role) {
-        block_on(work());
+/// The children's entry point: in a child, runs the work of its role with [`block_on`]; in a
+/// normal test run, nothing.
+#[test]
+fn child() {
+    match std::env::var(ROLE).as_deref() {
+        Ok("crash") => block_on(crate::crash::run_child()),
+        Ok("instance") => block_on(crate::instances::run_child()),
+        _ => {}
     }
 }
 
