@@ -93,6 +93,11 @@ impl TestDb {
         self.builder().open().await.unwrap()
     }
 
+    /// How most scenarios begin: a fresh sandbox with a client per provider, and this ledger.
+    pub(crate) async fn start(&self) -> (Env, Ledger) {
+        (Env::start().await, self.open().await)
+    }
+
     /// The URL of another empty ledger named `name`, gone with this one: a SQLite file beside
     /// it, or a PostgreSQL schema of this database (cheaper than a database per ledger, whose
     /// drop waits for a checkpoint). For a test that needs a ledger per scenario.

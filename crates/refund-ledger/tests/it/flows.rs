@@ -30,8 +30,7 @@ fn aoc_intent(key: &str, charge: &str, amount: &str) -> RefundIntent {
 }
 
 async fn a_refund_goes_out_once_and_is_replayed_from_the_ledger(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let intent =
         aoc_intent("order-7/refund-1", seed::AOC_CHARGE_1001, "1.00").charge_amount(myr("10.00"));
 
@@ -52,8 +51,7 @@ async fn a_refund_goes_out_once_and_is_replayed_from_the_ledger(db: TestDb) {
 }
 
 async fn the_same_key_with_other_parameters_is_a_conflict(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     ledger.refund(&env.aoc, &aoc_intent("k", seed::AOC_CHARGE_1001, "1.00")).await.unwrap();
     for other in [
         aoc_intent("k", seed::AOC_CHARGE_1001, "2.00"),
@@ -73,8 +71,7 @@ async fn the_same_key_with_other_parameters_is_a_conflict(db: TestDb) {
 }
 
 async fn not_processed_is_sent_again_under_the_same_reference(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     env.fail_next(Route::AocRefund, Fault::ServiceUnavailable);
     let intent = aoc_intent("retry-me", seed::AOC_CHARGE_1002, "2.50");
 
@@ -92,8 +89,7 @@ async fn not_processed_is_sent_again_under_the_same_reference(db: TestDb) {
 }
 
 async fn an_unknown_aoc_refund_is_settled_by_its_status_not_sent_again(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     env.fail_next(Route::AocRefund, ANSWER_LOST);
     let intent = aoc_intent("lost-answer", seed::AOC_CHARGE_1002, "3.00");
 
@@ -113,8 +109,7 @@ async fn an_unknown_aoc_refund_is_settled_by_its_status_not_sent_again(db: TestD
 }
 
 async fn an_aoc_refund_that_never_arrived_is_sent_again_under_the_same_reference(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     env.fail_next(Route::AocRefund, NEVER_ARRIVES);
     let intent = aoc_intent("never-arrived", seed::AOC_CHARGE_1002, "4.00");
 
@@ -136,8 +131,7 @@ async fn an_aoc_refund_that_never_arrived_is_sent_again_under_the_same_reference
 }
 
 async fn an_unknown_digipay_refund_waits_for_a_person(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     env.fail_next(Route::DigipayRefund, ANSWER_LOST);
     let intent = RefundIntent::new("dp-1", TransactionId::new(seed::DIGIPAY_TXN_2002).unwrap())
         .amount(inr("79.10"));
@@ -173,8 +167,7 @@ async fn an_unknown_digipay_refund_waits_for_a_person(db: TestDb) {
 }
 
 async fn the_guard_refuses_over_refunds_and_declines_release_their_hold(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let charge = myr("10.00");
     let part = |key: &str, amount: &str| {
         aoc_intent(key, seed::AOC_CHARGE_1001, amount).charge_amount(charge)
@@ -261,8 +254,7 @@ async fn the_same_key_from_many_tasks_is_sent_once(db: TestDb) {
 }
 
 async fn reserved_rows_are_sent_by_a_later_refund(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let rows = [
         aoc_intent("row-1", seed::AOC_CHARGE_1001, "1.00").batch("b.csv", 1),
         aoc_intent("row-2", seed::AOC_CHARGE_1002, "2.00").batch("b.csv", 2),
@@ -290,8 +282,7 @@ async fn reserved_rows_are_sent_by_a_later_refund(db: TestDb) {
 }
 
 async fn events_are_the_audit_trail(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     env.fail_next(Route::AocRefund, Fault::ServiceUnavailable);
     let intent = aoc_intent("audited", seed::AOC_CHARGE_1001, "1.00");
     let _ = ledger.refund(&env.aoc, &intent).await.unwrap_err();
@@ -319,8 +310,7 @@ async fn events_are_the_audit_trail(db: TestDb) {
 }
 
 async fn list_selects_by_state_provider_and_batch(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let provider: &dyn refund_core::Provider = &env.aoc;
     let rows: Vec<_> = (1..=5)
         .map(|i| aoc_intent(&format!("l-{i}"), seed::AOC_CHARGE_1002, "0.10").batch("list.csv", i))

@@ -29,8 +29,7 @@ fn otp_of(env: &Env, provider: Provider, id: &str) -> Otp {
 }
 
 async fn an_eko_refund_whose_answer_is_lost_is_settled_not_confirmed_again(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let intent = eko_intent("eko-1", seed::EKO_TID_REFUNDABLE_1);
     let reserved = ledger.send_otp(&env.eko, &intent).await.unwrap();
     assert_eq!(reserved.state, IntentState::Reserved);
@@ -61,8 +60,7 @@ async fn an_eko_refund_whose_answer_is_lost_is_settled_not_confirmed_again(db: T
 }
 
 async fn a_wrong_otp_leaves_the_intent_open_for_the_right_one(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     ledger.send_otp(&env.eko, &eko_intent("eko-2", seed::EKO_TID_REFUNDABLE_2)).await.unwrap();
     let right = otp_of(&env, Provider::Eko, seed::EKO_TID_REFUNDABLE_2);
     let wrong = Otp::new(if right.expose() == "111111" { "222222" } else { "111111" }).unwrap();
@@ -78,8 +76,7 @@ async fn a_wrong_otp_leaves_the_intent_open_for_the_right_one(db: TestDb) {
 }
 
 async fn a_bos_refund_runs_through_the_ledger(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let intent = bos_intent("bos-1", seed::BOS_REFERENCE_1, seed::BOS_ACKNO_1);
     assert_eq!(ledger.send_otp(&env.bos, &intent).await.unwrap().state, IntentState::Reserved);
     let otp = otp_of(&env, Provider::Bos, &seed::BOS_REFERENCE_1.to_string());
@@ -94,8 +91,7 @@ async fn a_bos_refund_runs_through_the_ledger(db: TestDb) {
 }
 
 async fn a_bos_claim_that_never_took_effect_is_declined_by_its_status(db: TestDb) {
-    let env = Env::start().await;
-    let ledger = db.open().await;
+    let (env, ledger) = db.start().await;
     let intent = bos_intent("bos-2", seed::BOS_REFERENCE_2, seed::BOS_ACKNO_2);
     ledger.send_otp(&env.bos, &intent).await.unwrap();
     let otp = otp_of(&env, Provider::Bos, &seed::BOS_REFERENCE_2.to_string());
