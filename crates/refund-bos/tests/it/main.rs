@@ -1,6 +1,6 @@
 //! Integration tests of the BOS client against httpmock.
-// Tests assert with unwrap and need no docs.
-#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod auth;
 mod qr;
@@ -14,16 +14,16 @@ use httpmock::MockServer;
 use refund_bos::{BosClient, BosClientBuilder};
 use refund_testkit::retries;
 
-pub const CLAIM_OK: &str = include_str!("../fixtures/claim_ok.json");
-pub const AUTH_401: &str = include_str!("../fixtures/auth_401.json");
+pub(crate) const CLAIM_OK: &str = include_str!("../fixtures/claim_ok.json");
+pub(crate) const AUTH_401: &str = include_str!("../fixtures/auth_401.json");
 
 /// Fast retries, a short timeout, the documented registration id, no token.
-pub fn builder_for(server: &MockServer) -> BosClientBuilder {
+pub(crate) fn builder_for(server: &MockServer) -> BosClientBuilder {
     builder_at(server.base_url())
 }
 
 /// The same settings, for BOS at `base_url`.
-pub fn builder_at(base_url: String) -> BosClientBuilder {
+pub(crate) fn builder_at(base_url: String) -> BosClientBuilder {
     BosClient::builder()
         .base_url(base_url)
         .registration_id("BOS-554")
@@ -31,10 +31,10 @@ pub fn builder_at(base_url: String) -> BosClientBuilder {
         .retry_policy(retries(3))
 }
 
-pub fn client_for(server: &MockServer) -> BosClient {
+pub(crate) fn client_for(server: &MockServer) -> BosClient {
     builder_for(server).build().unwrap()
 }
 
-pub fn envelope(status: serde_json::Value, code: i64, message: &str) -> String {
+pub(crate) fn envelope(status: serde_json::Value, code: i64, message: &str) -> String {
     serde_json::json!({"status": status, "response_code": code, "message": message}).to_string()
 }
