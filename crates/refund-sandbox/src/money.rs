@@ -95,10 +95,14 @@ mod tests {
 
     #[test]
     fn format() {
-        assert_eq!(format_two(100), "1.00");
-        assert_eq!(format_two(7910), "79.10");
-        assert_eq!(format_short(7910), "79.1");
-        assert_eq!(format_short(1000), "10");
-        assert_eq!(format_short(1005), "10.05");
+        for (minor, two, short) in [
+            (100, "1.00", "1"),
+            (7910, "79.10", "79.1"),
+            (1000, "10.00", "10"),
+            (1005, "10.05", "10.05"),
+        ] {
+            assert_eq!(format_two(minor), two);
+            assert_eq!(format_short(minor), short);
+        }
     }
 }
