@@ -21,12 +21,12 @@
 mod support;
 
 use std::alloc::System;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use refund::aoc::{AocClient, AocRefundRequest};
 use refund::{Currency, Money, RefundReference, TransactionId};
+use refund_testkit::spawn_announcing;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 use support::{arg, concurrent, quick, start_fixed_server};
@@ -158,14 +158,8 @@ async fn main() {
         return client(base, total, in_flight, raw, keep).await;
     }
     // The server in its own process, so the client's figures are the client's alone.
-    let mut server = Command::new(std::env::current_exe().unwrap())
-        .arg("--serve")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut base = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut base).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    let (mut server, base) = spawn_announcing(cmd.arg("--serve").stdin(Stdio::piped()));
     let base = base.trim().to_owned();
     let (small, large) = if quick() { (100, 200) } else { (1_000, 10_000) };
     let runs = [(small, 256), (large, 256), (3 * large, 256), (large, 16)];

@@ -1,10 +1,10 @@
 //! Every command against the sandbox: its exit code, its JSON shape, its text.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use predicates::prelude::PredicateBooleanExt;
 use refund_sandbox::{Provider, seed};
+use refund_testkit::spawn_announcing;
 
 use crate::common::{Env, args, bare, eko_otp, json_of, run, run_hiding, stdout};
 
@@ -189,14 +189,9 @@ fn demo_passes() {
 
 #[test]
 fn sandbox_command_serves_until_killed() {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"))
-        .args(["--json", "sandbox", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("refund"));
+    let (mut child, line) =
+        spawn_announcing(cmd.args(["--json", "sandbox", "--port", "0"]).stderr(Stdio::null()));
     let json: serde_json::Value = serde_json::from_str(&line).unwrap();
     let aoc = json["sandbox"]["aoc_base_url"].as_str().unwrap().to_owned();
     let line = format!("--json aoc refund --aoc-trans-id {} --amount 5.00", seed::AOC_CHARGE_1003);
