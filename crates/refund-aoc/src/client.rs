@@ -109,30 +109,16 @@ impl fmt::Debug for AocClientBuilder {
 }
 
 impl AocClientBuilder {
-    /// The merchant's AOC server (`<AOC_SERVER>`), e.g. `https://aoc.example.com`. Required.
-    #[must_use]
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
-    }
-    /// The username BoostConnect issued. Required.
-    #[must_use]
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
-    }
-    /// The API key BoostConnect issued. Required; kept secret (never printed or logged).
-    #[must_use]
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(SecretString::from(api_key.into()));
-        self
-    }
-    /// The currency of the merchant's charges (default MYR). Amounts in another currency are
-    /// rejected before sending.
-    #[must_use]
-    pub fn currency(mut self, currency: Currency) -> Self {
-        self.currency = Some(currency);
-        self
+    refund_core::with_setters! {
+        /// The merchant's AOC server (`<AOC_SERVER>`), e.g. `https://aoc.example.com`. Required.
+        base_url => base_url: String,
+        /// The username BoostConnect issued. Required.
+        username => username: String,
+        /// The API key BoostConnect issued. Required; kept secret (never printed or logged).
+        api_key => api_key: secret,
+        /// The currency of the merchant's charges (default MYR). Amounts in another currency are
+        /// rejected before sending.
+        currency => currency: Currency,
     }
     refund_core::transport_setters!();
 

@@ -80,22 +80,14 @@ impl fmt::Debug for BosClientBuilder {
 }
 
 impl BosClientBuilder {
-    /// The base URL (default [`DEFAULT_BASE_URL`]; env `BOS_BASE_URL`).
-    #[must_use]
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    refund_core::with_setters! {
+        /// The base URL (default [`DEFAULT_BASE_URL`]; env `BOS_BASE_URL`).
+        base_url => base_url: String,
+        /// The merchant registration id (`"BOS-554"`), sent as `RegistrationID` by
+        /// [`BosClient::dynamic_qr`] (env `BOS_REGISTRATION_ID`). Masked in `Debug` and dry runs:
+        /// the published client secret derives from it alone ([`crate::client_secret`]).
+        registration_id => registration_id: secret,
     }
-
-    /// The merchant registration id (`"BOS-554"`), sent as `RegistrationID` by
-    /// [`BosClient::dynamic_qr`] (env `BOS_REGISTRATION_ID`). Masked in `Debug` and dry runs:
-    /// the published client secret derives from it alone ([`crate::client_secret`]).
-    #[must_use]
-    pub fn registration_id(mut self, id: impl Into<String>) -> Self {
-        self.registration_id = Some(SecretString::from(id.into()));
-        self
-    }
-
     // The token setters are beside the token source, in token.rs.
     refund_core::transport_setters!(clock);
 
