@@ -10,6 +10,9 @@ use crate::ledger;
 use crate::output::Success;
 use crate::settings::{build_error, required};
 
+/// The client's settings that a builder may refuse, as env var and flag.
+const SETTINGS: &[(&str, &str)] =
+    &[(ENV_BASE_URL, "--base-url"), (ENV_USERNAME, "--username"), (ENV_API_KEY, "--api-key")];
 const PROVIDER: &str = "aoc";
 
 fn sdk(error: refund::Error) -> CliError {
@@ -30,7 +33,7 @@ pub(crate) fn client(settings: &AocSettings, global: &Global) -> Result<AocClien
         .api_key(api_key)
         .timeout(global.timeout)
         .build()
-        .map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+        .map_err(|e| build_error(PROVIDER, SETTINGS, e))
 }
 
 /// The refund request, validated before any client exists (bad input exits 2 even without settings).

@@ -1,6 +1,6 @@
 //! `refund bos send-otp|claim|status|qr`.
 
-use refund::bos::{BosClient, DEFAULT_BASE_URL, ENV_BASE_URL, ENV_REGISTRATION_ID};
+use refund::bos::{BosClient, DEFAULT_BASE_URL, ENV_BASE_URL, ENV_REGISTRATION_ID, ENV_TOKEN};
 use refund::ledger::OtpRefundIntent;
 use refund::{Money, Otp, OtpRefundTarget, TransactionId};
 
@@ -11,6 +11,12 @@ use crate::output::Success;
 use crate::qr;
 use crate::settings::{build_error, optional, required, with_default};
 
+/// The client's settings that a builder may refuse, as env var and flag.
+const SETTINGS: &[(&str, &str)] = &[
+    (ENV_BASE_URL, "--base-url"),
+    (ENV_TOKEN, "--token"),
+    (ENV_REGISTRATION_ID, "--registration-id"),
+];
 const PROVIDER: &str = "bos";
 
 fn sdk(error: refund::Error) -> CliError {
@@ -33,7 +39,7 @@ pub(crate) fn client(
     if let Some(id) = registration_id {
         builder = builder.registration_id(id);
     }
-    builder.build().map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+    builder.build().map_err(|e| build_error(PROVIDER, SETTINGS, e))
 }
 
 pub(crate) async fn run(args: BosArgs, global: &Global) -> Result<Success, CliError> {

@@ -12,6 +12,9 @@ use crate::ledger;
 use crate::output::Success;
 use crate::settings::{build_error, required};
 
+/// The client's settings that a builder may refuse, as env var and flag.
+const SETTINGS: &[(&str, &str)] =
+    &[(ENV_BASE_URL, "--base-url"), (ENV_TOKEN, "--token"), (ENV_COMPANY_ID, "--company-id")];
 const PROVIDER: &str = "digipay";
 
 fn sdk(error: refund::Error) -> CliError {
@@ -43,7 +46,7 @@ pub(crate) fn client(
     if let Some((txn_code, payment_mode)) = defaults {
         builder = builder.txn_code(txn_code).payment_mode(payment_mode);
     }
-    builder.build().map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+    builder.build().map_err(|e| build_error(PROVIDER, SETTINGS, e))
 }
 
 /// The wallet refund request, validated before anything else.

@@ -13,6 +13,14 @@ use crate::ledger;
 use crate::output::Success;
 use crate::settings::{build_error, required, with_default};
 
+/// The client's settings that a builder may refuse, as env var and flag.
+const SETTINGS: &[(&str, &str)] = &[
+    (ENV_BASE_URL, "--base-url"),
+    (ENV_DEVELOPER_KEY, "--developer-key"),
+    (ENV_ACCESS_KEY, "--access-key"),
+    (ENV_INITIATOR_ID, "--initiator-id"),
+    (ENV_USER_CODE, "--user-code"),
+];
 const PROVIDER: &str = "otp-refund";
 
 fn sdk(error: refund::Error) -> CliError {
@@ -54,7 +62,7 @@ pub(crate) fn client(settings: &OtpSettings, global: &Global) -> Result<OtpRefun
         .user_code(user_code)
         .timeout(global.timeout)
         .build()
-        .map_err(|e| build_error(PROVIDER, ENV_BASE_URL, "--base-url", e))
+        .map_err(|e| build_error(PROVIDER, SETTINGS, e))
 }
 
 pub(crate) async fn run(args: OtpArgs, global: &Global) -> Result<Success, CliError> {

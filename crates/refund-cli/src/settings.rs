@@ -41,19 +41,24 @@ pub(crate) fn optional(value: &Option<impl AsRef<str>>) -> Option<String> {
     value.as_ref().map(|v| v.as_ref().trim()).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-/// A client builder's own error, re-worded to point at the setting: a malformed base URL in the
-/// environment is a configuration problem (exit 3), not bad command input.
+/// A client builder's own error, re-worded to point at the setting: a malformed base URL or token
+/// in the environment is a configuration problem (exit 3), not bad command input. `settings` are
+/// the provider's `(env var, flag)` pairs; the one whose flag spells the builder's field is named.
 pub(crate) fn build_error(
     provider: &'static str,
-    env: &str,
-    flag: &str,
+    settings: &[(&str, &str)],
     err: refund::Error,
 ) -> CliError {
     match err {
-        refund::Error::InvalidInput { field, reason } => CliError::sdk(
-            provider,
-            refund::Error::config(format!("invalid {field} ({env} or {flag}): {reason}")),
-        ),
+        refund::Error::InvalidInput { field, reason } => {
+            let named = |flag: &&str| flag.trim_start_matches("--").replace('-', "_") == field;
+            let source = match settings.iter().find(|(_, flag)| named(flag)) {
+                Some((env, flag)) => format!(" ({env} or {flag})"),
+                None => String::new(),
+            };
+            let message = format!("invalid {field}{source}: {reason}");
+            CliError::sdk(provider, refund::Error::config(message))
+        }
         other => CliError::sdk(provider, other),
     }
 }

@@ -59,6 +59,28 @@ fn missing_setting_is_3_naming_variable_and_flag() {
 }
 
 #[test]
+fn invalid_setting_is_3_naming_its_own_variable_and_flag() {
+    let env = Env::start();
+    let digipay = "digipay refund --initial-txn-id x --amount 1 --txn-code c --payment-mode 1";
+    let cases = [
+        (digipay, "DIGIPAY_TOKEN", "--token"),
+        (digipay, "DIGIPAY_COMPANY_ID", "--company-id"),
+        ("otp send-otp --tid 1", "OTP_REFUND_DEVELOPER_KEY", "--developer-key"),
+        ("aoc status --sp-trans-id x", "AOC_BASE_URL", "--base-url"),
+    ];
+    for (line, var, flag) in cases {
+        let value = if flag == "--base-url" { "ftp://x.example" } else { "line\nbreak" };
+        let out = run(env.cmd().env(var, value).args(args(line)).arg("--json"), 3);
+        let json = json_of(&out);
+        assert_error(&json, "config");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("({var} or {flag})")), "{line}: {json}");
+        assert!(!message.contains("line") && !message.contains("break"), "{json}");
+    }
+    assert_eq!(env.sandbox.total_requests(), 0);
+}
+
+#[test]
 fn blank_base_url_is_3_never_the_live_default() {
     // BOS and Eko have live defaults; a blank flag or variable meant for a sandbox must not fall
     // back to them (a --dry-run would otherwise show https://api.bos.center).
