@@ -213,7 +213,8 @@ fn two_batches_at_once(ledger: &str) {
     };
     let (code_a, lines_a) = read(&mut a);
     let (code_b, lines_b) = read(&mut b);
-    assert_eq!((lines_a.len(), lines_b.len()), (120, 120));
+    let first = (lines_a.first(), lines_b.first());
+    assert_eq!((lines_a.len(), lines_b.len()), (120, 120), "first lines: {first:?}");
     // Each row went out from one of them; the other found it done or in flight.
     let sent = |lines: &[Value]| {
         lines.iter().filter(|l| l["status"] == "succeeded" && l["replayed"] == false).count()

@@ -303,7 +303,7 @@ fn opened(location: &str, err: OpenError) -> LedgerError {
 }
 
 /// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-fn is_busy(code: Option<&str>) -> bool {
+pub(super) fn is_busy(code: Option<&str>) -> bool {
     code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 

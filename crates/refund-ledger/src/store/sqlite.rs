@@ -19,7 +19,27 @@ pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 pub(crate) mod sql;
 
 /// WAL, `synchronous=FULL` (a commit survives power loss), one writer per process.
+///
+/// Processes that open a new file at the same moment race to switch it to WAL and to create its
+/// tables, and SQLite answers the loser with SQLITE_BUSY at once, without waiting in its busy
+/// handler (two batches started together failed in 4 ms, one run in four on a loaded machine).
+/// So a busy open is tried again, after a short pause, until the busy timeout has passed.
 pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<sql::Pools, OpenError> {
+    let started = std::time::Instant::now();
+    loop {
+        match open_once(path, options).await {
+            Err(OpenError::Sqlx(sqlx::Error::Database(e)))
+                if super::is_busy(e.code().as_deref())
+                    && started.elapsed() < options.busy_timeout =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(5..50))).await;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+async fn open_once(path: &Path, options: &OpenOptions) -> Result<sql::Pools, OpenError> {
     let connect = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)

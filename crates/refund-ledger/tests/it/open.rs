@@ -45,6 +45,19 @@ async fn a_new_file_and_its_folders_are_created() {
     assert_eq!(ledger.location(), path.display().to_string());
 }
 
+/// Instances started together on a new file race to switch it to WAL and create its tables;
+/// SQLite answers the losers SQLITE_BUSY at once, without its busy handler. Every one must open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_opening_a_new_sqlite_file_at_once_all_open() {
+    for _ in 0..20 {
+        let db = TestDb::sqlite();
+        let opens = (0..6).map(|_| tokio::spawn(db.builder().open()));
+        for opened in futures_util::future::join_all(opens).await {
+            opened.unwrap().unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_sqlite_file_locked_by_another_process_is_unavailable() {
     use sqlx::Connection;
