@@ -519,19 +519,12 @@ impl Transport {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        if span.is_disabled() {
-            // No subscriber wants the span: skip entering it on every poll. Measured: BOS
-            // 0.950-0.951x -> 0.960-0.966x raw reqwest at 64 in flight (docs/performance.md).
-            drop(span);
-            self.send_in_span(op, &build, false).await
-        } else {
-            self.send_in_span(op, &build, true).instrument(span).await
-        }
+        self.send_in_span(op, &build).instrument(span).await
     }
 
-    /// The retry loop. `traced`: it runs inside the call's `refund_call` span, which gets the
-    /// attempt, status and latency recorded (otherwise `Span::current()` is the caller's).
-    async fn send_in_span<F>(&self, op: &Operation, build: &F, traced: bool) -> Result<RawResponse>
+    /// The retry loop, inside the call's `refund_call` span, which gets the attempt, status and
+    /// latency recorded.
+    async fn send_in_span<F>(&self, op: &Operation, build: &F) -> Result<RawResponse>
     where
         F: Fn(u32) -> Result<PreparedRequest>,
     {
@@ -542,18 +535,14 @@ impl Transport {
         let mut maybe_processed = false;
         loop {
             let request = build(attempt)?;
-            if traced {
-                tracing::Span::current().record("attempt", attempt);
-            }
+            tracing::Span::current().record("attempt", attempt);
             let attempt_started = Instant::now();
             let sent = self.start(request);
             let outcome = self.attempt(op, sent).await;
-            if traced {
-                tracing::Span::current().record("latency_ms", millis(attempt_started.elapsed()));
-            }
+            tracing::Span::current().record("latency_ms", millis(attempt_started.elapsed()));
             // Decided in a plain function, so that only the delay is held across the backoff's
             // await, not the 176-byte outcome: every call's future is sized for its largest state.
-            match self.next_step(op, outcome, attempt, started, &mut maybe_processed, traced) {
+            match self.next_step(op, outcome, attempt, started, &mut maybe_processed) {
                 Step::Done(result) => return result,
                 Step::RetryAfter(delay) => {
                     tracing::info!(attempt, delay_ms = millis(delay), "retrying");
@@ -575,15 +564,12 @@ impl Transport {
         attempt: u32,
         started: Instant,
         maybe_processed: &mut bool,
-        traced: bool,
     ) -> Step {
         let policy = &self.inner.retry;
         let failure = match outcome {
             Ok(mut response) => {
                 response.earlier_attempt_maybe_processed = *maybe_processed;
-                if traced {
-                    tracing::Span::current().record("status", response.status());
-                }
+                tracing::Span::current().record("status", response.status());
                 tracing::debug!(status = response.status(), "response received");
                 return Step::Done(Ok(response));
             }
